@@ -1,0 +1,139 @@
+// Package runner runs the external programs an image builder must use
+// (mkfs.*, grub-mkimage, dracut, qemu-img, ...) in one way: the exact
+// command line is logged, stderr is kept for the error, and cancelling the
+// context stops the whole process group, children included.
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Runner runs commands. The zero value runs quietly.
+type Runner struct {
+	// Log receives every command line at debug level.
+	Log *slog.Logger
+	// Env is added to the inherited environment.
+	Env []string
+}
+
+// Cmd is one command to run.
+type Cmd struct {
+	Name string
+	Args []string
+	// Dir is the working directory.
+	Dir string
+	// Stdin is fed to the command.
+	Stdin io.Reader
+	// Stdout receives the output; nil keeps it for the result.
+	Stdout io.Writer
+	// Env is added to the runner's environment.
+	Env []string
+}
+
+// Error is a command that failed: its line, exit code and the end of
+// its error output.
+type Error struct {
+	Line   string
+	Code   int
+	Stderr string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s: %v", e.Line, e.Err)
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		msg += ": " + tail(s, 2000)
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+// Run runs c and returns its standard output (unless c.Stdout is set).
+// On cancellation the process group gets SIGTERM, then SIGKILL after 5 s.
+func (r Runner) Run(ctx context.Context, c Cmd) ([]byte, error) {
+	line := c.Name + " " + strings.Join(quote(c.Args), " ")
+	if r.Log != nil {
+		r.Log.Debug("run", "cmd", line)
+	}
+	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
+	cmd.Dir = c.Dir
+	cmd.Stdin = c.Stdin
+	cmd.Env = append(append(cmd.Environ(), r.Env...), c.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		// The whole group: dracut and mkfs start helpers of their own.
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	}
+	cmd.WaitDelay = 5 * time.Second
+	var out, errb bytes.Buffer
+	if c.Stdout != nil {
+		cmd.Stdout = c.Stdout
+	} else {
+		cmd.Stdout = &out
+	}
+	cmd.Stderr = &limitedBuffer{max: 64 << 10, buf: &errb}
+	start := time.Now()
+	err := cmd.Run()
+	if r.Log != nil {
+		r.Log.Debug("done", "cmd", c.Name, "took", time.Since(start).Round(time.Millisecond))
+	}
+	if err != nil {
+		if cmd.Process != nil {
+			// Leave no helper of the command behind.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		code := -1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return out.Bytes(), &Error{Line: line, Code: code, Stderr: errb.String(), Err: err}
+	}
+	return out.Bytes(), nil
+}
+
+// limitedBuffer keeps the last max bytes written to it.
+type limitedBuffer struct {
+	max int
+	buf *bytes.Buffer
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.buf.Write(p)
+	if over := l.buf.Len() - l.max; over > 0 {
+		l.buf.Next(over)
+	}
+	return len(p), nil
+}
+
+func quote(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'$`\\|&;<>()*?") {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		} else {
+			out[i] = a
+		}
+	}
+	return out
+}

@@ -1,0 +1,90 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/signature"
+	"go.podman.io/image/v5/types"
+)
+
+// CopyOptions tune Copy.
+type CopyOptions struct {
+	// Progress receives progress bars; nil copies quietly. Pass a terminal
+	// only: containers/image prints one line per blob to anything else.
+	Progress io.Writer
+	// Insecure allows plain HTTP and unverified TLS for every registry;
+	// registries on loopback are always allowed without it.
+	Insecure bool
+	// AuthFile is the registry credentials file (auth.json); empty means
+	// the containers default ($REGISTRY_AUTH_FILE, then the usual paths).
+	AuthFile string
+}
+
+// SystemContext is the containers/image context for talking to ref.
+func (o CopyOptions) SystemContext(ref types.ImageReference) *types.SystemContext {
+	sys := &types.SystemContext{AuthFilePath: o.AuthFile}
+	if sys.AuthFilePath == "" {
+		sys.AuthFilePath = os.Getenv("REGISTRY_AUTH_FILE")
+	}
+	if o.Insecure || IsLoopbackRegistry(ref) {
+		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
+		sys.OCIInsecureSkipTLSVerify = true
+	}
+	return sys
+}
+
+// Copy copies the image at src to dst with containers/image and returns the
+// manifest written. Copies between local places (storage, layouts,
+// archives) accept any image; copies that touch a registry follow the
+// user's signature policy (policy.json).
+func Copy(ctx context.Context, src, dst types.ImageReference, o CopyOptions) ([]byte, error) {
+	pc, err := policyContext(src, dst)
+	if err != nil {
+		return nil, err
+	}
+	defer pc.Destroy() //nolint:errcheck // nothing to report: it frees memory only
+	manifest, err := copy.Image(ctx, pc, dst, src, &copy.Options{
+		ReportWriter:   o.Progress,
+		SourceCtx:      o.SystemContext(src),
+		DestinationCtx: o.SystemContext(dst),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("copy %s to %s: %w", transportName(src), transportName(dst), err)
+	}
+	return manifest, nil
+}
+
+func transportName(ref types.ImageReference) string {
+	return ref.Transport().Name() + ":" + ref.StringWithinTransport()
+}
+
+func isRemote(ref types.ImageReference) bool {
+	return ref.Transport().Name() == "docker"
+}
+
+func policyContext(src, dst types.ImageReference) (*signature.PolicyContext, error) {
+	policy := &signature.Policy{Default: []signature.PolicyRequirement{signature.NewPRInsecureAcceptAnything()}}
+	if isRemote(src) || isRemote(dst) {
+		p, err := signature.DefaultPolicy(nil)
+		switch {
+		case err == nil:
+			policy = p
+		case errors.Is(err, fs.ErrNotExist):
+			// No policy.json on this host: like skopeo with
+			// --insecure-policy, but only for lack of any policy at all.
+		default:
+			return nil, fmt.Errorf("read image signature policy (policy.json): %w", err)
+		}
+	}
+	pc, err := signature.NewPolicyContext(policy)
+	if err != nil {
+		return nil, fmt.Errorf("image signature policy: %w", err)
+	}
+	return pc, nil
+}
