@@ -1,0 +1,98 @@
+package build
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kiwi-go/kiwi/disk"
+)
+
+// DiskType is what create needs to know of an oem disk <type> (and its
+// <bootloader>, <oemconfig> and <size>), as plain values.
+type DiskType struct {
+	// Name, Version and Arch make the result base name
+	// <name>.<arch>-<version>.
+	Name, Version, Arch string
+	DisplayName         string
+
+	Filesystem    string // ext2, ext3, ext4, btrfs, xfs
+	Firmware      string // bios, efi, uefi
+	KernelCmdline string
+	// Format is qcow2, vmdk, vdi, vhdx, vhd-fixed or "" (raw only);
+	// FormatOptions are qemu-img -o options.
+	Format        string
+	FormatOptions []string
+
+	ESPSize        int64 // bytes; 0: 20 MiB
+	BootPartition  bool
+	BootPartSize   int64
+	BootFilesystem string
+	RootLabel      string
+	// ByLabel uses LABEL= instead of UUID= in fstab and on the kernel
+	// command line (devicepersistency="by-label").
+	ByLabel         bool
+	FSCreateOptions []string
+	FSMountOptions  string
+	ForceMBR        bool
+	EFIPartTable    string
+
+	// Size is the whole disk size in bytes; with SizeAdditive it is added
+	// to the size the root needs.
+	Size         int64
+	SizeAdditive bool
+
+	OEMResize bool
+	SwapSize  int64
+
+	// Bootloader settings.
+	BootTimeout int // seconds, -1: wait
+	Console     string
+}
+
+// DiskTypeOf reads what create needs from a description whose selected
+// type is oem.
+func DiskTypeOf(d *Description) (DiskType, error) {
+	t := d.Type
+	if t.Image != "oem" {
+		return DiskType{}, fmt.Errorf("%s: image type %q cannot be created yet: kiwi creates oem disks and filesystem images (ext2/3/4, btrfs, xfs, squashfs, erofs)", d.File, t.Image)
+	}
+	dt := DiskType{
+		Name: d.Name, Version: d.Version, Arch: d.TargetArch, DisplayName: d.DisplayName,
+		Filesystem: t.Filesystem, Firmware: t.Firmware, KernelCmdline: t.KernelCmdline,
+		Format: t.Format, FormatOptions: t.FormatOptions,
+		ESPSize: int64(t.EFIPartSize) * disk.MiB, BootPartition: t.BootPartition,
+		BootPartSize: int64(t.BootPartSize) * disk.MiB, BootFilesystem: t.BootFilesystem,
+		RootLabel: t.RootFSLabel, ByLabel: t.DevicePersistency == "by-label",
+		FSCreateOptions: strings.Fields(t.FSCreateOptions), FSMountOptions: t.FSMountOptions,
+		ForceMBR: t.ForceMBR, EFIPartTable: t.EFIPartTable,
+		OEMResize: true, BootTimeout: 10,
+	}
+	if dt.Filesystem == "" {
+		dt.Filesystem = "ext4"
+	}
+	if dt.Firmware == "" {
+		dt.Firmware = "bios"
+	}
+	if dt.Version == "" {
+		dt.Version = "1.0.0"
+	}
+	if t.Size != nil {
+		dt.Size, dt.SizeAdditive = t.Size.Bytes(), t.Size.Additive
+	}
+	if c := t.OEMConfig; c != nil {
+		dt.OEMResize = c.Resize
+		if c.Swap {
+			dt.SwapSize = int64(c.SwapSize) * disk.MiB
+			if dt.SwapSize == 0 {
+				dt.SwapSize = 128 * disk.MiB
+			}
+		}
+	}
+	if b := t.Bootloader; b != nil {
+		if b.Timeout != nil {
+			dt.BootTimeout = *b.Timeout
+		}
+		dt.Console = b.Console
+	}
+	return dt, nil
+}
