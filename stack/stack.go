@@ -1,0 +1,129 @@
+// Package stack composes root trees from stacks of images (KIWI's
+// stackbuild): the layers of each image are applied in order into one
+// root, later images overwriting earlier ones without deleting anything of
+// theirs, and the result is handed to create or to a description.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kiwi-go/kiwi/oci"
+	"github.com/kiwi-go/kiwi/oci/layerfs"
+)
+
+// Options describe one stack.
+type Options struct {
+	// Stashes are NAME[:TAG] (local storage, or below FromRegistry) or
+	// full transport references, bottom first.
+	Stashes []string
+	// FromRegistry is a registry location (host[:port][/path]) the
+	// stashes are pulled from.
+	FromRegistry string
+	// Root is where the stack is composed; it must not exist.
+	Root string
+	Copy oci.CopyOptions
+	Log  *slog.Logger
+}
+
+// Report tells what composing did.
+type Report struct {
+	Images []string
+	// Overwritten are the files a later image replaced.
+	Overwritten []string
+}
+
+// Resolve turns a --stash argument into an image reference: a full
+// transport reference as given; with a registry, exactly that image in the
+// registry (which is pulled into local storage first, so a second stack
+// of it needs no network); else the stash in local storage.
+func Resolve(ctx context.Context, store *oci.Store, stash, registry string, o oci.CopyOptions) (oci.ImageRef, error) {
+	if strings.Contains(stash, ":/") || strings.HasPrefix(stash, "oci:") || strings.HasPrefix(stash, "oci-archive:") ||
+		strings.HasPrefix(stash, "docker-archive:") || strings.HasPrefix(stash, "containers-storage:") || strings.HasPrefix(stash, "dir:") {
+		return store.ParseReference(stash)
+	}
+	name, tag, _ := strings.Cut(stash, ":")
+	if tag == "" {
+		tag = "latest"
+	}
+	if name == "" || strings.ContainsAny(name, " \t") {
+		return nil, fmt.Errorf("--stash %q: give NAME[:TAG] or a transport reference (docker://, oci:, oci-archive:, containers-storage:)", stash)
+	}
+	if registry != "" {
+		registry = strings.TrimSuffix(strings.TrimPrefix(registry, "docker://"), "/")
+		remote, err := store.ParseReference("docker://" + registry + "/" + name + ":" + tag)
+		if err != nil {
+			return nil, fmt.Errorf("--stash %q in --from-registry %q: %w", stash, registry, err)
+		}
+		// Pulled under the registry's name: this image, not a local stash
+		// of the same short name (KIWI's defect), is what gets stacked.
+		local, err := store.ParseReference("containers-storage:" + registry + "/" + name + ":" + tag)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := oci.Copy(ctx, remote, local, o); err != nil {
+			return nil, fmt.Errorf("pull %s/%s:%s: %w", registry, name, tag, err)
+		}
+		return local, nil
+	}
+	for _, candidate := range []string{"localhost/" + name + ":" + tag, name + ":" + tag} {
+		if _, err := store.Image(candidate); err == nil {
+			return store.ParseReference("containers-storage:" + candidate)
+		}
+	}
+	return nil, fmt.Errorf("--stash %q: no image localhost/%s:%s in local storage (kiwi system stash --list shows the stashes; use --from-registry for a registry)", stash, name, tag)
+}
+
+// Compose applies the images into o.Root, which must not exist. On
+// failure the partly composed root is removed again (it was new).
+func Compose(ctx context.Context, store *oci.Store, o Options) (*Report, error) {
+	if len(o.Stashes) == 0 {
+		return nil, errors.New("stackbuild needs at least one --stash NAME[:TAG]")
+	}
+	if _, err := os.Lstat(o.Root); err == nil {
+		return nil, fmt.Errorf("%s already exists: stackbuild composes into a new root; remove it or choose another --target-dir", o.Root)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	refs := make([]oci.ImageRef, len(o.Stashes))
+	for i, s := range o.Stashes {
+		ref, err := Resolve(ctx, store, s, o.FromRegistry, o.Copy)
+		if err != nil {
+			return nil, err
+		}
+		refs[i] = ref
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Root), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(o.Root, 0o755); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(o.Root)
+		}
+	}()
+	rep := &Report{}
+	var u layerfs.Union
+	for i, ref := range refs {
+		u.NextImage()
+		if o.Log != nil {
+			o.Log.Info("stacking", "image", i+1, "ref", ref.Transport().Name()+":"+ref.StringWithinTransport())
+		}
+		if err := oci.ApplyImageUnion(ctx, ref, o.Root, o.Copy, &u); err != nil {
+			return nil, fmt.Errorf("stack %s: %w", o.Stashes[i], err)
+		}
+		rep.Images = append(rep.Images, o.Stashes[i])
+	}
+	rep.Overwritten = u.Overwritten
+	ok = true
+	return rep, nil
+}
