@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/runner"
+)
+
+func newCreateCommand(g *globals) *cobra.Command {
+	var root, target string
+	c := &cobra.Command{
+		Use:   "create --root DIR --target-dir DIR",
+		Short: "Create an image from a prepared root tree",
+		Long: `create builds the image type selected in DIR/image/config.xml (the description
+prepare or build left in the root) from the root tree DIR into the target dir.
+Supported: oem disks (raw, plus qcow2/vmdk/vdi/vhdx/vhd-fixed with format=) and
+filesystem images (ext2, ext3, ext4, btrfs, xfs, squashfs, erofs).
+No loop device and no mount is used: filesystems are filled from the tree
+straight into the disk image file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if root == "" || target == "" {
+				return fmt.Errorf("create needs --root DIR and --target-dir DIR")
+			}
+			if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+				return fmt.Errorf("root tree %q is not a directory (--root)", root)
+			}
+			results, err := createFromRoot(cmd.Context(), g, root, target)
+			if err != nil {
+				return err
+			}
+			logResults(g, results)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&root, "root", "", "prepared root tree (with image/config.xml)")
+	f.StringVar(&target, "target-dir", "", "directory for the results")
+	return c
+}
+
+// createFromRoot builds the type selected in root/image/config.xml.
+func createFromRoot(ctx context.Context, g *globals, root, target string) ([]build.Result, error) {
+	d, err := build.Load(filepath.Join(root, "image"), build.LoadOptions{
+		Profiles: g.profiles, Type: g.types, TargetArch: g.targetArch, Warn: build.WarnLog(g.log),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
+	}
+	o := build.CreateOptions{Root: root, TargetDir: target, Run: runner.Runner{Log: g.log}, Log: g.log}
+	if ft, ok := build.FSTypeOf(d); ok {
+		return build.CreateFS(ctx, ft, o)
+	}
+	dt, err := build.DiskTypeOf(d)
+	if err != nil {
+		return nil, err
+	}
+	return build.CreateOEM(ctx, dt, o)
+}
+
+func logResults(g *globals, results []build.Result) {
+	for _, r := range results {
+		g.log.Info("result", "file", r.Filename)
+	}
+}

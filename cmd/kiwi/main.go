@@ -1,0 +1,37 @@
+// Command kiwi builds appliance images from KIWI descriptions, keeping
+// every root tree as an OCI layer stack.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.podman.io/storage/pkg/reexec"
+)
+
+// version is set at link time (-ldflags "-X main.version=...").
+var version = "0.1.0-dev"
+
+func main() {
+	// Storage applies layers in a re-executed child (chrootarchive):
+	// when this process is that child, do its work and stop here.
+	if reexec.Init() {
+		return
+	}
+	// SIGINT and SIGTERM cancel the context: every stage stops its child
+	// processes, removes its temporary files and returns an error.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCommand(version).ExecuteContext(ctx)
+	interrupted := ctx.Err() != nil
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiwi: error:", err)
+		if interrupted {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
+}

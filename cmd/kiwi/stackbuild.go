@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/oci"
+	"github.com/kiwi-go/kiwi/stack"
+)
+
+func newStackbuildCommand(g *globals) *cobra.Command {
+	var o struct {
+		stashes          []string
+		registry, target string
+		description      string
+		insecure         bool
+		composeOnly      bool
+	}
+	c := &cobra.Command{
+		Use:   "stackbuild --stash NAME[:TAG]... [--from-registry URI] --target-dir DIR [--description D] [-- create args]",
+		Short: "Stack images into a root tree and build an image from it",
+		Long: `stackbuild applies the layers of the given images, bottom first, into
+DIR/build/image-root: later images overwrite files of earlier ones and delete
+nothing of theirs (whiteouts work within one image). Each --stash is a stash
+in local storage (NAME[:TAG]), the image NAME[:TAG] below --from-registry
+(pulled first), or a full transport reference (docker://, oci:, oci-archive:,
+containers-storage:). Files a later image overwrote are counted (listed with
+--debug).
+
+Without --description the image is created from the description the (last)
+stash carries in /image/config.xml. With --description D, D is applied on top
+of the stack (overlay files, users, config.sh; its packages must already be in
+the stack) and D's type is created.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.target == "" {
+				return fmt.Errorf("stackbuild needs --target-dir DIR")
+			}
+			if len(o.stashes) == 0 {
+				return fmt.Errorf("stackbuild needs at least one --stash NAME[:TAG]")
+			}
+			// Arguments after -- go to create, which takes none besides
+			// what stackbuild sets: refuse them before any work.
+			if len(args) > 0 {
+				return fmt.Errorf("unknown create argument(s) after --: %s (create takes only --root and --target-dir, which stackbuild sets)", strings.Join(args, " "))
+			}
+			var desc *build.Description
+			if o.description != "" {
+				d, err := build.Load(o.description, build.LoadOptions{
+					Profiles: g.profiles, Type: g.types, TargetArch: g.targetArch, Warn: build.WarnLog(g.log),
+				})
+				if err != nil {
+					return fmt.Errorf("--description: %w", err)
+				}
+				desc = d
+			}
+			store, err := oci.OpenStore(oci.StoreOptions{})
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			root := filepath.Join(o.target, "build", "image-root")
+			rep, err := stack.Compose(cmd.Context(), store, stack.Options{
+				Stashes: o.stashes, FromRegistry: o.registry, Root: root,
+				Copy: oci.CopyOptions{Progress: progress(), Insecure: o.insecure}, Log: g.log,
+			})
+			if err != nil {
+				return err
+			}
+			g.log.Info("stack composed", "root", root, "images", len(rep.Images), "overwritten_files", len(rep.Overwritten))
+			for _, p := range rep.Overwritten {
+				g.log.Debug("overwritten by a later image", "path", p)
+			}
+			if o.composeOnly {
+				return nil
+			}
+			if desc != nil {
+				if err := build.ApplyOnTop(cmd.Context(), desc, build.OnTopOptions{Root: root, Run: runner.Runner{Log: g.log}}); err != nil {
+					return err
+				}
+			}
+			results, err := createFromRoot(cmd.Context(), g, root, o.target)
+			if err != nil {
+				return err
+			}
+			logResults(g, results)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringArrayVar(&o.stashes, "stash", nil, "image to stack, bottom first (repeatable)")
+	f.StringVar(&o.registry, "from-registry", "", "registry location to pull the stashes from (host[:port][/path])")
+	f.StringVar(&o.target, "target-dir", "", "directory for the root (build/image-root) and the results")
+	f.StringVar(&o.description, "description", "", "description to apply on top of the stack and build")
+	f.BoolVar(&o.composeOnly, "compose-only", false, "stop after composing the root (no description applied, nothing created)")
+	f.BoolVar(&o.insecure, "tls-verify-off", false, "allow plain HTTP and unverified TLS for the registry (loopback registries always are)")
+	return c
+}

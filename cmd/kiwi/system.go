@@ -1,0 +1,14 @@
+package main
+
+import "github.com/spf13/cobra"
+
+func newSystemCommand(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "system",
+		Short: "Build, stash and stack root trees and images",
+	}
+	c.AddCommand(newStashCommand(g))
+	c.AddCommand(newCreateCommand(g))
+	c.AddCommand(newStackbuildCommand(g))
+	return c
+}

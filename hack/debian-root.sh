@@ -1,0 +1,48 @@
+#!/bin/sh
+# Builds (once) a Debian bookworm root tree used by tests and benchmarks,
+# and prints its path. Kinds:
+#   bookworm-minbase  debootstrap --variant=minbase (~200 MB, ~1 min)
+#   bookworm-boot     minbase plus a kernel, dracut, systemd, grub for BIOS
+#                     and EFI and the filesystem tools a disk needs; root's
+#                     password is "linux" (~1 GB, a few minutes)
+# The tree is created next to its final place and renamed, so a killed run
+# never leaves a half-made root that later runs would trust.
+set -eu
+cache=${KIWI_TEST_CACHE:-/var/cache/kiwi-tests}
+name=${1:-bookworm-minbase}
+case "$name" in
+  bookworm-minbase) include="" ;;
+  bookworm-boot) include="--include=dracut,systemd-sysv,udev,kmod,grub-pc-bin,grub-efi-amd64-bin,grub2-common,e2fsprogs,btrfs-progs,xfsprogs,dosfstools,fdisk,gdisk,cloud-guest-utils,passwd,login" ;;
+  *) echo "unknown root $name (bookworm-minbase, bookworm-boot)" >&2; exit 2 ;;
+esac
+# The cache is keyed by what makes the root (this script), so a changed
+# recipe builds a new root instead of reusing a stale one.
+key=$(sha256sum "$0" | cut -c1-12)
+dest="$cache/$name-$key"
+if [ -d "$dest" ]; then echo "$dest"; exit 0; fi
+mkdir -p "$cache"
+tmp=$(mktemp -d "$cache/.$name.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck disable=SC2086 # include is one word or none
+debootstrap --variant=minbase $include bookworm "$tmp/root" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$tmp/log" 2>&1 || {
+  tail -20 "$tmp/log" >&2; exit 1; }
+if [ "$name" = bookworm-boot ]; then
+  # The kernel comes through apt, which resolves its initramfs dependency
+  # to the dracut already there (debootstrap would pick initramfs-tools).
+  # A private mount namespace: /proc, /sys and /dev vanish with it.
+  unshare --mount --propagation private sh -ec '
+    mount -t proc proc "$1/proc"; mount -t sysfs sys "$1/sys"; mount --rbind /dev "$1/dev"
+    INITRD=No DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get install -y -q --no-install-recommends linux-image-amd64 shim-signed grub-efi-amd64-signed
+  ' sh "$tmp/root" >>"$tmp/log" 2>&1 || { tail -20 "$tmp/log" >&2; exit 1; }
+  echo 'root:linux' | chroot "$tmp/root" chpasswd
+  echo kiwi-test >"$tmp/root/etc/hostname"
+  # debootstrap leaves the apt lists and the initrd it built for the build
+  # host's view; images get their own initrd from kiwi.
+  rm -rf "$tmp/root/var/lib/apt/lists/"* "$tmp/root/boot/initrd.img-"* "$tmp/root/var/cache/apt/"*.bin
+fi
+mv "$tmp/root" "$dest"
+# Roots made by older recipes are never used again.
+for old in "$cache/$name" "$cache/$name"-*; do
+  [ "$old" = "$dest" ] || rm -rf "$old"
+done
+echo "$dest"

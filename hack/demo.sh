@@ -1,0 +1,48 @@
+#!/bin/sh
+# The main job on embedded defaults: a registry container becomes a
+# bootable VM disk. It builds kiwi, debootstraps a Debian bookworm root with
+# a kernel, dracut and grub (cached after the first run), pushes it as the
+# container library/debian:bookworm to a registry it starts on 127.0.0.1,
+# and runs kiwi system stackbuild with a small description (hack/demo:
+# disk type, root password, no packages) to turn that container into an
+# EFI+BIOS qcow2 that grows to its disk on first boot.
+set -eu
+cd "$(dirname "$0")/.."
+./hack/setup.sh
+. ./hack/env.sh
+go build -tags "$KIWI_TAGS" -o bin/kiwi ./cmd/kiwi
+rootfs=$(./hack/debian-root.sh bookworm-boot)
+work=/var/tmp/kiwi-demo
+rm -rf "$work"
+mkdir -p "$work/registry"
+
+# A private registry on loopback, stopped when the demo ends.
+port=5555
+cat >"$work/registry.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: 127.0.0.1:$port}
+YML
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+trap 'kill $registry_pid 2>/dev/null || true' EXIT
+sleep 2
+
+./bin/kiwi system stash --root "$rootfs" --container-name debian --tag bookworm \
+  --push "docker://127.0.0.1:$port/library/debian:bookworm"
+./bin/kiwi system stackbuild --stash debian:bookworm --from-registry "127.0.0.1:$port/library" \
+  --description hack/demo --target-dir "$work/out"
+disk="$work/out/debian-demo.x86_64-1.0.0.qcow2"
+cat <<MSG
+
+Done: $disk (log in as root, password "kiwi")
+Boot it with EFI:
+  cp /usr/share/OVMF/OVMF_VARS_4M.fd $work/vars.fd
+  qemu-system-x86_64 -accel tcg -m 1024 -nographic \\
+    -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \\
+    -drive if=pflash,format=raw,file=$work/vars.fd \\
+    -drive file=$disk,format=qcow2,if=virtio
+or with BIOS:
+  qemu-system-x86_64 -accel tcg -m 1024 -nographic -drive file=$disk,format=qcow2,if=virtio
+MSG

@@ -1,0 +1,7 @@
+# Sourced by the hack scripts: the build tags every go command needs and
+# the PATH with Go on it.
+PATH=$PATH:/usr/local/go/bin
+export PATH
+# No btrfs graph driver (needs libbtrfs-dev) and OpenPGP in Go instead of
+# gpgme (needs libgpgme-dev): kiwi builds with nothing but Go and gcc.
+KIWI_TAGS="exclude_graphdriver_btrfs containers_image_openpgp"

@@ -1,0 +1,222 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bootRoot is a private copy of the cached bootable Debian root with the
+// test description in image/ (create writes fstab, grub.cfg and the
+// initrd into the root it is given, so the cache is never used directly).
+func bootRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-boot").Output()
+	if err != nil {
+		t.Fatalf("bootable Debian root: %v", err)
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	if b, err := exec.Command("cp", "-a", strings.TrimSpace(string(out)), root).CombinedOutput(); err != nil {
+		t.Fatalf("copy root: %v %s", err, b)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "image"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := os.ReadFile(filepath.Join(s.repo, "tests", "testdata", "debian-oem", "config.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "image", "config.xml"), desc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// createDisk runs kiwi system create for a profile of the test
+// description. With noLoop every /dev/loop* is bound to /dev/null (in a
+// private mount namespace), so any use of a loop device fails.
+func createDisk(t *testing.T, profile string, noLoop bool) string {
+	target, _ := createDiskLog(t, profile, noLoop)
+	return target
+}
+
+// createDiskLog is createDisk that also returns kiwi's log.
+func createDiskLog(t *testing.T, profile string, noLoop bool) (string, string) {
+	t.Helper()
+	root := bootRoot(t)
+	target := filepath.Join(t.TempDir(), "out")
+	args := []string{"--debug", "--profile", profile, "system", "create", "--root", root, "--target-dir", target}
+	var r result
+	if noLoop {
+		script := `for l in /dev/loop*; do mount --bind /dev/null "$l"; done; exec "$@"`
+		r = command(t, "unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", s.kiwi}, args...)...)
+	} else {
+		r = kiwi(t, args...)
+	}
+	if r.err != nil {
+		t.Fatalf("kiwi system create (%s): %v\n%s", profile, r.err, tail(r.stderr, 6000))
+	}
+	return target, r.stderr
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+const base = "debian-oem.x86_64-1.0.0"
+
+func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
+	target := createDisk(t, "bios-ext4", true)
+	checkResults(t, target, "raw")
+	boot(t, bootOptions{Disk: filepath.Join(target, base+".raw")}, "login:", 4*time.Minute)
+}
+
+func TestOEMUefiShimXfsBoots(t *testing.T) {
+	target, log := createDiskLog(t, "efi-xfs", false)
+	if !strings.Contains(log, "shim and signed grub") {
+		t.Errorf("firmware=uefi did not use the image's shim and signed grub:\n%s", tail(log, 2000))
+	}
+	boot(t, bootOptions{Disk: filepath.Join(target, base+".raw"), EFI: true}, "login:", 4*time.Minute)
+}
+
+func TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices(t *testing.T) {
+	target := createDisk(t, "efi-btrfs", true)
+	checkResults(t, target, "raw", "qcow2")
+	qcow := filepath.Join(target, base+".qcow2")
+	// A copy twice the size: the first boot grows partition and filesystem.
+	big := filepath.Join(t.TempDir(), "big.qcow2")
+	if out, err := exec.Command("cp", "--sparse=always", qcow, big).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	info, err := exec.Command("qemu-img", "info", "--output=json", qcow).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		VirtualSize int64 `json:"virtual-size"`
+	}
+	if err := json.Unmarshal(info, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("qemu-img", "resize", big, fmt.Sprint(2*meta.VirtualSize)).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	v := boot(t, bootOptions{Disk: big, Format: "qcow2", EFI: true}, "login:", 4*time.Minute)
+	pos := v.Login(t)
+	out, pos := v.Run(t, pos, "df -B1 --output=size / | tail -1")
+	if size := lastNumber(out); size < meta.VirtualSize*3/2 {
+		journal, _ := v.Run(t, pos, "journalctl -b --no-pager | grep -i -e kiwi -e growpart | tail -20; lsblk")
+		t.Fatalf("root filesystem is %d bytes on a %d byte disk: it did not grow\n%s", size, 2*meta.VirtualSize, journal)
+	}
+}
+
+// checkResults checks the result files of an oem create.
+func checkResults(t *testing.T, target string, formats ...string) {
+	t.Helper()
+	for _, f := range formats {
+		for _, name := range []string{base + "." + f, base + "." + f + ".sha256"} {
+			if _, err := os.Stat(filepath.Join(target, name)); err != nil {
+				t.Errorf("result %s: %v", name, err)
+			}
+		}
+	}
+	pk, err := os.ReadFile(filepath.Join(target, base+".packages"))
+	if err != nil || !regexp.MustCompile(`(?m)^linux-image-amd64\|None\|[^|]+\|None\|amd64\|None\|None$`).Match(pk) {
+		t.Errorf(".packages does not list the kernel package: %v\n%.300s", err, pk)
+	}
+	if _, err := os.Stat(filepath.Join(target, base+".verified")); err != nil {
+		t.Error(err)
+	}
+	var manifest map[string]struct {
+		Filename string `json:"filename"`
+	}
+	b, err := os.ReadFile(filepath.Join(target, "kiwi.result.json"))
+	if err != nil || json.Unmarshal(b, &manifest) != nil || manifest["disk_image"].Filename != filepath.Join(target, base+".raw") {
+		t.Errorf("kiwi.result.json: %v\n%s", err, b)
+	}
+	entries, _ := os.ReadDir(target)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("work file %s left in the target dir", e.Name())
+		}
+	}
+}
+
+func TestCreateBadInputChangesNothing(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "out")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "keep"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emptyRoot := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"system", "create", "--target-dir", target}, "needs --root"},
+		{[]string{"system", "create", "--root", filepath.Join(emptyRoot, "nope"), "--target-dir", target}, "is not a directory"},
+		{[]string{"system", "create", "--root", emptyRoot, "--target-dir", target}, "description"},
+	}
+	for _, c := range cases {
+		r := kiwi(t, c.args...)
+		if r.err == nil || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("kiwi %s: err=%v stderr=%q, want failure mentioning %q", strings.Join(c.args, " "), r.err, r.stderr, c.want)
+		}
+	}
+	entries, _ := os.ReadDir(target)
+	if len(entries) != 1 {
+		t.Errorf("target dir changed: %d entries", len(entries))
+	}
+}
+
+// lastNumber is the last decimal number in s (console output carries
+// terminal escapes around it).
+func lastNumber(s string) int64 {
+	m := regexp.MustCompile(`[0-9]+`).FindAllString(s, -1)
+	if len(m) == 0 {
+		return -1
+	}
+	n, _ := strconv.ParseInt(m[len(m)-1], 10, 64)
+	return n
+}
+
+func TestFilesystemImageTypes(t *testing.T) {
+	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
+	root := filepath.Join(t.TempDir(), "root")
+	if b, err := exec.Command("cp", "-a", base, root).CombinedOutput(); err != nil {
+		t.Fatalf("copy root: %v %s", err, b)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "image"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := os.ReadFile(filepath.Join(s.repo, "bench", "create-config.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "image", "config.xml"), desc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "out")
+	mustKiwi(t, "--profile", "ext4", "system", "create", "--root", root, "--target-dir", target)
+	img := filepath.Join(target, "bench-create.x86_64-1.0.0.ext4")
+	if out, err := exec.Command("e2fsck", "-fn", img).CombinedOutput(); err != nil {
+		t.Fatalf("e2fsck: %v\n%s", err, out)
+	}
+	// /etc/os-release is a symlink in Debian; debugfs cat does not follow it.
+	out, err := exec.Command("debugfs", "-R", "cat /usr/lib/os-release", img).Output()
+	if err != nil || !strings.Contains(string(out), "bookworm") {
+		t.Fatalf("the image does not hold the root's os-release: %v %s", err, out)
+	}
+}

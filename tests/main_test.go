@@ -1,0 +1,131 @@
+// Package tests runs the real kiwi binary end to end: against podman, a
+// registry on 127.0.0.1, and (for disks) QEMU. Every test works in private
+// storage and temp dirs and stops what it starts.
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// suite holds what TestMain prepared for all tests of one run.
+type suite struct {
+	kiwi    string // the binary under test
+	repo    string // the repository root
+	env     []string
+	workDir string
+}
+
+var s suite // set once by TestMain, read-only afterwards
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tests:", err)
+		os.Exit(2)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	_, file, _, _ := runtime.Caller(0)
+	s.repo = filepath.Dir(filepath.Dir(file))
+	work, err := os.MkdirTemp("/var/tmp", "kiwi-e2e-")
+	if err != nil {
+		return 0, err
+	}
+	s.workDir = work
+	defer cleanupStorage(work)
+	s.kiwi = filepath.Join(work, "kiwi")
+	build := exec.Command("go", "build", "-tags", "exclude_graphdriver_btrfs containers_image_openpgp", "-o", s.kiwi, "./cmd/kiwi")
+	build.Dir = s.repo
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("build kiwi: %v\n%s", err, out)
+	}
+	// Private podman storage and a containers.conf with this machine's
+	// quirks (runc, ulimits within the hard limits): test settings, not
+	// product defaults.
+	storageConf := filepath.Join(work, "storage.conf")
+	if err := os.WriteFile(storageConf, []byte(fmt.Sprintf(
+		"[storage]\ndriver = \"overlay\"\ngraphroot = %q\nrunroot = %q\n",
+		filepath.Join(work, "graph"), filepath.Join(work, "run"))), 0o644); err != nil {
+		return 0, err
+	}
+	containersConf := filepath.Join(work, "containers.conf")
+	if err := os.WriteFile(containersConf, []byte(
+		"[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n[engine]\nruntime = \"runc\"\n"), 0o644); err != nil {
+		return 0, err
+	}
+	s.env = append(os.Environ(),
+		"CONTAINERS_STORAGE_CONF="+storageConf,
+		"CONTAINERS_CONF="+containersConf,
+	)
+	return m.Run(), nil
+}
+
+// cleanupStorage removes the private storage: podman first, so nothing
+// stays mounted, then the files.
+func cleanupStorage(work string) {
+	if len(s.env) > 0 {
+		c := exec.Command("podman", "rmi", "--all", "--force")
+		c.Env = s.env
+		_ = c.Run()
+		c = exec.Command("podman", "system", "reset", "--force")
+		c.Env = s.env
+		_ = c.Run()
+	}
+	os.RemoveAll(work)
+}
+
+// result is one finished command.
+type result struct {
+	stdout, stderr string
+	err            error
+}
+
+// kiwi runs the binary under test with the suite environment.
+func kiwi(t *testing.T, args ...string) result {
+	t.Helper()
+	return command(t, s.kiwi, args...)
+}
+
+func command(t *testing.T, name string, args ...string) result {
+	t.Helper()
+	c := exec.Command(name, args...)
+	c.Env = s.env
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	return result{out.String(), errb.String(), err}
+}
+
+// mustKiwi runs kiwi and fails the test when it fails.
+func mustKiwi(t *testing.T, args ...string) result {
+	t.Helper()
+	r := kiwi(t, args...)
+	if r.err != nil {
+		t.Fatalf("kiwi %s: %v\n%s%s", strings.Join(args, " "), r.err, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// debianRoot returns the cached minbase Debian bookworm root (made by
+// hack/debian-root.sh on first use, ~1 minute). Tests must not change it.
+func debianRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(s.repo, "hack", "debian-root.sh")).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("debootstrap a Debian root: %v\n%s", err, stderr)
+	}
+	return strings.TrimSpace(string(out))
+}
