@@ -53,15 +53,37 @@ func createFromRoot(ctx context.Context, g *globals, root, target string) ([]bui
 	if err != nil {
 		return nil, fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
 	}
-	o := build.CreateOptions{Root: root, TargetDir: target, Run: runner.Runner{Log: g.log}, Log: g.log}
+	create, err := creatorFor(d)
+	if err != nil {
+		return nil, err
+	}
+	return create(ctx, build.CreateOptions{Root: root, TargetDir: target, Run: runner.Runner{Log: g.log}, Log: g.log})
+}
+
+// creator builds one image type from a root.
+type creator func(context.Context, build.CreateOptions) ([]build.Result, error)
+
+// creatorFor picks the builder of d's selected type, so an unsupported
+// type is refused before any work (build checks it before prepare).
+func creatorFor(d *build.Description) (creator, error) {
 	if ft, ok := build.FSTypeOf(d); ok {
-		return build.CreateFS(ctx, ft, o)
+		return func(ctx context.Context, o build.CreateOptions) ([]build.Result, error) {
+			return build.CreateFS(ctx, ft, o)
+		}, nil
 	}
 	dt, err := build.DiskTypeOf(d)
 	if err != nil {
 		return nil, err
 	}
-	return build.CreateOEM(ctx, dt, o)
+	return func(ctx context.Context, o build.CreateOptions) ([]build.Result, error) {
+		return build.CreateOEM(ctx, dt, o)
+	}, nil
+}
+
+// createSupported fails when d's type cannot be created.
+func createSupported(d *build.Description) error {
+	_, err := creatorFor(d)
+	return err
 }
 
 func logResults(g *globals, results []build.Result) {

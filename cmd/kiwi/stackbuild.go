@@ -2,13 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kiwi-go/kiwi/build"
-	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 	"github.com/kiwi-go/kiwi/stack"
 )
@@ -22,7 +23,7 @@ func newStackbuildCommand(g *globals) *cobra.Command {
 		composeOnly      bool
 	}
 	c := &cobra.Command{
-		Use:   "stackbuild --stash NAME[:TAG]... [--from-registry URI] --target-dir DIR [--description D] [-- create args]",
+		Use:   "stackbuild --stash NAME[:TAG]... [--from-registry URI] --target-dir DIR [--description D] [-- build args]",
 		Short: "Stack images into a root tree and build an image from it",
 		Long: `stackbuild applies the layers of the given images, bottom first, into
 DIR/build/image-root: later images overwrite files of earlier ones and delete
@@ -33,9 +34,11 @@ containers-storage:). Files a later image overwrote are counted (listed with
 --debug).
 
 Without --description the image is created from the description the (last)
-stash carries in /image/config.xml. With --description D, D is applied on top
-of the stack (overlay files, users, config.sh; its packages must already be in
-the stack) and D's type is created.`,
+stash carries in /image/config.xml. With --description D, D is built on top
+of the stack as system build --allow-existing-root does: packages the stack
+lacks are installed with its own package manager (none missing: no repository
+is needed), then overlay files, users and config.sh, and D's type is created.
+Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.target == "" {
 				return fmt.Errorf("stackbuild needs --target-dir DIR")
@@ -43,18 +46,34 @@ the stack) and D's type is created.`,
 			if len(o.stashes) == 0 {
 				return fmt.Errorf("stackbuild needs at least one --stash NAME[:TAG]")
 			}
-			// Arguments after -- go to create, which takes none besides
-			// what stackbuild sets: refuse them before any work.
+			// Arguments after -- go to build (with --description) or
+			// create (without, which takes none stackbuild does not
+			// set): check them before any work.
+			var pf prepareFlags
 			if len(args) > 0 {
-				return fmt.Errorf("unknown create argument(s) after --: %s (create takes only --root and --target-dir, which stackbuild sets)", strings.Join(args, " "))
+				if o.description == "" {
+					return fmt.Errorf("unknown create argument(s) after --: %s (create takes only --root and --target-dir, which stackbuild sets; build options need --description)", strings.Join(args, " "))
+				}
+				fs := pflag.NewFlagSet("build arguments after --", pflag.ContinueOnError)
+				fs.SetOutput(io.Discard)
+				pf.register(fs)
+				if err := fs.Parse(args); err != nil {
+					return fmt.Errorf("arguments after --: %w (they are system build options; --description and --target-dir are stackbuild's own)", err)
+				}
+				if fs.NArg() > 0 {
+					return fmt.Errorf("arguments after --: unexpected %q", strings.Join(fs.Args(), " "))
+				}
 			}
+			// The stack is the existing root the description builds on.
+			pf.allowExistingRoot = true
 			var desc *build.Description
 			if o.description != "" {
-				d, err := build.Load(o.description, build.LoadOptions{
-					Profiles: g.profiles, Type: g.types, TargetArch: g.targetArch, Warn: build.WarnLog(g.log),
-				})
+				d, err := loadForBuild(g, o.description, &pf)
 				if err != nil {
-					return fmt.Errorf("--description: %w", err)
+					return err
+				}
+				if err := createSupported(d); err != nil {
+					return err
 				}
 				desc = d
 			}
@@ -79,7 +98,9 @@ the stack) and D's type is created.`,
 				return nil
 			}
 			if desc != nil {
-				if err := build.ApplyOnTop(cmd.Context(), desc, build.OnTopOptions{Root: root, Run: runner.Runner{Log: g.log}}); err != nil {
+				// The stack is already in storage: the root built on it
+				// is not committed again.
+				if _, err := prepareRoot(cmd.Context(), g, desc, root, &pf, false); err != nil {
 					return err
 				}
 			}

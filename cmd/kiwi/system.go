@@ -7,6 +7,8 @@ func newSystemCommand(g *globals) *cobra.Command {
 		Use:   "system",
 		Short: "Build, stash and stack root trees and images",
 	}
+	c.AddCommand(newPrepareCommand(g))
+	c.AddCommand(newBuildCommand(g))
 	c.AddCommand(newStashCommand(g))
 	c.AddCommand(newCreateCommand(g))
 	c.AddCommand(newStackbuildCommand(g))

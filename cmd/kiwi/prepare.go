@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/oci"
+)
+
+// prepareFlags are the options system prepare and system build share
+// (KIWI's names), also accepted after -- by stackbuild --description.
+type prepareFlags struct {
+	allowExistingRoot bool
+	clearCache        bool
+	ignoreRepos       bool
+	setRepo           string
+	addRepos          []string
+	addPackages       []string
+	addBootstrap      []string
+	deletePackages    []string
+	signingKeys       []string
+	typeAttrs         []string
+	releaseVersion    string
+	noContainer       bool
+}
+
+func (p *prepareFlags) register(f *pflag.FlagSet) {
+	f.BoolVar(&p.allowExistingRoot, "allow-existing-root", false, "build on an existing root tree instead of refusing it")
+	f.BoolVar(&p.clearCache, "clear-cache", false, "run every phase again and refresh the repository lists, ignoring what is cached")
+	f.BoolVar(&p.ignoreRepos, "ignore-repos", false, "ignore the description's repositories (use --add-repo)")
+	f.StringVar(&p.setRepo, "set-repo", "", "replace the first repository: source,type,alias,priority,imageinclude,package_gpgcheck,{keys;...},components,distribution,repo_gpgcheck,sourcetype")
+	f.StringArrayVar(&p.addRepos, "add-repo", nil, "add a repository (same fields as --set-repo; repeatable)")
+	f.StringArrayVar(&p.addPackages, "add-package", nil, "install this package too (repeatable)")
+	f.StringArrayVar(&p.addBootstrap, "add-bootstrap-package", nil, "bootstrap this package too (repeatable)")
+	f.StringArrayVar(&p.deletePackages, "delete-package", nil, "delete this package from the image (repeatable)")
+	f.StringArrayVar(&p.signingKeys, "signing-key", nil, "repository signing key file to trust (repeatable)")
+	f.StringArrayVar(&p.typeAttrs, "set-type-attr", nil, "set an attribute of the selected <type>: attr=value (repeatable)")
+	f.StringVar(&p.releaseVersion, "set-release-version", "", "set <release-version> of the description")
+}
+
+// overrides turns the flags into the description changes they ask for.
+func (p *prepareFlags) overrides() (build.Overrides, error) {
+	o := build.Overrides{
+		IgnoreRepos: p.ignoreRepos, AddPackages: p.addPackages, AddBootstrapPackages: p.addBootstrap,
+		DeletePackages: p.deletePackages, TypeAttrs: p.typeAttrs, ReleaseVersion: p.releaseVersion,
+	}
+	if p.setRepo != "" {
+		t, err := build.ParseRepoTuple(p.setRepo)
+		if err != nil {
+			return o, fmt.Errorf("--set-repo: %w", err)
+		}
+		o.SetRepo = &t
+	}
+	for _, r := range p.addRepos {
+		t, err := build.ParseRepoTuple(r)
+		if err != nil {
+			return o, fmt.Errorf("--add-repo: %w", err)
+		}
+		o.AddRepos = append(o.AddRepos, t)
+	}
+	for _, k := range p.signingKeys {
+		if _, err := os.Stat(k); err != nil {
+			return o, fmt.Errorf("--signing-key %s: %w", k, err)
+		}
+	}
+	return o, nil
+}
+
+// loadForBuild reads the description with the global options and the
+// command line's changes applied.
+func loadForBuild(g *globals, dir string, p *prepareFlags) (*build.Description, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("no description given: use --description DIR")
+	}
+	ov, err := p.overrides()
+	if err != nil {
+		return nil, err
+	}
+	lo := build.LoadOptions{Profiles: g.profiles, Type: g.types, TargetArch: g.targetArch, KiwiFile: g.kiwiFile, Warn: build.WarnLog(g.log)}
+	d, err := build.Load(dir, lo)
+	if err != nil {
+		return nil, fmt.Errorf("--description: %w", err)
+	}
+	d, err = d.Override(ov, lo)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// prepareRoot runs prepare for d into root; with container it also
+// commits the root as a container image.
+func prepareRoot(ctx context.Context, g *globals, d *build.Description, root string, p *prepareFlags, container bool) (*build.Prepared, error) {
+	o := build.PrepareOptions{
+		Root: root, AllowExistingRoot: p.allowExistingRoot, CacheDir: g.sharedCacheDir, TempDir: g.tempDir,
+		ClearCache: p.clearCache, SigningKeys: p.signingKeys, Tool: "kiwi " + g.version,
+		Run: runner.Runner{Log: g.log}, Log: g.log,
+	}
+	if container {
+		store, err := oci.OpenStore(oci.StoreOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close()
+		o.Store = store
+	}
+	res, err := build.Prepare(ctx, d, o)
+	if err != nil {
+		return nil, err
+	}
+	if res.Image != "" {
+		g.log.Info("prepared root", "root", res.Root, "container", res.Image, "reused_phases", len(res.Reused))
+	} else {
+		g.log.Info("prepared root", "root", res.Root)
+	}
+	return res, nil
+}
+
+func newPrepareCommand(g *globals) *cobra.Command {
+	var p prepareFlags
+	var desc, root string
+	c := &cobra.Command{
+		Use:   "prepare --description DIR --root DIR",
+		Short: "Make a root tree (and a container) from a description",
+		Long: `prepare bootstraps an empty root with the description's bootstrap packages,
+installs its image packages with the root's own package manager, and
+configures it (overlay files, archives, users, keytable/locale/timezone,
+config.sh), in KIWI's order. The root is also committed as the container
+localhost/<name>:<version> in podman's storage, one layer per phase; an
+unchanged phase is taken from its layer on the next prepare.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if root == "" {
+				return fmt.Errorf("prepare needs --root DIR")
+			}
+			d, err := loadForBuild(g, desc, &p)
+			if err != nil {
+				return err
+			}
+			_, err = prepareRoot(cmd.Context(), g, d, root, &p, !p.noContainer)
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&desc, "description", "", "image description directory")
+	f.StringVar(&root, "root", "", "root tree to make")
+	f.BoolVar(&p.noContainer, "no-container", false, "do not commit the root as a container (and reuse no cached phase)")
+	p.register(f)
+	return c
+}
+
+func newBuildCommand(g *globals) *cobra.Command {
+	var p prepareFlags
+	var desc, target string
+	c := &cobra.Command{
+		Use:   "build --description DIR --target-dir DIR",
+		Short: "Prepare a root tree from a description and create the image",
+		Long: `build is prepare into DIR/build/image-root followed by create into DIR:
+the root is made (and kept as a container, as prepare does) and the type
+selected in the description is built from it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if target == "" {
+				return fmt.Errorf("build needs --target-dir DIR")
+			}
+			d, err := loadForBuild(g, desc, &p)
+			if err != nil {
+				return err
+			}
+			if err := createSupported(d); err != nil {
+				return err
+			}
+			root := filepath.Join(target, "build", "image-root")
+			if _, err := prepareRoot(cmd.Context(), g, d, root, &p, !p.noContainer); err != nil {
+				return err
+			}
+			results, err := createFromRoot(cmd.Context(), g, root, target)
+			if err != nil {
+				return err
+			}
+			logResults(g, results)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&desc, "description", "", "image description directory")
+	f.StringVar(&target, "target-dir", "", "directory for the root (build/image-root) and the results")
+	f.BoolVar(&p.noContainer, "no-container", false, "do not commit the root as a container (and reuse no cached phase)")
+	p.register(f)
+	return c
+}
