@@ -74,6 +74,7 @@ func TestStackbuildBadInputFailsClearly(t *testing.T) {
 		{[]string{"--stash", "x:1", "--target-dir", existing}, "already exists"},
 		{[]string{"--stash", "x:1", "--target-dir", t.TempDir(), "--", "--bogus"}, "unknown create argument"},
 		{[]string{"--stash", "x:1"}, "needs --target-dir"},
+		{[]string{"--stash", "x:1", "--target-dir", t.TempDir(), "--description", filepath.Join(s.repo, "tests", "testdata", "container-to-vm"), "--", "--bogus"}, "arguments after --"},
 	}
 	for _, c := range cases {
 		r := kiwi(t, append([]string{"system", "stackbuild"}, c.args...)...)

@@ -1,0 +1,165 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sharedCache is the --shared-cache-dir of the build tests: kept between
+// runs (next to the cached Debian roots) so packages are downloaded once
+// per machine, not once per run.
+func sharedCache(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("KIWI_TEST_CACHE")
+	if dir == "" {
+		dir = "/var/cache/kiwi-tests"
+	}
+	dir = filepath.Join(dir, "shared-cache")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const buildBase = "debian-build.x86_64-1.2.0"
+
+// TestBuildFromRepositories is issue 6's end-to-end check: a Debian
+// bookworm description (packages from deb.debian.org, users, an overlay
+// file, a config.sh that enables a service and writes a marker) is
+// prepared, then built as an oem disk that boots with all of it present;
+// a second prepare reuses the cached phases; podman sees the container;
+// a failing config.sh fails the build with its output and leaves no mount.
+func TestBuildFromRepositories(t *testing.T) {
+	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
+	cache := sharedCache(t)
+	work := t.TempDir()
+
+	start := time.Now()
+	first := mustKiwi(t, "--debug", "--shared-cache-dir", cache, "system", "prepare", "--description", desc, "--root", filepath.Join(work, "r1"))
+	cold := time.Since(start)
+	if !strings.Contains(first.stderr, "debootstrap") || !strings.Contains(first.stderr, "apt-get") {
+		t.Fatalf("the first prepare did not bootstrap and install:\n%s", tail(first.stderr, 3000))
+	}
+	for _, f := range []string{"etc/kiwi-marker", "etc/kiwi-overlay.txt", "image/config.xml", ".profile"} {
+		if _, err := os.Stat(filepath.Join(work, "r1", f)); err != nil {
+			t.Errorf("prepared root lacks %s: %v", f, err)
+		}
+	}
+
+	// build = prepare (every phase cached now) + create.
+	target := filepath.Join(work, "out")
+	built := mustKiwi(t, "--shared-cache-dir", cache, "system", "build", "--description", desc, "--target-dir", target)
+	if !strings.Contains(built.stderr, "reusing cached phases") {
+		t.Errorf("build did not reuse the prepared phases:\n%s", tail(built.stderr, 2000))
+	}
+	pk, err := os.ReadFile(filepath.Join(target, buildBase+".packages"))
+	if err != nil || !regexp.MustCompile(`(?m)^linux-image-amd64\|None\|[^|]+\|None\|amd64\|`).Match(pk) || !regexp.MustCompile(`(?m)^dracut\|`).Match(pk) {
+		t.Errorf(".packages does not list the installed Debian packages: %v\n%.300s", err, pk)
+	}
+	if regexp.MustCompile(`(?m)^apt-listchanges\|`).Match(pk) {
+		t.Error("a package of the delete section is still installed")
+	}
+	for _, f := range []string{buildBase + ".qcow2", buildBase + ".raw", "kiwi.result.json"} {
+		if _, err := os.Stat(filepath.Join(target, f)); err != nil {
+			t.Errorf("result %s: %v", f, err)
+		}
+	}
+
+	images := mustOutput(t, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}")
+	if !strings.Contains(images, "localhost/debian-build:1.2.0") {
+		t.Errorf("podman images does not show the prepared container:\n%s", images)
+	}
+
+	// A second prepare of the unchanged description runs no phase.
+	start = time.Now()
+	second := mustKiwi(t, "--debug", "--shared-cache-dir", cache, "system", "prepare", "--description", desc, "--root", filepath.Join(work, "r2"))
+	warm := time.Since(start)
+	if !strings.Contains(second.stderr, "phases=bootstrap, packages, config") || strings.Contains(second.stderr, "cmd=debootstrap") || strings.Contains(second.stderr, "apt-get") {
+		t.Errorf("the second prepare ran phases again:\n%s", tail(second.stderr, 3000))
+	}
+	t.Logf("prepare: first %v, unchanged again %v (%.1fx)", cold.Round(time.Millisecond), warm.Round(time.Millisecond), cold.Seconds()/warm.Seconds())
+	if cold < 5*warm {
+		t.Errorf("the cached prepare took %v, the first %v: less than 5x faster", warm, cold)
+	}
+
+	v := boot(t, bootOptions{Disk: filepath.Join(target, buildBase+".qcow2"), Format: "qcow2"}, "KIWI-CHECK", 5*time.Minute)
+	v.Expect(t, 0, "KIWI-CHECK marker=built-by-config-sh-debian-build overlay=from-overlay user=tux:/home/tux tz=Europe/Berlin", time.Minute)
+	v.Expect(t, 0, "login:", 2*time.Minute)
+
+	t.Run("FailingConfigSh", func(t *testing.T) {
+		broken := filepath.Join(t.TempDir(), "desc")
+		if out, err := exec.Command("cp", "-a", desc, broken).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		if err := os.WriteFile(filepath.Join(broken, "config.sh"), []byte("#!/bin/bash\necho boom-from-config-sh\nexit 3\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "out")
+		r := kiwi(t, "--shared-cache-dir", cache, "system", "build", "--description", broken, "--target-dir", out)
+		if r.err == nil || !strings.Contains(r.stderr, "boom-from-config-sh") || !strings.Contains(r.stderr, "exit code 3") {
+			t.Fatalf("a failing config.sh: err=%v, want its output and exit code:\n%s", r.err, tail(r.stderr, 2000))
+		}
+		mounts, _ := os.ReadFile("/proc/mounts")
+		if strings.Contains(string(mounts), out) {
+			t.Errorf("mounts left under %s:\n%s", out, mounts)
+		}
+		if _, err := os.Stat(filepath.Join(out, "build", "image-root")); err == nil {
+			t.Error("the unfinished root was left behind")
+		}
+		entries, _ := os.ReadDir(out)
+		for _, e := range entries {
+			if e.Name() != "build" {
+				t.Errorf("a failed build left %s in the target dir", e.Name())
+			}
+		}
+	})
+}
+
+// TestBuildBadInputFailsClearly: bad descriptions and arguments fail
+// before any work, name what is wrong, and create nothing.
+func TestBuildBadInputFailsClearly(t *testing.T) {
+	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
+	zypper := filepath.Join(t.TempDir(), "zypper")
+	if out, err := exec.Command("cp", "-a", desc, zypper).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	b, _ := os.ReadFile(filepath.Join(zypper, "config.xml"))
+	if err := os.WriteFile(filepath.Join(zypper, "config.xml"), []byte(strings.Replace(string(b), "<packagemanager>apt<", "<packagemanager>zypper<", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	existing := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--profile", "nope", "system", "build", "--description", desc}, "nope"},
+		{[]string{"--type", "kis", "system", "build", "--description", desc}, "kis"},
+		{[]string{"system", "build", "--description", zypper}, "packagemanager \"zypper\""},
+		{[]string{"system", "build", "--description", desc, "--set-repo", ",apt-deb"}, "source URL"},
+		{[]string{"system", "build", "--description", desc, "--set-type-attr", "firmware=bogus"}, "bogus"},
+		{[]string{"system", "build", "--description", filepath.Join(t.TempDir(), "none")}, "description"},
+		{[]string{"system", "prepare", "--description", desc, "--root", existing}, "--allow-existing-root"},
+	}
+	for _, c := range cases {
+		target := filepath.Join(t.TempDir(), "out")
+		args := c.args
+		if c.args[len(c.args)-2] != "--root" {
+			args = append(args, "--target-dir", target)
+		}
+		r := kiwi(t, args...)
+		if r.err == nil || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("kiwi %s: err=%v stderr=%q, want a failure mentioning %q", strings.Join(args, " "), r.err, tail(r.stderr, 500), c.want)
+		}
+		if _, err := os.Stat(target); err == nil {
+			t.Errorf("kiwi %s created the target dir", strings.Join(args, " "))
+		}
+	}
+	if entries, _ := os.ReadDir(existing); len(entries) != 0 {
+		t.Error("an existing root was changed")
+	}
+}
