@@ -1,17 +1,18 @@
 #!/bin/sh
 # The main job on embedded defaults: a registry container becomes a
-# bootable VM disk. It builds kiwi, debootstraps a Debian bookworm root with
-# a kernel, dracut and grub (cached after the first run), pushes it as the
-# container library/debian:bookworm to a registry it starts on 127.0.0.1,
-# and runs kiwi system stackbuild with a small description (hack/demo:
-# disk type, root password, no packages) to turn that container into an
-# EFI+BIOS qcow2 that grows to its disk on first boot.
+# bootable VM disk. It builds kiwi, debootstraps a minbase Debian bookworm
+# root (cached after the first run), pushes it as the container
+# library/debian:bookworm to a registry it starts on 127.0.0.1, and runs
+# kiwi system stackbuild with a small description (hack/demo: kernel,
+# dracut, grub and init from deb.debian.org, disk type, root password) to
+# turn that container into an EFI+BIOS qcow2 that grows to its disk on
+# first boot.
 set -eu
 cd "$(dirname "$0")/.."
 ./hack/setup.sh
 . ./hack/env.sh
 go build -tags "$KIWI_TAGS" -o bin/kiwi ./cmd/kiwi
-rootfs=$(./hack/debian-root.sh bookworm-boot)
+rootfs=$(./hack/debian-root.sh bookworm-minbase)
 work=/var/tmp/kiwi-demo
 rm -rf "$work"
 mkdir -p "$work/registry"

@@ -8,14 +8,15 @@ import (
 	"time"
 )
 
-// TestRegistryContainersBecomeABootableDisk is the main job: a Debian
-// container (with kernel, dracut and grub) and a small extra image, both
-// pulled from a registry, stacked and turned into a VM disk by a
-// description that only adds a type, a user and an overlay file.
+// TestRegistryContainersBecomeABootableDisk is the main job: a minbase
+// Debian container and a small extra image, both pulled from a registry,
+// stacked and turned into a VM disk by a description that adds kernel,
+// dracut, grub and init (installed with the stack's own apt), a type, a
+// user and an overlay file.
 func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
 	addr := startRegistry(t)
 	registry := addr + "/library"
-	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-boot"))
+	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
 	mustKiwi(t, "system", "stash", "--root", base, "--container-name", "debian", "--tag", "bookworm",
 		"--push", "docker://"+registry+"/debian:bookworm")
 
@@ -57,6 +58,17 @@ func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
 	mustKiwi(t, "system", "stackbuild", "--stash", "vm:1", "--target-dir", again)
 	if _, err := os.Stat(filepath.Join(again, "container-to-vm.x86_64-2.0.0.qcow2")); err != nil {
 		t.Fatalf("rebuild from the stash's own description: %v", err)
+	}
+
+	// A description whose packages the stack already holds builds
+	// offline: its only repository here does not exist, and apt is
+	// never asked.
+	offline := filepath.Join(t.TempDir(), "offline")
+	mustKiwi(t, "system", "stackbuild", "--stash", "vm:1", "--target-dir", offline,
+		"--description", filepath.Join(s.repo, "tests", "testdata", "container-to-vm"),
+		"--", "--set-repo", "http://127.0.0.1:1/nothing,apt-deb,none,,,,,main,bookworm")
+	if _, err := os.Stat(filepath.Join(offline, "container-to-vm.x86_64-2.0.0.qcow2")); err != nil {
+		t.Fatalf("offline build on a complete stack: %v", err)
 	}
 }
 
