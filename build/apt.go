@@ -123,7 +123,11 @@ func (a *apt) Bootstrap(ctx context.Context, pkgs []string) error {
 		args = append(args, "--no-check-gpg")
 	}
 	args = append(args, repo.dist, a.root, repo.uri)
-	if _, err := a.run.Run(ctx, runner.Cmd{Name: "debootstrap", Args: args}); err != nil {
+	// debootstrap mounts /proc and /sys in the new root while it
+	// configures packages; in a private mount namespace those mounts
+	// vanish with it, also when it is interrupted.
+	args = append([]string{"--mount", "--propagation", "private", "--fork", "--kill-child", "debootstrap"}, args...)
+	if _, err := a.run.Run(ctx, runner.Cmd{Name: "unshare", Args: args}); err != nil {
 		return fmt.Errorf("debootstrap %s from %s: %w", repo.dist, repo.uri, err)
 	}
 	// debootstrap copies the packages it installed into the root's own

@@ -86,6 +86,11 @@ func Prepare(ctx context.Context, d *Description, o PrepareOptions) (res *Prepar
 		}
 		defer func() {
 			if err != nil {
+				if m := mountsBelow(o.Root); len(m) > 0 {
+					// Never remove through a mount into the host.
+					o.Log.Warn("not removing the unfinished root: something is mounted in it", "root", o.Root, "mounts", strings.Join(m, " "))
+					return
+				}
 				if rerr := os.RemoveAll(o.Root); rerr != nil {
 					o.Log.Warn("could not remove the unfinished root", "root", o.Root, "error", rerr)
 				}
@@ -118,6 +123,26 @@ func Prepare(ctx context.Context, d *Description, o PrepareOptions) (res *Prepar
 		return &Prepared{Root: o.Root}, nil
 	}
 	return p.layered(ctx)
+}
+
+// mountsBelow lists the mount points at or under dir.
+func mountsBelow(dir string) []string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 1 && (f[1] == abs || strings.HasPrefix(f[1], abs+"/")) {
+			out = append(out, f[1])
+		}
+	}
+	return out
 }
 
 // checkRoot tells whether root must be made from nothing. An existing

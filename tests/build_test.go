@@ -163,3 +163,56 @@ func TestBuildBadInputFailsClearly(t *testing.T) {
 		t.Error("an existing root was changed")
 	}
 }
+
+// TestPrepareInterruptedLeavesNothing: SIGINT while debootstrap runs stops
+// it and its children, removes the unfinished root, leaves no mount, and
+// exits non-zero.
+func TestPrepareInterruptedLeavesNothing(t *testing.T) {
+	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
+	root := filepath.Join(t.TempDir(), "root")
+	c := exec.Command(s.kiwi, "--shared-cache-dir", sharedCache(t), "system", "prepare", "--no-container", "--description", desc, "--root", root)
+	c.Env = s.env
+	var out strings.Builder
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until debootstrap has written into the root, then interrupt.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(root, "var/lib/dpkg")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = c.Process.Kill()
+			t.Fatalf("debootstrap did not start:\n%s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	if err := c.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("an interrupted prepare exited 0:\n%s", out.String())
+		}
+	case <-time.After(time.Minute):
+		_ = c.Process.Kill()
+		t.Fatalf("prepare did not stop within a minute of SIGINT:\n%s", out.String())
+	}
+	mounts, _ := os.ReadFile("/proc/mounts")
+	if strings.Contains(string(mounts), root) {
+		t.Errorf("mounts left under %s", root)
+	}
+	if _, err := os.Stat(root); err == nil {
+		t.Errorf("the unfinished root %s was left behind:\n%s", root, tail(out.String(), 2000))
+	}
+	ps, _ := exec.Command("pgrep", "-f", root).Output()
+	if len(strings.TrimSpace(string(ps))) > 0 {
+		t.Errorf("processes working on the root are still running: %s", ps)
+	}
+}
