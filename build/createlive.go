@@ -155,7 +155,8 @@ const (
 // made: dmsquash-live cannot create a write partition on first boot, so
 // a warning says changes live in RAM only. mediacheck implants an MD5
 // with implantisomd5 (isomd5sum) when it is on the host, and adds a
-// boot entry that checks it (rd.live.check); without the tool it warns.
+// boot entry that checks it (rd.live.check) when the image has
+// checkisomd5; whatever is missing is a warning.
 //
 // The root tree gets the live initrd in /boot. Results appear in the
 // target dir only when all are complete; a failure leaves the target dir
@@ -188,12 +189,16 @@ func CreateLive(ctx context.Context, t LiveType, o CreateOptions) ([]Result, err
 	if t.HybridPersistent {
 		log.Warn("hybridpersistent is not supported yet: dracut's dmsquash-live cannot create a write partition on first boot; the live system keeps its changes in RAM only")
 	}
-	tagger := ""
+	tagger, checkEntry := "", false
 	if t.MediaCheck {
 		if p, err := exec.LookPath("implantisomd5"); err == nil {
 			tagger = p
 		} else {
 			log.Warn("mediacheck: implantisomd5 (package isomd5sum) is not on this host: the ISO gets no checksum and no media check entry")
+		}
+		checkEntry = tagger != "" && hasFile(o.Root, "usr/bin/checkisomd5")
+		if tagger != "" && !checkEntry {
+			log.Warn("mediacheck: the image has no checkisomd5 (package isomd5sum): the ISO gets its checksum but no media check entry")
 		}
 	}
 
@@ -217,7 +222,7 @@ func CreateLive(ctx context.Context, t LiveType, o CreateOptions) ([]Result, err
 		Kernel:  &boot.Kernel{Version: kernel.Version, Image: loader + "/linux", Initrd: loader + "/initrd"},
 		Cmdline: liveCmdline(t), Timeout: t.BootTimeout,
 		Serial: strings.Contains(t.Console, "serial"), Console: t.Console,
-		MediaCheck: tagger != "",
+		MediaCheck: checkEntry,
 	}
 	if menu.Title == "" {
 		menu.Title = t.Name
@@ -314,6 +319,11 @@ func makeEFIImage(ctx context.Context, o CreateOptions, t LiveType, work, marker
 		return "", fmt.Errorf("EFI FAT image: %w", err)
 	}
 	return img, nil
+}
+
+func hasFile(root, p string) bool {
+	_, err := os.Stat(filepath.Join(root, p))
+	return err == nil
 }
 
 // mediaID is a random id naming the media: its marker file and the
