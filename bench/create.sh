@@ -38,6 +38,8 @@ for profile in ${KIWI_BENCH_TYPES:-oem ext4 iso kis}; do
   printf '%-12s %10s %10s %8s\n' "$profile" "$ours" "$ref" "$(ratio "$ours" "$ref")"
   if [ "$ref" = FAIL ]; then
     echo "  kiwi-ng failed: $(grep -E 'ERROR|Error|error' "$work/kiwi-ng-$profile.log" | tail -1 | cut -c1-240)"
+    # dracut's own reason (e.g. a module the root lacks) hides in its output.
+    grep -E "dracut module '[^']*' (cannot be found or installed|depends on)" "$work/kiwi-ng-$profile.log" | sed 's/^/  /' | head -3
   fi
   # Where kiwi's time goes: each external command's duration.
   awk '/msg=done|\| done/ { for (i=1;i<=NF;i++) { if ($i ~ /^cmd=/) c=$i; if ($i ~ /^took=/) t=$i }; printf "    %s %s\n", c, t }' "$work/kiwi-$profile.log" | sort | uniq | head -12
