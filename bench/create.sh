@@ -1,8 +1,9 @@
 #!/bin/sh
 # Times kiwi system create against kiwi-ng system create (Debian package
 # kiwi, the reference) on the same prepared Debian bookworm root: an oem
-# qcow2 disk (where kiwi-ng fails on this machine, that is reported) and
-# a plain ext4 filesystem image. Prints both times and the ratio, and
+# qcow2 disk, a plain ext4 filesystem image, a live ISO and a kis set
+# (where kiwi-ng fails on this machine, that is reported). Pick types with
+# KIWI_BENCH_TYPES="oem ext4 iso kis" (all by default). Prints both times and the ratio, and
 # where kiwi's time goes (from its --debug log).
 set -eu
 cd "$(dirname "$0")/.."
@@ -29,14 +30,16 @@ run_timed() { # $1: label, rest: command; prints seconds or FAIL
 ratio() { case "$1$2" in *FAIL*) echo "-" ;; *) printf '%.1fx' "$(echo "$2 / $1" | bc -l)" ;; esac; }
 
 printf '%-12s %10s %10s %8s\n' type kiwi kiwi-ng ratio
-for profile in ${KIWI_BENCH_TYPES:-oem ext4}; do
+for profile in ${KIWI_BENCH_TYPES:-oem ext4 iso kis}; do
   fresh_root
   ours=$(run_timed "kiwi-$profile" ./bin/kiwi --debug --profile "$profile" system create --root "$work/root" --target-dir "$work/out")
   fresh_root
   ref=$(run_timed "kiwi-ng-$profile" kiwi-ng --profile "$profile" system create --root "$work/root" --target-dir "$work/out")
   printf '%-12s %10s %10s %8s\n' "$profile" "$ours" "$ref" "$(ratio "$ours" "$ref")"
   if [ "$ref" = FAIL ]; then
-    echo "  kiwi-ng failed: $(grep -E 'ERROR|Error|error' "$work/kiwi-ng-$profile.log" | tail -1 | cut -c1-160)"
+    echo "  kiwi-ng failed: $(grep -E 'ERROR|Error|error' "$work/kiwi-ng-$profile.log" | tail -1 | cut -c1-240)"
+    # dracut's own reason (e.g. a module the root lacks) hides in its output.
+    grep -E "dracut module '[^']*' (cannot be found or installed|depends on)" "$work/kiwi-ng-$profile.log" | sed 's/^/  /' | head -3
   fi
   # Where kiwi's time goes: each external command's duration.
   awk '/msg=done|\| done/ { for (i=1;i<=NF;i++) { if ($i ~ /^cmd=/) c=$i; if ($i ~ /^took=/) t=$i }; printf "    %s %s\n", c, t }' "$work/kiwi-$profile.log" | sort | uniq | head -12

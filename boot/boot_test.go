@@ -109,3 +109,23 @@ func TestInstallBIOSWritesBootSectorAndBlockList(t *testing.T) {
 		t.Error("a core image larger than its gap must be refused")
 	}
 }
+
+func TestMenuConfigLiveMedia(t *testing.T) {
+	m := Menu{Title: "Live", MarkerFile: "/boot/0x12345678", KernelDir: "/boot/x86_64/loader",
+		Kernel:  &Kernel{Version: "6", Image: "boot/x86_64/loader/linux", Initrd: "boot/x86_64/loader/initrd"},
+		Cmdline: "root=live:CDLABEL=CDROM rd.live.image", MediaCheck: true}
+	cfg := m.Config()
+	for _, want := range []string{"search --no-floppy --file --set=root /boot/0x12345678",
+		"linux /boot/x86_64/loader/linux root=live:CDLABEL=CDROM rd.live.image\n", "initrd /boot/x86_64/loader/initrd",
+		"menuentry 'Check the medium, then boot Live'", "rd.live.image rd.live.check\n"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("grub.cfg lacks %q:\n%s", want, cfg)
+		}
+	}
+	if strings.Contains(cfg, "--fs-uuid") {
+		t.Errorf("live media searched by UUID:\n%s", cfg)
+	}
+	if got := earlyConfigFor(searchCommand("", "/boot/0x1"), "/boot/grub"); got != "search --no-floppy --file --set=root /boot/0x1\nset prefix=($root)/boot/grub\nconfigfile ($root)/boot/grub/grub.cfg\n" {
+		t.Errorf("early config = %q", got)
+	}
+}

@@ -24,6 +24,9 @@ type ESPOptions struct {
 	SecureBoot bool
 	// BootUUID and GrubDir locate grub.cfg (see MakeImage).
 	BootUUID, GrubDir string
+	// MarkerFile, when set, locates the boot filesystem instead of
+	// BootUUID (live media: see Menu.MarkerFile).
+	MarkerFile string
 }
 
 // FillESP writes the EFI boot files into esp (a directory that becomes
@@ -55,13 +58,17 @@ func FillESP(ctx context.Context, r runner.Runner, root, esp string, o ESPOption
 			if err := os.MkdirAll(vendor, 0o755); err != nil {
 				return false, err
 			}
-			if err := os.WriteFile(filepath.Join(vendor, "grub.cfg"), []byte(earlyConfig(o.BootUUID, o.GrubDir)), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(vendor, "grub.cfg"), []byte(earlyConfigFor(searchCommand(o.BootUUID, o.MarkerFile), o.GrubDir)), 0o644); err != nil {
 				return false, err
 			}
 			return true, nil
 		}
 	}
-	if err := MakeImage(ctx, r, root, "x86_64-efi", o.BootUUID, o.GrubDir, filepath.Join(boot, "BOOTX64.EFI")); err != nil {
+	g := grubImage{platform: "x86_64-efi", format: "x86_64-efi", early: earlyConfigFor(searchCommand(o.BootUUID, o.MarkerFile), o.GrubDir), grubDir: o.GrubDir}
+	if o.MarkerFile != "" {
+		g.extra = liveGrubModules
+	}
+	if err := makeImage(ctx, r, root, g, filepath.Join(boot, "BOOTX64.EFI")); err != nil {
 		return false, fmt.Errorf("EFI boot image: %w", err)
 	}
 	return false, nil

@@ -30,6 +30,13 @@ type Menu struct {
 	// Console: "serial", "console" or both ("serial console" default
 	// when Serial).
 	Console string
+	// MarkerFile, when set, finds the boot filesystem by a file only it
+	// has (live media, whose ISO 9660 filesystem has no UUID to search
+	// for) instead of by BootUUID.
+	MarkerFile string
+	// MediaCheck adds a second entry that has dracut check the media's
+	// implanted MD5 before booting (rd.live.check).
+	MediaCheck bool
 }
 
 // Config renders grub.cfg.
@@ -50,19 +57,40 @@ func (m Menu) Config() string {
 		title = "Linux"
 	}
 	dir := strings.TrimSuffix(m.KernelDir, "/")
-	fmt.Fprintf(&b, "menuentry '%s' {\n", strings.ReplaceAll(title, "'", ""))
-	fmt.Fprintf(&b, "\tsearch --no-floppy --fs-uuid --set=root %s\n", m.BootUUID)
-	fmt.Fprintf(&b, "\techo 'Loading %s ...'\n", filepath.Base(m.Kernel.Image))
-	fmt.Fprintf(&b, "\tlinux %s/%s %s\n", dir, filepath.Base(m.Kernel.Image), m.Cmdline)
-	fmt.Fprintf(&b, "\tinitrd %s/%s\n", dir, filepath.Base(m.Kernel.Initrd))
-	b.WriteString("}\n")
+	entry := func(title, cmdline string) {
+		fmt.Fprintf(&b, "menuentry '%s' {\n", strings.ReplaceAll(title, "'", ""))
+		fmt.Fprintf(&b, "\t%s\n", searchCommand(m.BootUUID, m.MarkerFile))
+		fmt.Fprintf(&b, "\techo 'Loading %s ...'\n", filepath.Base(m.Kernel.Image))
+		fmt.Fprintf(&b, "\tlinux %s/%s %s\n", dir, filepath.Base(m.Kernel.Image), cmdline)
+		fmt.Fprintf(&b, "\tinitrd %s/%s\n", dir, filepath.Base(m.Kernel.Initrd))
+		b.WriteString("}\n")
+	}
+	entry(title, m.Cmdline)
+	if m.MediaCheck {
+		entry("Check the medium, then boot "+title, m.Cmdline+" rd.live.check")
+	}
 	return b.String()
 }
 
 // earlyConfig is embedded into grub's images: find the boot filesystem by
 // UUID and read the real configuration from it.
 func earlyConfig(bootUUID, grubDir string) string {
-	return fmt.Sprintf("search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)%s\nconfigfile ($root)%s/grub.cfg\n", bootUUID, grubDir, grubDir)
+	return earlyConfigFor(searchCommand(bootUUID, ""), grubDir)
+}
+
+// earlyConfigFor is the early configuration for any search command.
+func earlyConfigFor(search, grubDir string) string {
+	return fmt.Sprintf("%s\nset prefix=($root)%s\nconfigfile ($root)%s/grub.cfg\n", search, grubDir, grubDir)
+}
+
+// searchCommand is grub's command that sets $root to the boot
+// filesystem: the one holding marker when it is set, else the one with
+// the UUID.
+func searchCommand(uuid, marker string) string {
+	if marker != "" {
+		return "search --no-floppy --file --set=root " + marker
+	}
+	return "search --no-floppy --fs-uuid --set=root " + uuid
 }
 
 // grubModules are built into every image, so booting never needs to load
@@ -88,20 +116,33 @@ func grubModuleDir(root, platform string) (string, error) {
 // MakeImage builds a grub image for platform (i386-pc, x86_64-efi) that
 // finds the boot filesystem by UUID, into out.
 func MakeImage(ctx context.Context, r runner.Runner, root, platform, bootUUID, grubDir, out string) error {
-	dir, err := grubModuleDir(root, platform)
+	return makeImage(ctx, r, root, grubImage{platform: platform, format: platform, early: earlyConfig(bootUUID, grubDir), grubDir: grubDir}, out)
+}
+
+// grubImage says what grub-mkimage builds: the module platform
+// (i386-pc, x86_64-efi), the image format (the platform, or
+// i386-pc-eltorito for CD boot), the early configuration, the prefix
+// and modules beyond grubModules.
+type grubImage struct {
+	platform, format, early, grubDir string
+	extra                            []string
+}
+
+func makeImage(ctx context.Context, r runner.Runner, root string, g grubImage, out string) error {
+	dir, err := grubModuleDir(root, g.platform)
 	if err != nil {
 		return err
 	}
 	early := out + ".early.cfg"
-	if err := os.WriteFile(early, []byte(earlyConfig(bootUUID, grubDir)), 0o644); err != nil {
+	if err := os.WriteFile(early, []byte(g.early), 0o644); err != nil {
 		return err
 	}
 	defer os.Remove(early)
-	mods := append([]string{}, grubModules...)
-	if platform == "i386-pc" {
+	mods := append(append([]string{}, grubModules...), g.extra...)
+	if g.platform == "i386-pc" {
 		mods = append([]string{"biosdisk"}, mods...)
 	}
-	args := append([]string{"-O", platform, "-d", dir, "-c", early, "-p", grubDir, "-o", out}, mods...)
+	args := append([]string{"-O", g.format, "-d", dir, "-c", early, "-p", g.grubDir, "-o", out}, mods...)
 	_, err = r.Run(ctx, runner.Cmd{Name: "grub-mkimage", Args: args})
 	return err
 }

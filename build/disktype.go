@@ -54,7 +54,7 @@ type DiskType struct {
 func DiskTypeOf(d *Description) (DiskType, error) {
 	t := d.Type
 	if t.Image != "oem" {
-		return DiskType{}, fmt.Errorf("%s: image type %q cannot be created yet: kiwi creates oem disks and filesystem images (ext2/3/4, btrfs, xfs, squashfs, erofs)", d.File, t.Image)
+		return DiskType{}, fmt.Errorf("%s: image type %q cannot be created yet: kiwi creates oem disks, live ISOs (iso), kis sets and filesystem images (ext2/3/4, btrfs, xfs, squashfs, erofs)", d.File, t.Image)
 	}
 	dt := DiskType{
 		Name: d.Name, Version: d.Version, Arch: d.TargetArch, DisplayName: d.DisplayName,

@@ -112,7 +112,13 @@ func Make(ctx context.Context, r runner.Runner, fs Filesystem, dir, file string,
 		if comp == "" {
 			comp = "zstd"
 		}
-		args := []string{dir, file, "-noappend", "-quiet", "-no-progress", "-comp", comp}
+		args := []string{dir, file, "-noappend", "-quiet", "-no-progress"}
+		if comp == "uncompressed" {
+			// squashfs-tools 4.5 has no "-comp none": one switch per part.
+			args = append(args, "-noI", "-noId", "-noD", "-noF", "-noX")
+		} else {
+			args = append(args, "-comp", comp)
+		}
 		args = append(args, fs.CreateOptions...)
 		_, err := r.Run(ctx, runner.Cmd{Name: "mksquashfs", Args: args})
 		return err

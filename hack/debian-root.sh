@@ -2,7 +2,8 @@
 # Builds (once) a Debian bookworm root tree used by tests and benchmarks,
 # and prints its path. Kinds:
 #   bookworm-minbase  debootstrap --variant=minbase (~200 MB, ~1 min)
-#   bookworm-boot     minbase plus a kernel, dracut, systemd, grub for BIOS
+#   bookworm-boot     minbase plus a kernel, dracut (with dracut-live for
+#                     live ISOs), systemd, grub for BIOS
 #                     and EFI and the filesystem tools a disk needs; root's
 #                     password is "linux" (~1 GB, a few minutes)
 # The tree is created next to its final place and renamed, so a killed run
@@ -12,7 +13,7 @@ cache=${KIWI_TEST_CACHE:-/var/cache/kiwi-tests}
 name=${1:-bookworm-minbase}
 case "$name" in
   bookworm-minbase) include="" ;;
-  bookworm-boot) include="--include=dracut,systemd-sysv,udev,kmod,grub-pc-bin,grub-efi-amd64-bin,grub2-common,e2fsprogs,btrfs-progs,xfsprogs,dosfstools,fdisk,gdisk,cloud-guest-utils,passwd,login" ;;
+  bookworm-boot) include="--include=dracut,systemd-sysv,udev,kmod,grub-pc-bin,grub-efi-amd64-bin,grub2-common,e2fsprogs,btrfs-progs,xfsprogs,dosfstools,fdisk,gdisk,cloud-guest-utils,passwd,login,dracut-live" ;;
   *) echo "unknown root $name (bookworm-minbase, bookworm-boot)" >&2; exit 2 ;;
 esac
 # The cache is keyed by what makes the root (this script), so a changed

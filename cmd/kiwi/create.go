@@ -19,8 +19,9 @@ func newCreateCommand(g *globals) *cobra.Command {
 		Short: "Create an image from a prepared root tree",
 		Long: `create builds the image type selected in DIR/image/config.xml (the description
 prepare or build left in the root) from the root tree DIR into the target dir.
-Supported: oem disks (raw, plus qcow2/vmdk/vdi/vhdx/vhd-fixed with format=) and
-filesystem images (ext2, ext3, ext4, btrfs, xfs, squashfs, erofs).
+Supported: oem disks (raw, plus qcow2/vmdk/vdi/vhdx/vhd-fixed with format=),
+hybrid live ISOs (iso: BIOS and EFI, as CD and as disk), kernel+initrd+system
+sets (kis) and filesystem images (ext2, ext3, ext4, btrfs, xfs, squashfs, erofs).
 No loop device and no mount is used: filesystems are filled from the tree
 straight into the disk image file.`,
 		Args: cobra.NoArgs,
@@ -69,6 +70,16 @@ func creatorFor(d *build.Description) (creator, error) {
 	if ft, ok := build.FSTypeOf(d); ok {
 		return func(ctx context.Context, o build.CreateOptions) ([]build.Result, error) {
 			return build.CreateFS(ctx, ft, o)
+		}, nil
+	}
+	if lt, ok := build.LiveTypeOf(d); ok {
+		return func(ctx context.Context, o build.CreateOptions) ([]build.Result, error) {
+			return build.CreateLive(ctx, lt, o)
+		}, nil
+	}
+	if kt, ok := build.KisTypeOf(d); ok {
+		return func(ctx context.Context, o build.CreateOptions) ([]build.Result, error) {
+			return build.CreateKis(ctx, kt, o)
 		}, nil
 	}
 	dt, err := build.DiskTypeOf(d)
