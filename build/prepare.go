@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func Prepare(ctx context.Context, d *Description, o PrepareOptions) (res *Prepar
 		o.Tool = "kiwi"
 	}
 	if pm := d.Preferences.PackageManager; pm != "apt" {
-		return nil, fmt.Errorf("%s: packagemanager %q: this kiwi prepares apt (Debian, Ubuntu) roots; %s roots are not supported yet", d.File, pm, pm)
+		return nil, unsupportedPackageManager(d.File, pm)
 	}
 	fresh, err := checkRoot(o.Root, o.AllowExistingRoot)
 	if err != nil {
@@ -123,6 +124,21 @@ func Prepare(ctx context.Context, d *Description, o PrepareOptions) (res *Prepar
 		return &Prepared{Root: o.Root}, nil
 	}
 	return p.layered(ctx)
+}
+
+// unsupportedPackageManager explains why a description's package
+// manager cannot be used here: whether the host lacks the tool, and that
+// only apt roots are prepared by this kiwi.
+func unsupportedPackageManager(file, pm string) error {
+	tool := map[string]string{"zypper": "zypper", "dnf": "dnf", "dnf4": "dnf", "dnf5": "dnf5", "microdnf": "microdnf", "yum": "yum", "pacman": "pacman", "apk": "apk"}[pm]
+	host := "this host has it, but "
+	if tool == "" {
+		tool = pm
+	}
+	if _, err := exec.LookPath(tool); err != nil {
+		host = fmt.Sprintf("this host has no %s, and ", tool)
+	}
+	return fmt.Errorf("%s: packagemanager %q: %sthis kiwi prepares only apt (Debian, Ubuntu) roots so far; build %s roots on a host or in a box that has KIWI NG", file, pm, host, pm)
 }
 
 // mountsBelow lists the mount points at or under dir.
