@@ -273,7 +273,8 @@ func (p *preparation) configure(ctx context.Context) error {
 }
 
 // deletePackages removes the delete section's packages that are
-// installed (KIWI ignores the others too).
+// installed; the others are skipped (kiwi-ng 9.24 fails the build on
+// them, which makes one description unusable across releases).
 func (p *preparation) deletePackages(ctx context.Context) error {
 	want := packageNames(p.d, "delete")
 	if len(want) == 0 {
