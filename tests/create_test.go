@@ -14,9 +14,14 @@ import (
 )
 
 // bootRoot is a private copy of the cached bootable Debian root with the
-// test description in image/ (create writes fstab, grub.cfg and the
+// oem test description in image/ (create writes fstab, grub.cfg and the
 // initrd into the root it is given, so the cache is never used directly).
 func bootRoot(t *testing.T) string {
+	return bootRootWith(t, filepath.Join(s.repo, "tests", "testdata", "debian-oem", "config.xml"))
+}
+
+// bootRootWith is bootRoot with the description file desc.
+func bootRootWith(t *testing.T, desc string) string {
 	t.Helper()
 	out, err := exec.Command(filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-boot").Output()
 	if err != nil {
@@ -26,16 +31,7 @@ func bootRoot(t *testing.T) string {
 	if b, err := exec.Command("cp", "-a", strings.TrimSpace(string(out)), root).CombinedOutput(); err != nil {
 		t.Fatalf("copy root: %v %s", err, b)
 	}
-	if err := os.MkdirAll(filepath.Join(root, "image"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	desc, err := os.ReadFile(filepath.Join(s.repo, "tests", "testdata", "debian-oem", "config.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "image", "config.xml"), desc, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeDescription(t, root, mustRead(t, desc))
 	return root
 }
 

@@ -20,17 +20,7 @@ const liveBase = "debian-live.x86_64-1.0.0"
 // liveRoot is a private copy of the cached bootable Debian root (with
 // dracut-live) holding the live test description in image/.
 func liveRoot(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command(filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-boot").Output()
-	if err != nil {
-		t.Fatalf("bootable Debian root: %v", err)
-	}
-	root := filepath.Join(t.TempDir(), "root")
-	if b, err := exec.Command("cp", "-a", strings.TrimSpace(string(out)), root).CombinedOutput(); err != nil {
-		t.Fatalf("copy root: %v %s", err, b)
-	}
-	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "tests", "testdata", "debian-live", "config.xml")))
-	return root
+	return bootRootWith(t, filepath.Join(s.repo, "tests", "testdata", "debian-live", "config.xml"))
 }
 
 func writeDescription(t *testing.T, root, desc string) {
