@@ -37,9 +37,6 @@ var phases = []string{phaseBootstrap, phasePackages, phaseConfig}
 // an older kiwi are not reused for a newer recipe.
 const phaseRecipe = "kiwi-prepare-1"
 
-// treeSkips are the directories whose contents never go into a layer.
-var treeSkips = []string{"dev", "proc", "sys"}
-
 // Label names on prepared images.
 const (
 	labelPhase = "io.kiwi.prepare.phase"
@@ -188,7 +185,7 @@ func (c *phaseCache) snapshot(id, root string) (*oci.Snapshot, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	return oci.TakeSnapshot(root, treeSkips, nil)
+	return oci.TakeSnapshot(root, oci.HostDirs, nil)
 }
 
 func (c *phaseCache) snapshotFile(id string) string {
@@ -219,7 +216,7 @@ func (c *phaseCache) keepTree(ctx context.Context, run runner.Runner, id, root s
 	if _, err := run.Run(ctx, runner.Cmd{Name: "cp", Args: []string{"-a", "--no-target-directory", root, copyDir}}); err != nil {
 		return fmt.Errorf("keep a copy of the prepared tree: %w", err)
 	}
-	for _, d := range treeSkips {
+	for _, d := range oci.HostDirs {
 		entries, _ := os.ReadDir(filepath.Join(copyDir, d))
 		for _, e := range entries {
 			if err := os.RemoveAll(filepath.Join(copyDir, d, e.Name())); err != nil {
@@ -274,7 +271,7 @@ func isDir(p string) bool {
 // commit writes what phase changed in root since prev (nil: the whole
 // tree) as one layer on parentID and tags it with the phase's key.
 func (c *phaseCache) commit(ctx context.Context, root, parentID, phase, key string, prev *oci.Snapshot) (string, *oci.Snapshot, error) {
-	snap, err := oci.TakeSnapshot(root, treeSkips, prev)
+	snap, err := oci.TakeSnapshot(root, oci.HostDirs, prev)
 	if err != nil {
 		return "", nil, err
 	}

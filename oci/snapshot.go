@@ -22,6 +22,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// HostDirs are the directories of a root tree whose contents belong to the
+// host that runs it (devices, kernel and process views), never to the
+// image: snapshots and layers keep the directories and leave out what is
+// in them.
+var HostDirs = []string{"dev", "proc", "sys"}
+
 // Snapshot records the state of a root tree: for every path its type and
 // mode, owner, size, mtime, link target, device number, link count,
 // xattrs and content digest (what umoci's mtree keywords cover, plus the

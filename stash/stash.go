@@ -31,10 +31,6 @@ const (
 	historyComment  = "KIWI Root Tree Stash"
 )
 
-// skipped are the directories whose contents never go into a stash: they
-// are the host's (devices, kernel and process views), not the image's.
-var skipped = []string{"dev", "proc", "sys"}
-
 // snapshotSuffix names the kept tree snapshot of a stash image:
 // <state>/<name>/<image id>.snapshot.
 const snapshotSuffix = ".snapshot"
@@ -158,7 +154,7 @@ func Stash(ctx context.Context, store *oci.Store, o Options) (*Result, error) {
 		log.Info("creating the first stash", "name", name)
 	}
 	log.Info("reading root tree", "root", o.Root)
-	snap, err := oci.TakeSnapshot(o.Root, skipped, parent)
+	snap, err := oci.TakeSnapshot(o.Root, oci.HostDirs, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +251,7 @@ func baseSnapshot(ctx context.Context, stateDir, id string, ref oci.ImageRef, o 
 	if err := oci.ApplyImage(ctx, ref, tmp, o.Copy); err != nil {
 		return nil, err
 	}
-	return oci.TakeSnapshot(tmp, skipped, nil)
+	return oci.TakeSnapshot(tmp, oci.HostDirs, nil)
 }
 
 // lock serialises stashes of one name across processes: two stashes at
