@@ -23,6 +23,10 @@ type Runner struct {
 	Log *slog.Logger
 	// Env is added to the inherited environment.
 	Env []string
+	// Progress, when set, has a command that runs longer than it say so
+	// at info level, once per Progress: dracut, mkfs and qemu-img take
+	// minutes on big trees and a silent builder looks hung.
+	Progress time.Duration
 }
 
 // Cmd is one command to run.
@@ -76,7 +80,10 @@ func (r Runner) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	cmd.Dir = c.Dir
 	cmd.Stdin = c.Stdin
 	cmd.Env = append(append(cmd.Environ(), r.Env...), c.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so cancelling stops its helpers too; and
+	// killed with kiwi, even by SIGKILL, which runs no cleanup (unshare
+	// --kill-child passes that on inside namespaces).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error {
 		// The whole group: dracut and mkfs start helpers of their own.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
@@ -90,6 +97,24 @@ func (r Runner) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	}
 	cmd.Stderr = &limitedBuffer{max: 64 << 10, buf: &errb}
 	start := time.Now()
+	if r.Progress > 0 && r.Log != nil {
+		done, stopped := make(chan struct{}), make(chan struct{})
+		// Run returns only after the reporter stopped: no line after it.
+		defer func() { close(done); <-stopped }()
+		go func() {
+			defer close(stopped)
+			tick := time.NewTicker(r.Progress)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+					r.Log.Info("still running", "cmd", c.Name, "elapsed", time.Since(start).Round(time.Second))
+				}
+			}
+		}()
+	}
 	err := cmd.Run()
 	if r.Log != nil {
 		r.Log.Debug("done", "cmd", c.Name, "took", time.Since(start).Round(time.Millisecond))

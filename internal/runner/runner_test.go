@@ -3,9 +3,12 @@ package runner
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,4 +54,71 @@ func TestCancelKillsTheProcessGroup(t *testing.T) {
 		syscall.Kill(pid, syscall.SIGKILL)
 		t.Fatalf("child %d of the cancelled command still runs", pid)
 	}
+}
+
+func TestStartAndStopABackgroundProcess(t *testing.T) {
+	pidfile := t.TempDir() + "/pid"
+	p, err := Runner{}.Start(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "sleep 300 & echo $! > " + pidfile + "; wait"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	for i := 0; i < 100 && child == 0; i++ {
+		b, _ := os.ReadFile(pidfile)
+		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if child == 0 {
+		t.Fatal("the background shell did not start its child")
+	}
+	start := time.Now()
+	if err := p.Stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("Stop took %v: SIGTERM did not end the group", time.Since(start))
+	}
+	select {
+	case <-p.Exited():
+	default:
+		t.Fatal("Stop returned before the process ended")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if st, err := os.ReadFile("/proc/" + strconv.Itoa(child) + "/stat"); err == nil && !strings.Contains(string(st), ") Z ") {
+		syscall.Kill(child, syscall.SIGKILL)
+		t.Fatalf("child %d of the stopped process still runs", child)
+	}
+	if err := p.Stop(time.Second); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
+
+func TestProgressReportsLongCommands(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, nil))
+	if _, err := (Runner{Log: log, Progress: 50 * time.Millisecond}).Run(context.Background(), Cmd{Name: "sleep", Args: []string{"0.3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "still running"); n < 2 {
+		t.Fatalf("%d progress lines for a 0.3 s command at 50 ms:\n%s", n, buf.String())
+	}
+	buf.Reset()
+	if _, err := (Runner{Log: log, Progress: time.Second}).Run(context.Background(), Cmd{Name: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "still running") {
+		t.Fatalf("a quick command reported progress:\n%s", buf.String())
+	}
+}
+
+// syncWriter serialises writes from the progress goroutine and the test.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
