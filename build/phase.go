@@ -17,6 +17,7 @@ import (
 
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 )
@@ -207,7 +208,7 @@ func (c *phaseCache) keepTree(ctx context.Context, run runner.Runner, id, root s
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".tree-")
+	tmp, err := os.MkdirTemp(filepath.Dir(dest), journal.TempPattern(".kiwi-tree-"))
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/oci/layout"
 	"go.podman.io/image/v5/types"
+
+	"github.com/kiwi-go/kiwi/internal/journal"
 )
 
 // Append describes a new local image made of a local parent image plus
@@ -161,7 +163,7 @@ func (s *Store) putLayer(ctx context.Context, id, parent string, diffID digest.D
 // commitImage writes config and manifest into a staging OCI layout (umoci's
 // CAS) and copies that to dest, which has every layer already.
 func commitImage(ctx context.Context, tempDir string, cfg *ispec.Image, layers []ispec.Descriptor, dest types.ImageReference) error {
-	staging, err := os.MkdirTemp(tempDir, "kiwi-layout-")
+	staging, err := os.MkdirTemp(tempDir, journal.TempPattern("kiwi-layout-"))
 	if err != nil {
 		return fmt.Errorf("create staging directory in %s: %w", tempDir, err)
 	}

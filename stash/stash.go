@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/oci"
 )
 
@@ -243,7 +244,7 @@ func baseSnapshot(ctx context.Context, stateDir, id string, ref oci.ImageRef, o 
 	if o.Log != nil {
 		o.Log.Info("no snapshot of the base stash; unpacking it to compare", "id", id[:12])
 	}
-	tmp, err := os.MkdirTemp(o.TempDir, "kiwi-stash-base-")
+	tmp, err := os.MkdirTemp(o.TempDir, journal.TempPattern("kiwi-stash-base-"))
 	if err != nil {
 		return nil, fmt.Errorf("create temporary directory in %s: %w", o.TempDir, err)
 	}

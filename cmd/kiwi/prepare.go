@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,6 +45,25 @@ func (p *prepareFlags) register(f *pflag.FlagSet) {
 	f.StringArrayVar(&p.signingKeys, "signing-key", nil, "repository signing key file to trust (repeatable)")
 	f.StringArrayVar(&p.typeAttrs, "set-type-attr", nil, "set an attribute of the selected <type>: attr=value (repeatable)")
 	f.StringVar(&p.releaseVersion, "set-release-version", "", "set <release-version> of the description")
+}
+
+// parseBuildArgs checks args given after -- as system build options: the
+// options prepare and build share, plus those extra registers. It runs
+// before any work, so a wrong argument changes nothing.
+func parseBuildArgs(args []string, p *prepareFlags, extra func(*pflag.FlagSet)) (*pflag.FlagSet, error) {
+	fs := pflag.NewFlagSet("build arguments after --", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	p.register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("arguments after --: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("arguments after --: unexpected %q", strings.Join(fs.Args(), " "))
+	}
+	return fs, nil
 }
 
 // overrides turns the flags into the description changes they ask for.
@@ -101,7 +122,7 @@ func prepareRoot(ctx context.Context, g *globals, d *build.Description, root str
 	o := build.PrepareOptions{
 		Root: root, AllowExistingRoot: p.allowExistingRoot, CacheDir: g.sharedCacheDir, TempDir: g.tempDir,
 		ClearCache: p.clearCache, SigningKeys: p.signingKeys, Tool: "kiwi " + g.version,
-		Run: runner.Runner{Log: g.log}, Log: g.log,
+		Run: runner.Runner{Log: g.log, Progress: progressEvery}, Log: g.log,
 	}
 	if container {
 		store, err := oci.OpenStore(oci.StoreOptions{})
@@ -140,6 +161,11 @@ unchanged phase is taken from its layer on the next prepare.`,
 			if root == "" {
 				return fmt.Errorf("prepare needs --root DIR")
 			}
+			release, err := claim(g, commandLine(), map[string]string{root: "--root"}, []string{root})
+			if err != nil {
+				return err
+			}
+			defer release()
 			d, err := loadForBuild(g, desc, &p)
 			if err != nil {
 				return err
@@ -170,6 +196,12 @@ selected in the description is built from it.`,
 			if target == "" {
 				return fmt.Errorf("build needs --target-dir DIR")
 			}
+			release, err := claim(g, commandLine(), map[string]string{target: "--target-dir"},
+				[]string{filepath.Join(target, "build", "image-root")})
+			if err != nil {
+				return err
+			}
+			defer release()
 			d, err := loadForBuild(g, desc, &p)
 			if err != nil {
 				return err

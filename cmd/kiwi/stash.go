@@ -46,6 +46,11 @@ DIR/image/config.xml, TAG to "latest". SOURCE_DATE_EPOCH fixes all timestamps.`,
 			if o.root == "" {
 				return fmt.Errorf("stash needs --root DIR (or --list)")
 			}
+			release, err := claim(g, commandLine(), nil, nil)
+			if err != nil {
+				return err
+			}
+			defer release()
 			epoch, err := sourceDateEpoch()
 			if err != nil {
 				return err
