@@ -20,6 +20,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/boot"
 	"github.com/kiwi-go/kiwi/disk"
+	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -75,6 +76,26 @@ func CreateOEM(ctx context.Context, t DiskType, o CreateOptions) ([]Result, erro
 	if spec.Firmware == "" {
 		spec.Firmware = "bios"
 	}
+	if t.SpareSize > 0 {
+		spec.Spares = []disk.Spare{{Size: t.SpareSize, Filesystem: t.SpareFilesystem, Last: t.SpareLast}}
+		if t.SpareLast && t.OEMResize {
+			log.Warn("spare_part_is_last: the root partition cannot grow on first boot, the spare partition follows it")
+		}
+		if t.SpareMountpoint != "" {
+			dir := filepath.Join(o.Root, t.SpareMountpoint)
+			fi, err := os.Lstat(dir)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return nil, fmt.Errorf("spare_part_mountpoint: %w", err)
+				}
+			case err != nil:
+				return nil, fmt.Errorf("spare_part_mountpoint: %w", err)
+			case !fi.IsDir():
+				return nil, fmt.Errorf("spare_part_mountpoint=%q is not a directory in the root tree (a %s): it must be a real directory", t.SpareMountpoint, fi.Mode().Type())
+			}
+		}
+	}
 	if t.BootPartition {
 		spec.BootSize = t.BootPartSize
 		if spec.BootSize == 0 {
@@ -118,9 +139,6 @@ func CreateOEM(ctx context.Context, t DiskType, o CreateOptions) ([]Result, erro
 	if err := os.MkdirAll(filepath.Join(o.Root, "boot/grub"), 0o755); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(o.Root, "boot/grub/grub.cfg"), []byte(menu.Config()), 0o644); err != nil {
-		return nil, fmt.Errorf("write grub.cfg: %w", err)
-	}
 
 	// The package list and verification only read the tree's package
 	// files: they run while the initrd and the disk are made.
@@ -134,12 +152,25 @@ func CreateOEM(ctx context.Context, t DiskType, o CreateOptions) ([]Result, erro
 	}
 	log.Debug("initrd done", "took", time.Since(start).Round(time.Millisecond))
 
+	// grub.cfg comes last among the root's files: the root's own
+	// grub-mkconfig lists the kernels and initrds it finds in /boot.
+	if err := writeGrubConfig(ctx, o, t, layout, ids, menu, work); err != nil {
+		return nil, err
+	}
+
 	// With a boot partition, the root filesystem is filled from a hardlink
 	// copy of the tree whose /boot is empty (mkfs -d takes whole
 	// directories); /boot goes to its own partition.
 	rootDir := o.Root
+	var own []string
 	if layout.Find(disk.RoleBoot) != nil {
-		farm, err := treeWithout(ctx, o, "boot")
+		own = append(own, "/boot")
+	}
+	if t.SpareMountpoint != "" {
+		own = append(own, t.SpareMountpoint)
+	}
+	if len(own) > 0 {
+		farm, err := treeWithout(ctx, o, own...)
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +250,7 @@ func begin(ctx context.Context, o CreateOptions) (CreateOptions, string, error) 
 	if err := os.MkdirAll(o.TargetDir, 0o755); err != nil {
 		return o, "", fmt.Errorf("create target dir: %w", err)
 	}
-	work, err := os.MkdirTemp(o.TargetDir, ".kiwi-create-")
+	work, err := os.MkdirTemp(o.TargetDir, journal.TempPattern(".kiwi-create-"))
 	if err != nil {
 		return o, "", fmt.Errorf("create work dir in %s: %w", o.TargetDir, err)
 	}
@@ -308,10 +339,46 @@ func writeFstab(root string, l *disk.Layout, ids identities, t DiskType) error {
 	if l.Find(disk.RoleSwap) != nil {
 		fmt.Fprintf(&b, "%s swap swap defaults 0 0\n", ids.device(disk.RoleSwap, t.ByLabel))
 	}
+	if p := l.Find(disk.RoleSpare); p != nil && t.SpareMountpoint != "" {
+		fmt.Fprintf(&b, "%s %s %s defaults 0 2\n", ids.device(disk.RoleSpare, t.ByLabel), t.SpareMountpoint, p.Filesystem)
+	}
 	if err := os.WriteFile(filepath.Join(root, "etc/fstab"), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("write fstab: %w", err)
 	}
 	return nil
+}
+
+// writeGrubConfig writes the root's /boot/grub/grub.cfg: with the root's
+// own grub-mkconfig when it has one (as KIWI does), else kiwi's menu.
+func writeGrubConfig(ctx context.Context, o CreateOptions, t DiskType, l *disk.Layout, ids identities, menu boot.Menu, work string) error {
+	cfg := filepath.Join(o.Root, "boot/grub/grub.cfg")
+	if !boot.HasMkconfig(o.Root) {
+		o.Log.Info("grub.cfg: the root has no grub-mkconfig (grub2-common), writing kiwi's menu")
+		if err := os.WriteFile(cfg, []byte(menu.Config()), 0o644); err != nil {
+			return fmt.Errorf("write grub.cfg: %w", err)
+		}
+		return nil
+	}
+	volume := func(r disk.Role) *boot.Volume {
+		p := l.Find(r)
+		if p == nil {
+			return nil
+		}
+		return &boot.Volume{Device: ids.device(r, t.ByLabel), UUID: ids.fsUUID[r], Label: p.Label, FS: p.Filesystem, Partition: p.Number}
+	}
+	// grub-mkconfig adds root= itself; the rest of kiwi's command line
+	// goes to GRUB_CMDLINE_LINUX_DEFAULT.
+	cmdline := strings.TrimSpace(strings.TrimPrefix(menu.Cmdline, "root="+ids.device(disk.RoleRoot, t.ByLabel)))
+	o.Log.Info("grub.cfg: running the root's grub-mkconfig")
+	distributor := t.DisplayName
+	if distributor == "" {
+		distributor = t.Name
+	}
+	return boot.Mkconfig(ctx, o.Run, o.Root, work, boot.MkconfigOptions{
+		Distributor: distributor, Cmdline: cmdline, Timeout: t.BootTimeout,
+		Serial: menu.Serial, Console: menu.Console,
+		Root: *volume(disk.RoleRoot), Boot: volume(disk.RoleBoot), Table: l.Table,
+	})
 }
 
 // fillPartitions makes every filesystem from its part of the root tree.
@@ -352,6 +419,13 @@ func fillPartitions(ctx context.Context, o CreateOptions, t DiskType, l *disk.La
 				o.Log.Info("EFI: shim and signed grub from the image (secure boot)")
 			case t.Firmware == "uefi":
 				o.Log.Warn("firmware=uefi, but the image has no shim-signed and grub-efi-amd64-signed: booting with an unsigned grub")
+			}
+		case disk.RoleSpare:
+			if p.Filesystem == "" {
+				continue
+			}
+			if t.SpareMountpoint != "" {
+				dir = filepath.Join(o.Root, t.SpareMountpoint)
 			}
 		case disk.RoleSwap:
 			file := img.Name()
@@ -612,24 +686,26 @@ func rootFSSize(used int64) int64 {
 }
 
 // treeWithout makes a hardlink copy of the root (next to it, so links
-// work) with the contents of the named top-level directory left out. It
-// is only read (by mkfs), never written, so sharing inodes is safe.
-func treeWithout(ctx context.Context, o CreateOptions, dir string) (string, error) {
-	farm, err := os.MkdirTemp(filepath.Dir(filepath.Clean(o.Root)), ".kiwi-tree-")
+// work) in which the given directories are empty: their contents go to
+// partitions of their own, and mkfs -d takes whole trees. The copy is only
+// read (by mkfs), never written, so sharing inodes is safe; emptying a
+// directory in the copy removes links, never the root's files.
+func treeWithout(ctx context.Context, o CreateOptions, dirs ...string) (string, error) {
+	farm, err := os.MkdirTemp(filepath.Dir(filepath.Clean(o.Root)), journal.TempPattern(".kiwi-tree-"))
 	if err != nil {
 		return "", fmt.Errorf("create tree copy: %w", err)
 	}
+	// find does not follow a starting point that is a symlink, so nothing
+	// outside the copy is touched.
 	script := `set -e
-cd "$1"
-for e in .[!.]* ..?* *; do
-  [ -e "$e" ] || [ -L "$e" ] || continue
-  [ "$e" = "$3" ] && { mkdir "$2/$e"; chmod --reference="$e" "$2/$e"; chown --reference="$e" "$2/$e"; continue; }
-  cp -al "$e" "$2/"
-done
-touch --reference=. "$2"; chmod --reference=. "$2"`
-	if _, err := o.Run.Run(ctx, runner.Cmd{Name: "sh", Args: []string{"-c", script, "sh", o.Root, farm, dir}}); err != nil {
+src=$1 dst=$2; shift 2
+cp -a -l "$src/." "$dst/"
+for d; do [ -d "$dst$d" ] && [ ! -L "$dst$d" ] && find "$dst$d" -mindepth 1 -delete; done
+true`
+	args := append([]string{"-c", script, "sh", o.Root, farm}, dirs...)
+	if _, err := o.Run.Run(ctx, runner.Cmd{Name: "sh", Args: args}); err != nil {
 		os.RemoveAll(farm)
-		return "", fmt.Errorf("hardlink copy of the root without /%s: %w", dir, err)
+		return "", fmt.Errorf("hardlink copy of the root without %s: %w", strings.Join(dirs, ", "), err)
 	}
 	return farm, nil
 }

@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/kiwi-go/kiwi/disk"
@@ -44,6 +45,15 @@ type DiskType struct {
 	OEMResize bool
 	SwapSize  int64
 
+	// Spare is KIWI's spare_part: an extra partition of SpareSize bytes,
+	// formatted with SpareFilesystem when set and filled from the tree's
+	// SpareMountpoint, which it is then mounted at; SpareLast puts it at
+	// the end of the disk.
+	SpareSize       int64
+	SpareFilesystem string
+	SpareMountpoint string
+	SpareLast       bool
+
 	// Bootloader settings.
 	BootTimeout int // seconds, -1: wait
 	Console     string
@@ -75,6 +85,19 @@ func DiskTypeOf(d *Description) (DiskType, error) {
 	}
 	if dt.Version == "" {
 		dt.Version = "1.0.0"
+	}
+	if t.SparePart > 0 {
+		dt.SpareSize, dt.SpareFilesystem, dt.SpareLast = int64(t.SparePart)*disk.MiB, t.SparePartFS, t.SparePartIsLast
+		if mp := t.SparePartMountpoint; mp != "" {
+			clean := path.Clean("/" + mp)
+			if !strings.HasPrefix(mp, "/") || clean == "/" || clean != mp {
+				return DiskType{}, fmt.Errorf("%s: spare_part_mountpoint=%q: give a clean absolute directory other than /, like /var/lib/data", d.File, mp)
+			}
+			if t.SparePartFS == "" {
+				return DiskType{}, fmt.Errorf("%s: spare_part_mountpoint=%q needs spare_part_fs (ext4, xfs, btrfs, ...) to mount a filesystem there", d.File, mp)
+			}
+			dt.SpareMountpoint = mp
+		}
 	}
 	if t.Size != nil {
 		dt.Size, dt.SizeAdditive = t.Size.Bytes(), t.Size.Additive

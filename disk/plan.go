@@ -90,8 +90,11 @@ func (l *Layout) Find(r Role) *Partition {
 // Spare is an extra partition (KIWI's spare_part).
 type Spare struct {
 	Size       int64
-	Filesystem string
+	Filesystem string // "" leaves the partition unformatted
 	Label      string
+	// Last places the spare after the root partition, at the end of the
+	// disk (spare_part_is_last); the root then has a fixed size.
+	Last bool
 }
 
 // Spec is what an oem disk needs from its description.
@@ -164,13 +167,23 @@ func Plan(s Spec) (*Layout, error) {
 	if s.SwapSize > 0 {
 		add(Partition{Role: RoleSwap, Name: "p.swap", Size: alignUp(s.SwapSize), Label: "SWAP"})
 	}
+	spare := func(i int, sp Spare) {
+		label := sp.Label
+		if label == "" {
+			label = "SPARE"
+		}
+		add(Partition{Role: RoleSpare, Name: fmt.Sprintf("p.spare%d", i+1), Size: alignUp(sp.Size), Filesystem: sp.Filesystem, Label: label})
+	}
 	for i, sp := range s.Spares {
-		add(Partition{Role: RoleSpare, Name: fmt.Sprintf("p.spare%d", i+1), Size: alignUp(sp.Size), Filesystem: sp.Filesystem, Label: sp.Label})
+		if !sp.Last {
+			spare(i, sp)
+		}
 	}
 	label := s.RootLabel
 	if label == "" {
 		label = "ROOT"
 	}
+	rootIndex := len(parts)
 	root := Partition{Role: RoleRoot, Name: "p.lxroot", Filesystem: s.RootFS, Label: label, Grow: true}
 	root.TypeGUID = gptRootTypes[s.Arch]
 	if root.TypeGUID == "" {
@@ -178,10 +191,35 @@ func Plan(s Spec) (*Layout, error) {
 	}
 	root.MBRType = mbrTypes[RoleRoot]
 	parts = append(parts, root)
+	for i, sp := range s.Spares {
+		if sp.Last {
+			spare(i, sp)
+			// Only the last partition can grow into an enlarged disk.
+			parts[rootIndex].Grow = false
+		}
+	}
 	if table == "msdos" && len(parts) > 4 {
 		return nil, fmt.Errorf("%d partitions do not fit an msdos table (4 at most): drop spare partitions or use efiparttable=\"gpt\"", len(parts))
 	}
 
+	tail := int64(0)
+	if table == "gpt" {
+		tail = gptTail
+	}
+	others := int64(0)
+	for i, p := range parts {
+		if i != rootIndex {
+			others += p.Size
+		}
+	}
+	if s.DiskSize > 0 {
+		parts[rootIndex].Size = alignDown(s.DiskSize-tail) - firstStart - others
+		if parts[rootIndex].Size < s.RootSize {
+			return nil, fmt.Errorf("disk size %d MiB leaves %d MiB for the root filesystem, which needs %d MiB: raise <size>", s.DiskSize/MiB, max(parts[rootIndex].Size, 0)/MiB, alignUp(s.RootSize)/MiB)
+		}
+	} else {
+		parts[rootIndex].Size = alignUp(s.RootSize)
+	}
 	start := firstStart
 	for i := range parts {
 		parts[i].Number = i + 1
@@ -189,18 +227,6 @@ func Plan(s Spec) (*Layout, error) {
 		start += parts[i].Size
 	}
 	last := &parts[len(parts)-1]
-	tail := int64(0)
-	if table == "gpt" {
-		tail = gptTail
-	}
-	if s.DiskSize > 0 {
-		last.Size = alignDown(s.DiskSize-tail) - last.Start
-		if last.Size < s.RootSize {
-			return nil, fmt.Errorf("disk size %d MiB leaves %d MiB for the root filesystem, which needs %d MiB: raise <size>", s.DiskSize/MiB, last.Size/MiB, alignUp(s.RootSize)/MiB)
-		}
-	} else {
-		last.Size = alignUp(s.RootSize)
-	}
 	size := last.End() + tail
 	if s.DiskSize > size {
 		size = s.DiskSize

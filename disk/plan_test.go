@@ -14,6 +14,8 @@ func TestPlanLayouts(t *testing.T) {
 		{"efi aarch64", Spec{Arch: "aarch64", Firmware: "efi", RootFS: "ext4", RootSize: 100 * MiB}, "gpt", []Role{RoleESP, RoleRoot}},
 		{"efi force_mbr", Spec{Arch: "x86_64", Firmware: "efi", ForceMBR: true, RootFS: "ext4", RootSize: 100 * MiB}, "msdos", []Role{RoleESP, RoleRoot}},
 		{"boot+swap", Spec{Arch: "x86_64", Firmware: "uefi", BootSize: 300 * MiB, SwapSize: 128 * MiB, RootFS: "btrfs", RootSize: 100 * MiB}, "gpt", []Role{RoleBIOSBoot, RoleESP, RoleBoot, RoleSwap, RoleRoot}},
+		{"spare", Spec{Arch: "x86_64", Firmware: "efi", Spares: []Spare{{Size: 200 * MiB, Filesystem: "ext4"}}, RootFS: "ext4", RootSize: 100 * MiB}, "gpt", []Role{RoleBIOSBoot, RoleESP, RoleSpare, RoleRoot}},
+		{"spare last", Spec{Arch: "x86_64", Firmware: "bios", Spares: []Spare{{Size: 200 * MiB, Last: true}}, RootFS: "ext4", RootSize: 100 * MiB}, "msdos", []Role{RoleRoot, RoleSpare}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,5 +56,20 @@ func TestPlanHonoursDiskSize(t *testing.T) {
 	}
 	if _, err := Plan(Spec{Firmware: "coreboot", RootFS: "ext4"}); err == nil {
 		t.Fatal("unknown firmware must be refused")
+	}
+}
+
+func TestPlanSpareLastWithDiskSize(t *testing.T) {
+	l, err := Plan(Spec{Arch: "x86_64", Firmware: "efi", RootFS: "ext4", RootSize: 100 * MiB, DiskSize: 1024 * MiB,
+		Spares: []Spare{{Size: 200 * MiB, Filesystem: "xfs", Last: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, spare := l.Find(RoleRoot), l.Find(RoleSpare)
+	if spare.Number != len(l.Partitions) || spare.End() != 1023*MiB || spare.Size != 200*MiB || spare.Label != "SPARE" {
+		t.Fatalf("spare %+v in a 1 GiB disk", spare)
+	}
+	if root.End() != spare.Start || root.Grow {
+		t.Fatalf("root %+v before spare %+v", root, spare)
 	}
 }

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -46,7 +48,12 @@ func createDisk(t *testing.T, profile string, noLoop bool) string {
 // createDiskLog is createDisk that also returns kiwi's log.
 func createDiskLog(t *testing.T, profile string, noLoop bool) (string, string) {
 	t.Helper()
-	root := bootRoot(t)
+	return createDiskFrom(t, bootRoot(t), profile, noLoop)
+}
+
+// createDiskFrom is createDiskLog for a root the test prepared.
+func createDiskFrom(t *testing.T, root, profile string, noLoop bool) (string, string) {
+	t.Helper()
 	target := filepath.Join(t.TempDir(), "out")
 	args := []string{"--debug", "--profile", profile, "system", "create", "--root", root, "--target-dir", target}
 	var r result
@@ -86,7 +93,16 @@ func TestOEMUefiShimXfsBoots(t *testing.T) {
 }
 
 func TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices(t *testing.T) {
-	target := createDisk(t, "efi-btrfs", true)
+	// The profile has a spare partition mounted at /srv/spare: what the
+	// tree holds there must move to it.
+	root := bootRoot(t)
+	if err := os.MkdirAll(filepath.Join(root, "srv/spare"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "srv/spare/marker"), []byte("on the spare partition\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target, _ := createDiskFrom(t, root, "efi-btrfs", true)
 	checkResults(t, target, "raw", "qcow2")
 	qcow := filepath.Join(target, base+".qcow2")
 	// A copy twice the size: the first boot grows partition and filesystem.
@@ -113,6 +129,14 @@ func TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices(t *testing.T) {
 	if size := lastNumber(out); size < meta.VirtualSize*3/2 {
 		journal, _ := v.Run(t, pos, "journalctl -b --no-pager | grep -i -e kiwi -e growpart | tail -20; lsblk")
 		t.Fatalf("root filesystem is %d bytes on a %d byte disk: it did not grow\n%s", size, 2*meta.VirtualSize, journal)
+	}
+	out, pos = v.Run(t, pos, "findmnt -n -o FSTYPE,LABEL /srv/spare; cat /srv/spare/marker")
+	if !strings.Contains(out, "ext4") || !strings.Contains(out, "SPARE") || !strings.Contains(out, "on the spare partition") {
+		t.Errorf("spare partition at /srv/spare: %q", out)
+	}
+	// grub.cfg came from the root's own grub-mkconfig.
+	if out, _ = v.Run(t, pos, "grep -c 'BEGIN /etc/grub.d/10_linux' /boot/grub/grub.cfg"); lastNumber(out) != 1 {
+		t.Errorf("grub.cfg was not made by grub-mkconfig: %q", out)
 	}
 }
 
@@ -214,5 +238,159 @@ func TestFilesystemImageTypes(t *testing.T) {
 	out, err := exec.Command("debugfs", "-R", "cat /usr/lib/os-release", img).Output()
 	if err != nil || !strings.Contains(string(out), "bookworm") {
 		t.Fatalf("the image does not hold the root's os-release: %v %s", err, out)
+	}
+}
+
+// TestSecondRunIntoABusyTargetFailsFast: while one create writes into a
+// target dir, a second one into the same dir fails at once, naming the
+// first; SIGINT then stops the first with nothing left behind (no work
+// dir, no result, no child process).
+func TestSecondRunIntoABusyTargetFailsFast(t *testing.T) {
+	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
+	root := filepath.Join(t.TempDir(), "root")
+	if b, err := exec.Command("cp", "-a", base, root).CombinedOutput(); err != nil {
+		t.Fatalf("copy root: %v %s", err, b)
+	}
+	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "bench", "create-config.xml")))
+	// images.sh holds the first run inside the target's lock.
+	if err := os.WriteFile(filepath.Join(root, "image", "images.sh"), []byte("#!/bin/sh\nexec sleep 61.25\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "out")
+	first := exec.Command(s.kiwi, "--profile", "ext4", "system", "create", "--root", root, "--target-dir", target)
+	first.Env = s.env
+	var firstErr strings.Builder
+	first.Stderr = &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- first.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	for exec.Command("pgrep", "-f", "sleep 61.25").Run() != nil {
+		if time.Now().After(deadline) {
+			_ = first.Process.Kill()
+			t.Fatalf("images.sh did not start:\n%s", firstErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	start := time.Now()
+	r := kiwi(t, "--profile", "ext4", "system", "create", "--root", root, "--target-dir", target)
+	if r.err == nil || !strings.Contains(r.stderr, "in use by another kiwi run (pid "+strconv.Itoa(first.Process.Pid)+")") {
+		t.Errorf("second create into a busy target: err=%v\nstdout:%s\nstderr:%s\nfirst:%s", r.err, r.stdout, r.stderr, firstErr.String())
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the second create took %v to fail", took)
+	}
+
+	if err := first.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("an interrupted create exited 0")
+		}
+	case <-time.After(30 * time.Second):
+		_ = first.Process.Kill()
+		t.Fatal("create did not stop on SIGINT")
+	}
+	if out, err := exec.Command("pgrep", "-f", "sleep 61.25").Output(); err == nil {
+		for _, pid := range strings.Fields(string(out)) {
+			if n, err := strconv.Atoi(pid); err == nil {
+				_ = syscall.Kill(n, syscall.SIGKILL)
+			}
+		}
+		t.Error("images.sh's process outlived the interrupted create")
+	}
+	entries, _ := os.ReadDir(target)
+	for _, e := range entries {
+		t.Errorf("left in the target dir after SIGINT: %s", e.Name())
+	}
+}
+
+// TestKilledRunIsCleanedUp: a create killed with -9 (no cleanup of its
+// own runs) leaves its work dir; its child dies with it, and
+// `kiwi system cleanup` finds and removes what it left, reporting it.
+func TestKilledRunIsCleanedUp(t *testing.T) {
+	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
+	root := filepath.Join(t.TempDir(), "root")
+	if b, err := exec.Command("cp", "-a", base, root).CombinedOutput(); err != nil {
+		t.Fatalf("copy root: %v %s", err, b)
+	}
+	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "bench", "create-config.xml")))
+	if err := os.WriteFile(filepath.Join(root, "image", "images.sh"), []byte("#!/bin/sh\nexec sleep 62.5\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "out")
+	run := exec.Command(s.kiwi, "--profile", "ext4", "system", "create", "--root", root, "--target-dir", target)
+	run.Env = s.env
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for exec.Command("pgrep", "-f", "sleep 62.5").Run() != nil {
+		if time.Now().After(deadline) {
+			_ = run.Process.Kill()
+			t.Fatal("images.sh did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = run.Process.Kill()
+	_ = run.Wait()
+	time.Sleep(500 * time.Millisecond)
+	if out, err := exec.Command("pgrep", "-f", "sleep 62.5").Output(); err == nil {
+		for _, pid := range strings.Fields(string(out)) {
+			if n, err := strconv.Atoi(pid); err == nil {
+				_ = syscall.Kill(n, syscall.SIGKILL)
+			}
+		}
+		t.Error("images.sh's process outlived kiwi killed with -9")
+	}
+	left, _ := filepath.Glob(filepath.Join(target, ".kiwi-create-*"))
+	if len(left) != 1 {
+		t.Fatalf("a killed create should leave its work dir (that is what cleanup is for): %v", left)
+	}
+
+	r := mustKiwi(t, "system", "cleanup")
+	if !strings.Contains(r.stdout, "removed "+left[0]) {
+		t.Errorf("cleanup did not report removing %s:\n%s", left[0], r.stdout)
+	}
+	if _, err := os.Stat(left[0]); err == nil {
+		t.Errorf("%s is still there after cleanup", left[0])
+	}
+	if r := mustKiwi(t, "system", "cleanup"); !strings.Contains(r.stdout, "nothing left behind") {
+		t.Errorf("a second cleanup found more:\n%s", r.stdout)
+	}
+}
+
+// TestCreateOnAFullDiskFailsClearly: a target dir on a filesystem too
+// small for the image gives a "no space" error and keeps nothing.
+func TestCreateOnAFullDiskFailsClearly(t *testing.T) {
+	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
+	root := filepath.Join(t.TempDir(), "root")
+	if b, err := exec.Command("cp", "-a", base, root).CombinedOutput(); err != nil {
+		t.Fatalf("copy root: %v %s", err, b)
+	}
+	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "bench", "create-config.xml")))
+	small := t.TempDir()
+	// A 64 MiB tmpfs in a private mount namespace: it vanishes with the
+	// command, so what is left in it is listed from inside.
+	r := command(t, "unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mount -t tmpfs -o size=64m kiwi-full "$1" || exit 99
+out=$1/out; mkdir "$out"; shift
+"$@" --target-dir "$out"; rc=$?
+echo "LEFT:$(ls -A "$out" | tr '\n' ' ')"
+exit $rc`, "sh", small, s.kiwi, "--profile", "ext4", "system", "create", "--root", root)
+	var ee *exec.ExitError
+	if r.err == nil || !errors.As(r.err, &ee) || ee.ExitCode() == 99 {
+		t.Fatalf("create on a full disk: %v\n%s", r.err, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "no space left for the image in") {
+		t.Errorf("the error does not say the disk is full:\n%s", tail(r.stderr, 2000))
+	}
+	if !strings.Contains(r.stdout, "LEFT:\n") && strings.TrimSpace(r.stdout) != "LEFT:" {
+		t.Errorf("a failed create left files in the target dir: %q", r.stdout)
 	}
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +35,11 @@ straight into the disk image file.`,
 			if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 				return fmt.Errorf("root tree %q is not a directory (--root)", root)
 			}
+			release, err := claim(g, commandLine(), map[string]string{target: "--target-dir", root: "--root"}, nil)
+			if err != nil {
+				return err
+			}
+			defer release()
 			results, err := createFromRoot(cmd.Context(), g, root, target)
 			if err != nil {
 				return err
@@ -58,7 +66,17 @@ func createFromRoot(ctx context.Context, g *globals, root, target string) ([]bui
 	if err != nil {
 		return nil, err
 	}
-	return create(ctx, build.CreateOptions{Root: root, TargetDir: target, Run: runner.Runner{Log: g.log}, Log: g.log})
+	results, err := create(ctx, build.CreateOptions{Root: root, TargetDir: target, Run: runner.Runner{Log: g.log, Progress: progressEvery}, Log: g.log})
+	if err != nil && noSpace(err) {
+		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another --target-dir: %w", target, err)
+	}
+	return results, err
+}
+
+// noSpace tells whether err comes from a full filesystem: our own writes
+// (ENOSPC) or a tool's (mkfs, qemu-img say it in their error output).
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device")
 }
 
 // creator builds one image type from a root.
