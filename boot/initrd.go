@@ -18,6 +18,8 @@ type InitrdOptions struct {
 	Modules []string
 	// Omit are dracut modules to leave out.
 	Omit []string
+	// Persistent adds kiwi's hybridpersistent module (live media only).
+	Persistent *Persistent
 }
 
 // resizeModule is kiwi's dracut module: before the root is switched to,
@@ -90,6 +92,13 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 			return err
 		}
 		mods = append(mods, "kiwi-resize")
+	}
+	if o.Persistent != nil {
+		m, err := installPersistentModule(root, *o.Persistent)
+		if err != nil {
+			return err
+		}
+		mods = append(mods, m)
 	}
 	if _, err := os.Stat(filepath.Join(root, "usr/bin/dracut")); err != nil {
 		return fmt.Errorf("no dracut in the image: install the dracut package (and a kernel) in it")

@@ -102,6 +102,9 @@ func (t LiveType) withDefaults() (LiveType, error) {
 	if t.Version == "" {
 		t.Version = "1.0.0"
 	}
+	if t.HybridPersistent && t.HybridPersistentFS == "" {
+		t.HybridPersistentFS = "ext4"
+	}
 	if len(t.VolumeID) > disk.MaxVolumeID || strings.ContainsAny(t.VolumeID, " \t") {
 		return t, fmt.Errorf("volid %q: a live ISO's volume id has at most %d characters and no spaces (it is on the kernel command line)", t.VolumeID, disk.MaxVolumeID)
 	}
@@ -151,9 +154,11 @@ const (
 // overlayfs in RAM on top. KIWI's own kiwi-live module is not used; the
 // flags attribute (overlay, dmsquash) selects the same module.
 //
-// Nothing is mounted and no loop device is used. hybridpersistent is not
-// made: dmsquash-live cannot create a write partition on first boot, so
-// a warning says changes live in RAM only. mediacheck implants an MD5
+// Nothing is mounted and no loop device is used. hybridpersistent adds
+// kiwi's dracut module kiwi-persistent: booted from a disk, the live
+// system gets a write partition (hybridpersistent_filesystem, label
+// live-rw) on the space after the ISO on its first boot and keeps its
+// changes there; as a CD it keeps them in RAM. mediacheck implants an MD5
 // with implantisomd5 (isomd5sum) when it is on the host, and adds a
 // boot entry that checks it (rd.live.check) when the image has
 // checkisomd5; whatever is missing is a warning.
@@ -177,6 +182,13 @@ func CreateLive(ctx context.Context, t LiveType, o CreateOptions) ([]Result, err
 	if t.Filesystem == "erofs" && !erofs {
 		return nil, fmt.Errorf("filesystem=\"erofs\": the image's dracut %s module mounts squashfs only: use filesystem=\"squashfs\" (or a dracut that reads erofs)", boot.LiveModule)
 	}
+	var persistent *boot.Persistent
+	if t.HybridPersistent {
+		persistent = &boot.Persistent{Filesystem: t.HybridPersistentFS, Label: boot.PersistentLabel}
+		if err := persistent.Check(o.Root); err != nil {
+			return nil, err
+		}
+	}
 	o, work, err := begin(ctx, o)
 	if err != nil {
 		return nil, err
@@ -186,8 +198,8 @@ func CreateLive(ctx context.Context, t LiveType, o CreateOptions) ([]Result, err
 	base := fmt.Sprintf("%s.%s-%s", t.Name, t.Arch, t.Version)
 	log.Info("kernel", "version", kernel.Version)
 	log.Info("live ISO", "volid", t.VolumeID, "publisher", t.Publisher, "root", t.Filesystem, "compression", t.Compression)
-	if t.HybridPersistent {
-		log.Warn("hybridpersistent is not supported yet: dracut's dmsquash-live cannot create a write partition on first boot; the live system keeps its changes in RAM only")
+	if persistent != nil {
+		log.Info("hybridpersistent: written to a disk, the first boot adds a write partition", "fs", t.HybridPersistentFS, "label", boot.PersistentLabel)
 	}
 	tagger, checkEntry := "", false
 	if t.MediaCheck {
@@ -237,7 +249,7 @@ func CreateLive(ctx context.Context, t LiveType, o CreateOptions) ([]Result, err
 	log.Info("building live initrd (dracut)", "modules", boot.LiveModule)
 	start := time.Now()
 	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{
-		Modules: []string{boot.LiveModule}, Omit: []string{"multipath", "plymouth"}}); err != nil {
+		Modules: []string{boot.LiveModule}, Omit: []string{"multipath", "plymouth"}, Persistent: persistent}); err != nil {
 		return nil, err
 	}
 	log.Debug("initrd done", "took", time.Since(start).Round(time.Millisecond))

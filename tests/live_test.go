@@ -170,14 +170,40 @@ func TestLiveISO(t *testing.T) {
 		boot(t, bootOptions{CDROM: iso, EFI: true}, "login:", 4*time.Minute)
 		t.Logf("login prompt after %v", time.Since(start).Round(time.Second))
 	})
-	t.Run("SeaBIOSDisk", func(t *testing.T) {
+	// Written to a disk larger than the ISO (hybridpersistent): the first
+	// boot adds the write partition, and what the live system writes is
+	// still there after a reboot.
+	t.Run("SeaBIOSDiskPersistent", func(t *testing.T) {
+		disk := filepath.Join(t.TempDir(), "usb.raw")
+		if out, err := exec.Command("cp", "--sparse=always", iso, disk).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		fi, err := os.Stat(disk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(disk, fi.Size()+256<<20); err != nil {
+			t.Fatal(err)
+		}
 		start := time.Now()
-		v := boot(t, bootOptions{Disk: iso, Format: "raw", Extra: []string{"-snapshot"}}, "login:", 4*time.Minute)
+		v := boot(t, bootOptions{Disk: disk, Format: "raw"}, "login:", 4*time.Minute)
 		t.Logf("login prompt after %v", time.Since(start).Round(time.Second))
 		pos := v.Login(t)
-		out, _ := v.Run(t, pos, "findmnt -n -o FSTYPE /; cat /proc/cmdline")
-		if !strings.Contains(out, "overlay") || !strings.Contains(out, "root=live:CDLABEL=KIWILIVE") {
-			t.Errorf("the root is not dracut's live overlay:\n%s", out)
+		// xorriso's GPT has three entries: the new partition is the 4th.
+		out, pos := v.Run(t, pos, "findmnt -n -o FSTYPE /; cat /proc/cmdline; blkid -L live-rw; findmnt -n -o SOURCE /run/initramfs/overlayfs; echo kept >/root/persisted; sync")
+		if !strings.Contains(out, "overlay") || !strings.Contains(out, "root=live:CDLABEL=KIWILIVE") || strings.Count(out, "/dev/vda4") != 2 {
+			t.Errorf("the root is not dracut's live overlay on the write partition vda4:\n%s", out)
+		}
+		v.Send(t, "systemctl poweroff\n")
+		select {
+		case <-v.done:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("the live system did not power off")
+		}
+		v = boot(t, bootOptions{Disk: disk, Format: "raw"}, "login:", 4*time.Minute)
+		pos = v.Login(t)
+		if out, _ := v.Run(t, pos, "cat /root/persisted"); !strings.Contains(out, "kept") {
+			t.Errorf("a file written before the reboot is gone: %q", out)
 		}
 	})
 }
@@ -214,6 +240,35 @@ func TestKis(t *testing.T) {
 	boot(t, bootOptions{Kernel: kernels[0], Initrd: root + ".initrd", Append: appendLine + " console=ttyS0",
 		Disk: root, Format: "raw", Extra: []string{"-snapshot"}}, "login:", 4*time.Minute)
 	t.Logf("login prompt after %v", time.Since(start).Round(time.Second))
+}
+
+// TestKisCompressed: compressed="true" ships the root image as <base>.xz,
+// which the .sha256 covers and which decompresses to the filesystem the
+// .append line names.
+func TestKisCompressed(t *testing.T) {
+	target, _ := createLive(t, "kis-xz")
+	img := filepath.Join(target, liveBase+".xz")
+	checkSHA256(t, img, filepath.Join(target, liveBase+".sha256"))
+	if _, err := os.Stat(filepath.Join(target, liveBase)); err == nil {
+		t.Error("the uncompressed root image is a result too")
+	}
+	if _, err := os.Stat(filepath.Join(target, liveBase+".tar.xz")); err == nil {
+		t.Error(`archive="false" made an archive`)
+	}
+	raw := filepath.Join(t.TempDir(), "root.img")
+	if out, err := exec.Command("sh", "-c", `xz -dc "$1" > "$2"`, "sh", img, raw).CombinedOutput(); err != nil {
+		t.Fatalf("xz -d: %v %s", err, out)
+	}
+	uuid, err := exec.Command("blkid", "-o", "value", "-s", "UUID", raw).Output()
+	if err != nil {
+		t.Fatalf("blkid: %v", err)
+	}
+	if want := "root=UUID=" + strings.TrimSpace(string(uuid)); strings.TrimSpace(mustRead(t, filepath.Join(target, liveBase+".append"))) != want {
+		t.Errorf(".append does not name the compressed filesystem %s", want)
+	}
+	if out, err := exec.Command("e2fsck", "-fn", raw).CombinedOutput(); err != nil {
+		t.Errorf("e2fsck of the decompressed root: %v\n%s", err, out)
+	}
 }
 
 // TestLiveBadInputs: bad descriptions and roots fail before anything is
