@@ -95,3 +95,23 @@ func applyBlob(ctx context.Context, src types.ImageSource, info types.BlobInfo, 
 	}
 	return nil
 }
+
+// ConfigDigest is the digest of the image's config: its identity (the
+// image ID in local storage), which changes whenever any layer does.
+func ConfigDigest(ctx context.Context, ref types.ImageReference, o CopyOptions) (string, error) {
+	sys := o.SystemContext(ref)
+	src, err := ref.NewImageSource(ctx, sys)
+	if err != nil {
+		return "", fmt.Errorf("open image %s: %w", transportName(ref), err)
+	}
+	defer src.Close()
+	img, err := image.FromUnparsedImage(ctx, sys, image.UnparsedInstance(src, nil))
+	if err != nil {
+		return "", fmt.Errorf("read image %s: %w", transportName(ref), err)
+	}
+	d := img.ConfigInfo().Digest
+	if err := d.Validate(); err != nil {
+		return "", fmt.Errorf("image %s: config digest %q: %w", transportName(ref), d, err)
+	}
+	return d.String(), nil
+}

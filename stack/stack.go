@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 	"github.com/kiwi-go/kiwi/oci/layerfs"
 )
@@ -30,13 +31,17 @@ type Options struct {
 	Root string
 	Copy oci.CopyOptions
 	Log  *slog.Logger
+	// CacheDir, when set, keeps composed stacks by the identities of
+	// their images (see cache.go); Run copies them out.
+	CacheDir string
+	Run      runner.Runner
 }
 
 // Report tells what composing did.
 type Report struct {
-	Images []string
+	Images []string `json:"images"`
 	// Overwritten are the files a later image replaced.
-	Overwritten []string
+	Overwritten []string `json:"overwritten"`
 }
 
 // Resolve turns a --stash argument into an image reference: a full
@@ -102,13 +107,22 @@ func Compose(ctx context.Context, store *oci.Store, o Options) (*Report, error) 
 	if err := os.MkdirAll(filepath.Dir(o.Root), 0o755); err != nil {
 		return nil, err
 	}
-	if err := os.Mkdir(o.Root, 0o755); err != nil {
+	if o.CacheDir != "" {
+		return composeCached(ctx, o, refs)
+	}
+	return compose(ctx, o, refs, o.Root)
+}
+
+// compose applies the images refs into root, which it creates. On
+// failure the partly composed root is removed again.
+func compose(ctx context.Context, o Options, refs []oci.ImageRef, root string) (*Report, error) {
+	if err := os.Mkdir(root, 0o755); err != nil {
 		return nil, err
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			os.RemoveAll(o.Root)
+			os.RemoveAll(root)
 		}
 	}()
 	rep := &Report{}
@@ -118,7 +132,7 @@ func Compose(ctx context.Context, store *oci.Store, o Options) (*Report, error) 
 		if o.Log != nil {
 			o.Log.Info("stacking", "image", i+1, "ref", ref.Transport().Name()+":"+ref.StringWithinTransport())
 		}
-		if err := oci.ApplyImageUnion(ctx, ref, o.Root, o.Copy, &u); err != nil {
+		if err := oci.ApplyImageUnion(ctx, ref, root, o.Copy, &u); err != nil {
 			return nil, fmt.Errorf("stack %s: %w", o.Stashes[i], err)
 		}
 		rep.Images = append(rep.Images, o.Stashes[i])

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiwi-go/kiwi/internal/fstest"
 )
 
 // TestRegistryContainersBecomeABootableDisk is the main job: a minbase
@@ -32,8 +34,11 @@ func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
 	mustKiwi(t, "system", "stash", "--root", extra, "--container-name", "extra", "--tag", "1",
 		"--push", "docker://"+registry+"/extra:1")
 
+	// The tests' shared cache: packages are downloaded once per machine,
+	// and composed stacks (whole root trees) stay out of /var/cache/kiwi.
+	cache := sharedCache(t)
 	target := filepath.Join(t.TempDir(), "t")
-	r := mustKiwi(t, "--debug", "system", "stackbuild", "--stash", "debian:bookworm", "--stash", "extra:1",
+	r := mustKiwi(t, "--debug", "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "debian:bookworm", "--stash", "extra:1",
 		"--from-registry", registry, "--description", filepath.Join(s.repo, "tests", "testdata", "container-to-vm"),
 		"--target-dir", target)
 	if !strings.Contains(r.stderr, "overwritten_files=1") || !strings.Contains(r.stderr, "path=etc/hostname") {
@@ -55,7 +60,7 @@ func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
 	// the same type without --description.
 	mustKiwi(t, "system", "stash", "--root", filepath.Join(target, "build", "image-root"), "--container-name", "vm", "--tag", "1")
 	again := filepath.Join(t.TempDir(), "again")
-	mustKiwi(t, "system", "stackbuild", "--stash", "vm:1", "--target-dir", again)
+	mustKiwi(t, "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "vm:1", "--target-dir", again)
 	if _, err := os.Stat(filepath.Join(again, "container-to-vm.x86_64-2.0.0.qcow2")); err != nil {
 		t.Fatalf("rebuild from the stash's own description: %v", err)
 	}
@@ -64,7 +69,7 @@ func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
 	// offline: its only repository here does not exist, and apt is
 	// never asked.
 	offline := filepath.Join(t.TempDir(), "offline")
-	mustKiwi(t, "system", "stackbuild", "--stash", "vm:1", "--target-dir", offline,
+	mustKiwi(t, "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "vm:1", "--target-dir", offline,
 		"--description", filepath.Join(s.repo, "tests", "testdata", "container-to-vm"),
 		"--", "--set-repo", "http://127.0.0.1:1/nothing,apt-deb,none,,,,,main,bookworm")
 	if _, err := os.Stat(filepath.Join(offline, "container-to-vm.x86_64-2.0.0.qcow2")); err != nil {
@@ -106,4 +111,75 @@ func mustOutput(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s: %v %s", name, r.err, r.stderr)
 	}
 	return r.stdout
+}
+
+// TestStackbuildCachesComposedStacks: a second stackbuild of the same
+// images copies the composed root from the cache (no layer extracted
+// again) and gets the same tree and report; a stash that changed is a
+// different stack.
+func TestStackbuildCachesComposedStacks(t *testing.T) {
+	work := t.TempDir()
+	cache := filepath.Join(work, "cache")
+	lower, upper := filepath.Join(work, "lower"), filepath.Join(work, "upper")
+	if err := fstest.SampleRoot(lower); err != nil {
+		t.Fatal(err)
+	}
+	for p, content := range map[string]string{"etc/hostname": "upper\n", "srv/upper": "from upper\n"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(upper, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(upper, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(lower, "etc/hostname"), []byte("lower\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := func(args ...string) result {
+		return mustKiwi(t, append([]string{"--debug", "--shared-cache-dir", cache}, args...)...)
+	}
+	k("system", "stash", "--root", lower, "--container-name", "cache-lower")
+	k("system", "stash", "--root", upper, "--container-name", "cache-upper")
+	stackbuild := func(name string) (string, string) {
+		target := filepath.Join(work, name)
+		r := k("system", "stackbuild", "--stash", "cache-lower", "--stash", "cache-upper", "--target-dir", target, "--compose-only")
+		return filepath.Join(target, "build", "image-root"), r.stderr
+	}
+	first, log1 := stackbuild("t1")
+	second, log2 := stackbuild("t2")
+	if strings.Contains(log1, "stack cached") || !strings.Contains(log2, "stack cached") {
+		t.Fatalf("the second stackbuild of the same stack must come from the cache:\nfirst:\n%s\nsecond:\n%s", tail(log1, 1500), tail(log2, 1500))
+	}
+	if strings.Contains(log2, "stacking") {
+		t.Errorf("the cached stack extracted layers again:\n%s", tail(log2, 1500))
+	}
+	for _, log := range []string{log1, log2} {
+		if !strings.Contains(log, "overwritten_files=1") || !strings.Contains(log, "path=etc/hostname") {
+			t.Errorf("the report must name etc/hostname as overwritten:\n%s", tail(log, 1500))
+		}
+	}
+	a, err := fstest.Scan(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fstest.Scan(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := fstest.Diff(a, b); len(d) > 0 {
+		t.Fatalf("the cached root differs from the composed one:\n%s", strings.Join(d, "\n"))
+	}
+
+	// A new stash of upper is another image: composed anew, with the change.
+	if err := os.WriteFile(filepath.Join(upper, "srv/upper"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k("system", "stash", "--root", upper, "--container-name", "cache-upper")
+	third, log3 := stackbuild("t3")
+	if strings.Contains(log3, "stack cached") {
+		t.Errorf("a changed stash was taken from the cache:\n%s", tail(log3, 1500))
+	}
+	if got, _ := os.ReadFile(filepath.Join(third, "srv/upper")); string(got) != "changed\n" {
+		t.Errorf("srv/upper = %q after the stash changed", got)
+	}
 }

@@ -2,14 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 	"github.com/kiwi-go/kiwi/stack"
 )
@@ -46,6 +45,12 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			if len(o.stashes) == 0 {
 				return fmt.Errorf("stackbuild needs at least one --stash NAME[:TAG]")
 			}
+			release, err := claim(g, commandLine(), map[string]string{o.target: "--target-dir"},
+				[]string{filepath.Join(o.target, "build", "image-root")})
+			if err != nil {
+				return err
+			}
+			defer release()
 			// Arguments after -- go to build (with --description) or
 			// create (without, which takes none stackbuild does not
 			// set): check them before any work.
@@ -54,14 +59,8 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 				if o.description == "" {
 					return fmt.Errorf("unknown create argument(s) after --: %s (create takes only --root and --target-dir, which stackbuild sets; build options need --description)", strings.Join(args, " "))
 				}
-				fs := pflag.NewFlagSet("build arguments after --", pflag.ContinueOnError)
-				fs.SetOutput(io.Discard)
-				pf.register(fs)
-				if err := fs.Parse(args); err != nil {
-					return fmt.Errorf("arguments after --: %w (they are system build options; --description and --target-dir are stackbuild's own)", err)
-				}
-				if fs.NArg() > 0 {
-					return fmt.Errorf("arguments after --: unexpected %q", strings.Join(fs.Args(), " "))
+				if _, err := parseBuildArgs(args, &pf, nil); err != nil {
+					return fmt.Errorf("%w (they are system build options; --description and --target-dir are stackbuild's own)", err)
 				}
 			}
 			// The stack is the existing root the description builds on.
@@ -86,6 +85,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			rep, err := stack.Compose(cmd.Context(), store, stack.Options{
 				Stashes: o.stashes, FromRegistry: o.registry, Root: root,
 				Copy: oci.CopyOptions{Progress: progress(), Insecure: o.insecure}, Log: g.log,
+				CacheDir: filepath.Join(g.sharedCacheDir, "stack"), Run: runner.Runner{Log: g.log, Progress: progressEvery},
 			})
 			if err != nil {
 				return err
