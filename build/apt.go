@@ -271,6 +271,11 @@ func (a *apt) aptGet(ctx context.Context, args ...string) error {
 		return err
 	}
 	defer undo()
+	unlock, err := lockPackageCache(ctx, a.cache, a.run.Log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := a.inRoot(ctx, a.cacheBinds(), "apt-get", append(opts, args...)...); err != nil {
 		return fmt.Errorf("apt-get %s: %w", args[0], err)
 	}

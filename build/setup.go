@@ -127,6 +127,18 @@ func (s setup) inDescription(pos Pos, name string) (string, error) {
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("%s: %s not found in the description directory %s", pos, name, s.d.Dir)
 	}
+	// A symlink in the description must not lead out of it either.
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s: %w", pos, name, err)
+	}
+	dir, err := filepath.EvalSymlinks(s.d.Dir)
+	if err != nil {
+		return "", err
+	}
+	if real != dir && !strings.HasPrefix(real, dir+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s: %q is a symlink to %s, outside the description directory %s: keep archives and files inside it", pos, name, real, s.d.Dir)
+	}
 	return p, nil
 }
 
