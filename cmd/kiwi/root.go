@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -64,6 +65,7 @@ func newRootCommand(version string) *cobra.Command {
 	f.StringArrayVar(&g.setenv, "setenv", nil, "set VAR=value in the environment of the build (repeatable)")
 	root.AddCommand(newSystemCommand(g))
 	root.AddCommand(newImageCommand(g))
+	root.AddCommand(newBoxCommand(g))
 	return root
 }
 
@@ -123,3 +125,7 @@ func progress() io.Writer {
 	}
 	return nil
 }
+
+// progressEvery is how often a long external command (dracut, mkfs,
+// qemu-img, apt) reports that it is still running.
+const progressEvery = 15 * time.Second

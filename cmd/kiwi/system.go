@@ -12,5 +12,7 @@ func newSystemCommand(g *globals) *cobra.Command {
 	c.AddCommand(newStashCommand(g))
 	c.AddCommand(newCreateCommand(g))
 	c.AddCommand(newStackbuildCommand(g))
+	c.AddCommand(newBoxbuildCommand(g))
+	c.AddCommand(newCleanupCommand(g))
 	return c
 }

@@ -1,0 +1,230 @@
+package box
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/kiwi-go/kiwi/internal/runner"
+)
+
+// vmWorkTarget is the build's target dir inside a VM box, on its scratch
+// disk; the box's boot service copies the results to the shared one.
+const vmWorkTarget = "/scratch/bundle"
+
+// VMRun is one build in a VM box: QEMU boots the box's kernel and initrd
+// straight into its root filesystem; the box's boot service mounts the
+// shares (9p), runs the build and powers off.
+type VMRun struct {
+	Build Build
+	Box   *Box
+	Entry *Entry
+	// MemoryMB and CPUs size the VM; Console is its console device.
+	MemoryMB, CPUs int
+	Console        string
+	// Debug keeps the VM up after the build (its console on stdin/stdout).
+	Debug bool
+	// NoSnapshot writes to the box's root filesystem instead of a
+	// throw-away overlay: changes stay in the cached box.
+	NoSnapshot bool
+	// NoAccel runs under TCG only; otherwise KVM is tried first and QEMU
+	// falls back to TCG when KVM cannot start.
+	NoAccel bool
+	// Machine and CPU are passed to QEMU's -machine and -cpu when set.
+	Machine, CPU string
+	// ScratchGB is the size of the box's scratch disk (container storage,
+	// temp data); it is sparse, so only what the build writes is used.
+	ScratchGB int
+	TempDir   string
+	Output    io.Writer
+	Input     io.Reader
+	Run       runner.Runner
+	Log       *slog.Logger
+}
+
+// ParseMemory reads a --box-memory value: a number of GiB (KIWI's unit),
+// or a number with a G or M suffix. It returns MiB.
+func ParseMemory(s string) (int, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := 1024
+	switch {
+	case strings.HasSuffix(t, "G"):
+		t = strings.TrimSuffix(t, "G")
+	case strings.HasSuffix(t, "M"):
+		t, mult = strings.TrimSuffix(t, "M"), 1
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("--box-memory %q: give GiB as a number (8), or a size with G or M (8G, 2048M)", s)
+	}
+	mb := n * mult
+	if mb < 512 {
+		return 0, fmt.Errorf("--box-memory %q: %d MiB is too little for a build box; give at least 512M", s, mb)
+	}
+	return mb, nil
+}
+
+// RunVM runs the build in a QEMU VM of the box and returns the build's
+// exit code (read from the target dir: a missing exit code is an error).
+// The per-run scratch dir (shared kiwi binary, scratch disk) is removed
+// afterwards; QEMU is stopped when ctx is cancelled.
+func RunVM(ctx context.Context, r VMRun) (int, error) {
+	if err := r.Build.PrepareTarget(); err != nil {
+		return -1, err
+	}
+	for _, f := range []string{KernelFile, InitrdFile, RootFile, AppendFile} {
+		if !r.Entry.Has(f) {
+			return -1, fmt.Errorf("box %s: the cached set %s has no %s (kiwi box build %s)", r.Box.Name, r.Entry.Dir, f, r.Box.Name)
+		}
+	}
+	cmdline, err := os.ReadFile(r.Entry.Path(AppendFile))
+	if err != nil {
+		return -1, err
+	}
+	scratch, err := os.MkdirTemp(r.TempDir, "kiwi-box-")
+	if err != nil {
+		return -1, fmt.Errorf("box scratch dir: %w (--temp-dir)", err)
+	}
+	defer func() {
+		if err := os.RemoveAll(scratch); err != nil {
+			r.Log.Warn("could not remove the box's scratch dir", "dir", scratch, "error", err)
+		}
+	}()
+	share := filepath.Join(scratch, "kiwibox")
+	if err := os.Mkdir(share, 0o755); err != nil {
+		return -1, err
+	}
+	if err := linkOrCopy(ctx, r.Run, r.Build.Kiwi, filepath.Join(share, "kiwi")); err != nil {
+		return -1, fmt.Errorf("share the kiwi binary with the box: %w", err)
+	}
+	// The build's root is made on the VM's scratch disk: 9p cannot hold
+	// a root tree (debootstrap's device nodes do not work on it), and
+	// the box copies the results into the shared target dir.
+	args := r.Build.commandInto(vmWorkTarget)[1:]
+	for _, a := range args {
+		if strings.Contains(a, "\n") {
+			return -1, fmt.Errorf("build argument %q holds a line break, which a VM box cannot take", a)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(share, "args"), []byte(strings.Join(args, "\n")+"\n"), 0o644); err != nil {
+		return -1, err
+	}
+	disk := filepath.Join(scratch, "scratch.qcow2")
+	if _, err := r.Run.Run(ctx, runner.Cmd{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", disk, fmt.Sprintf("%dG", r.ScratchGB)}}); err != nil {
+		return -1, fmt.Errorf("box scratch disk: %w", err)
+	}
+	// 9p keeps the host's owners and modes as they are when kiwi runs as
+	// root (the build makes device nodes and root-owned trees); as another
+	// user QEMU can only map them into extended attributes.
+	security := "mapped-xattr"
+	if os.Geteuid() == 0 {
+		security = "passthrough"
+	}
+	shares := []Mount{
+		{Host: r.Build.Description, Box: boxDesc},
+		{Host: r.Build.Target, Box: boxTarget},
+		{Host: r.Build.SharedCache, Box: boxCache},
+	}
+	for _, p := range r.Build.SharedPaths {
+		shares = append(shares, Mount{Host: p, Box: p})
+	}
+	qemu := []string{"-m", strconv.Itoa(r.MemoryMB), "-smp", strconv.Itoa(r.CPUs),
+		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+		"-nic", "user,model=virtio-net-pci",
+		"-kernel", r.Entry.Path(KernelFile), "-initrd", r.Entry.Path(InitrdFile)}
+	if r.NoAccel {
+		qemu = append(qemu, "-accel", "tcg")
+	} else {
+		// QEMU takes the first accelerator that initialises.
+		qemu = append(qemu, "-accel", "kvm", "-accel", "tcg")
+	}
+	if r.Machine != "" {
+		qemu = append(qemu, "-machine", r.Machine)
+	}
+	if r.CPU != "" {
+		qemu = append(qemu, "-cpu", r.CPU)
+	}
+	root := "file=" + r.Entry.Path(RootFile) + ",format=raw,if=virtio"
+	if !r.NoSnapshot {
+		root += ",snapshot=on"
+	}
+	qemu = append(qemu, "-drive", root, "-drive", "file="+disk+",format=qcow2,if=virtio")
+	qemu = append(qemu, share9p("kiwibox", share, security, true)...)
+	var mounts strings.Builder
+	for i, m := range shares {
+		tag := fmt.Sprintf("share%d", i)
+		qemu = append(qemu, share9p(tag, m.Host, security, false)...)
+		fmt.Fprintf(&mounts, "%s %s\n", tag, m.Box)
+	}
+	if err := os.WriteFile(filepath.Join(share, "mounts"), []byte(mounts.String()), 0o644); err != nil {
+		return -1, err
+	}
+	a, err := r.Box.ForArch(HostArch())
+	if err != nil {
+		return -1, err
+	}
+	appendLine := strings.TrimSpace(string(cmdline)) + " rw console=" + r.Console + " kiwi.boxbuild"
+	if len(a.Cmdline) > 0 {
+		appendLine += " " + strings.Join(a.Cmdline, " ")
+	}
+	if r.Debug {
+		appendLine += " kiwi.debug"
+	}
+	qemu = append(qemu, "-append", appendLine)
+	r.Log.Info("starting the VM box", "box", r.Box.Name, "memory_mib", r.MemoryMB, "cpus", r.CPUs, "tcg_only", r.NoAccel, "snapshot", !r.NoSnapshot)
+	c := runner.Cmd{Name: "qemu-system-" + HostArch(), Args: qemu, Stdout: r.Output}
+	if r.Debug {
+		c.Stdin = r.Input
+	}
+	if _, err := r.Run.Run(ctx, c); err != nil {
+		if ctx.Err() != nil {
+			return -1, fmt.Errorf("box build interrupted: %w", ctx.Err())
+		}
+		return -1, fmt.Errorf("the VM box failed: %w", err)
+	}
+	code, err := ExitCode(r.Build.Target)
+	if err != nil {
+		return -1, err
+	}
+	if code == 0 {
+		if err := r.Build.HostResultPaths(vmWorkTarget); err != nil {
+			return code, fmt.Errorf("box build: %w", err)
+		}
+	}
+	return code, nil
+}
+
+func share9p(tag, path, security string, readOnly bool) []string {
+	fsdev := "local,id=fs-" + tag + ",path=" + path + ",security_model=" + security
+	if readOnly {
+		fsdev += ",readonly=on"
+	}
+	return []string{"-fsdev", fsdev, "-device", "virtio-9p-pci,fsdev=fs-" + tag + ",mount_tag=" + tag}
+}
+
+// HostArch is the host's architecture in KIWI's (and QEMU's) names.
+func HostArch() string {
+	switch runtime.GOARCH {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	}
+	return runtime.GOARCH
+}
+
+// linkOrCopy puts src at dst: a hard link when both are on one
+// filesystem, else a copy.
+func linkOrCopy(ctx context.Context, run runner.Runner, src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	_, err := run.Run(ctx, runner.Cmd{Name: "cp", Args: []string{src, dst}})
+	return err
+}

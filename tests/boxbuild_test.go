@@ -1,0 +1,357 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// boxSuite is what the boxbuild tests share: one podman service and one
+// box cache with the Debian box, built once per run.
+type boxSuite struct {
+	env    []string // s.env plus the box cache
+	socket string   // the test's podman service
+	cache  string   // --shared-cache-dir of the builds
+}
+
+// startPodmanService runs `podman system service` on a private socket
+// with the suite's storage and containers.conf, stopped (by PID) at the
+// end of t.
+func startPodmanService(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "kiwi-podman-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "podman.sock")
+	c := exec.Command("podman", "system", "service", "--time=0", "unix://"+sock)
+	c.Env = s.env
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		t.Fatalf("podman system service: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		os.RemoveAll(dir)
+	})
+	for i := 0; i < 150; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			return "unix://" + sock
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("the podman service made no socket within 30 s")
+	return ""
+}
+
+// kiwiEnv runs kiwi with env instead of the suite's.
+func kiwiEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	c := exec.Command(s.kiwi, args...)
+	c.Env = env
+	var out, errb strings.Builder
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	return result{out.String(), errb.String(), err}
+}
+
+// TestBoxbuild builds the Debian box once, then runs the container-mode
+// checks of issue 8 on it: bad build arguments fail before any container
+// starts; two builds at once into different target dirs both succeed and
+// the disk boots to login; a failing build returns non-zero with its log
+// in the target dir; the kube pod manifest played by podman gives the
+// same result, and the Job manifest is a valid batch/v1 Job.
+func TestBoxbuild(t *testing.T) {
+	bs := boxSuite{cache: sharedCache(t)}
+	bs.socket = startPodmanService(t)
+	bs.env = append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
+	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
+
+	t.Run("BadArgsFailBeforeAnyContainer", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "t")
+		cases := []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--box", "debian", "--container", "--", "--description", desc, "--target-dir", target, "--bogus"}, "arguments after --: unknown flag: --bogus"},
+			{[]string{"--box", "debian", "--container", "--", "--description", desc}, "needs the build's --description DIR and --target-dir DIR"},
+			{[]string{"--box", "debian", "--container", "--", "--description", t.TempDir(), "--target-dir", target}, "--description"},
+			{[]string{"--box", "debian", "--container", "--", "--description", desc, "--target-dir", target, "--set-repo", "a,b,c,d,e,f,g,h,i,j,k,l"}, "--set-repo"},
+			{[]string{"--box", "nosuchbox", "--container", "--", "--description", desc, "--target-dir", target}, `no box "nosuchbox"`},
+			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--kube-kind", "deployment", "--", "--description", desc, "--target-dir", target}, "--kube-kind"},
+			{[]string{"--box", "debian", "--container", "--shared-path", "/etc", "--", "--description", desc, "--target-dir", target}, "--shared-path /etc"},
+		}
+		for _, c := range cases {
+			start := time.Now()
+			r := kiwiEnv(t, bs.env, append([]string{"--shared-cache-dir", bs.cache, "system", "boxbuild", "--connection", bs.socket}, c.args...)...)
+			if r.err == nil || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("boxbuild %s: err=%v stderr=%q, want failure mentioning %q", strings.Join(c.args, " "), r.err, tail(r.stderr, 600), c.want)
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Errorf("boxbuild %s took %v to fail: it did work before checking", strings.Join(c.args, " "), time.Since(start))
+			}
+		}
+		if _, err := os.Stat(target); err == nil {
+			t.Error("a refused boxbuild made the target dir")
+		}
+		if out := mustOutput(t, "podman", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "kiwi-boxbuild") {
+			t.Errorf("a refused boxbuild left a container: %s", out)
+		}
+	})
+
+	t.Run("BuildBox", func(t *testing.T) {
+		start := time.Now()
+		r := kiwiEnv(t, bs.env, "--shared-cache-dir", bs.cache, "box", "build", "debian")
+		if r.err != nil {
+			t.Fatalf("kiwi box build debian: %v\n%s", r.err, tail(r.stderr, 4000))
+		}
+		t.Logf("box built in %v", time.Since(start).Round(time.Second))
+		dir := strings.TrimSpace(r.stdout)
+		for _, f := range []string{"kernel", "initrd", "root", "append", "container.oci.tar", "SHA256SUMS", "box.json"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("box file %s: %v", f, err)
+			}
+		}
+		sums := mustOutput(t, "sh", "-c", "cd "+dir+" && sha256sum -c SHA256SUMS")
+		if strings.Count(sums, ": OK") != 5 {
+			t.Errorf("checksums of the box files:\n%s", sums)
+		}
+		list := kiwiEnv(t, bs.env, "system", "boxbuild", "--list-boxes")
+		if list.err != nil || !strings.Contains(list.stdout, dir) {
+			t.Errorf("--list-boxes does not show the cached box %s: %v\n%s", dir, list.err, list.stdout)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	var first string // target dir of a good container build
+	t.Run("TwoContainerBuildsAtOnceAndTheDiskBoots", func(t *testing.T) {
+		targets := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")}
+		// A file of the user's in the target dir must survive.
+		if err := os.MkdirAll(targets[0], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(targets[0], "mine"), []byte("keep"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// A private --temp-dir: what the runs leave there is theirs.
+		temp := t.TempDir()
+		var wg sync.WaitGroup
+		results := make([]result, 2)
+		took := make([]time.Duration, 2)
+		for i, target := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				args := []string{"--shared-cache-dir", bs.cache, "--temp-dir", temp, "system", "boxbuild", "--box", "debian", "--container"}
+				if i == 0 {
+					// The other one starts its own podman service.
+					args = append(args, "--connection", bs.socket)
+				}
+				results[i] = kiwiEnv(t, bs.env, append(args, "--", "--description", desc, "--target-dir", target)...)
+				took[i] = time.Since(start)
+			}()
+		}
+		wg.Wait()
+		for i, r := range results {
+			if r.err != nil {
+				log, _ := os.ReadFile(filepath.Join(targets[i], "boxbuild.log"))
+				dmesg, _ := exec.Command("dmesg").Output()
+				t.Fatalf("boxbuild %d: %v\n%s\n%s\nits boxbuild.log:\n%s\nkernel:\n%s", i, r.err, tail(r.stdout, 3000), tail(r.stderr, 3000), tail(string(log), 2000), tail(string(dmesg), 1500))
+			}
+			t.Logf("boxbuild %d took %v", i, took[i].Round(time.Second))
+			if !strings.Contains(r.stdout, "installing image packages") {
+				t.Errorf("boxbuild %d did not stream the build's output:\n%s", i, tail(r.stdout, 1000))
+			}
+			checkBoxResult(t, targets[i], true)
+		}
+		if b, err := os.ReadFile(filepath.Join(targets[0], "mine")); err != nil || string(b) != "keep" {
+			t.Errorf("the user's file in the target dir was touched: %v %q", err, b)
+		}
+		if out := mustOutput(t, "podman", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "kiwi-boxbuild") {
+			t.Errorf("boxbuild left its container: %s", out)
+		}
+		if left, _ := os.ReadDir(temp); len(left) > 0 {
+			t.Errorf("boxbuild left %d entries in its --temp-dir (scratch dirs, podman service dir), first %s", len(left), left[0].Name())
+		}
+		v := boot(t, bootOptions{Disk: filepath.Join(targets[1], buildBase+".qcow2"), Format: "qcow2", EFI: true}, "login:", 4*time.Minute)
+		pos := v.Login(t)
+		out, _ := v.Run(t, pos, "cat /etc/kiwi-marker")
+		if !strings.Contains(out, "built-by-config-sh-debian-build") {
+			t.Errorf("the boxbuilt disk lacks config.sh's marker:\n%s", out)
+		}
+		first = targets[0]
+	})
+
+	t.Run("FailingBuildReturnsNonZeroWithItsLog", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "t")
+		r := kiwiEnv(t, bs.env, "--shared-cache-dir", bs.cache, "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
+			"--", "--description", desc, "--target-dir", target, "--set-repo", "http://127.0.0.1:1/nothing,apt-deb,none,,,,,main,bookworm")
+		if r.err == nil {
+			t.Fatalf("a build against a repository that does not exist succeeded:\n%s", tail(r.stdout, 2000))
+		}
+		if !strings.Contains(r.stderr, "failed with exit code") {
+			t.Errorf("the error does not give the box's exit code:\n%s", tail(r.stderr, 1000))
+		}
+		log, err := os.ReadFile(filepath.Join(target, "boxbuild.log"))
+		if err != nil || !strings.Contains(string(log), "127.0.0.1:1") {
+			t.Errorf("the box's log in the target dir does not show the failure: %v\n%s", err, tail(string(log), 1000))
+		}
+		code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode"))
+		if err != nil || strings.TrimSpace(string(code)) == "0" {
+			t.Errorf("exit code file: %v %q", err, code)
+		}
+	})
+
+	t.Run("KubePodPlaysToTheSameResult", func(t *testing.T) {
+		if first == "" {
+			t.Skip("needs a good container build to compare with")
+		}
+		target := filepath.Join(t.TempDir(), "k")
+		manifest := filepath.Join(t.TempDir(), "pod.yaml")
+		r := kiwiEnv(t, bs.env, "--shared-cache-dir", bs.cache, "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
+			"--kube-yaml", manifest, "--kube-kind", "pod", "--", "--description", desc, "--target-dir", target)
+		if r.err != nil {
+			t.Fatalf("--kube-yaml: %v\n%s", r.err, tail(r.stderr, 2000))
+		}
+		if _, err := os.Stat(filepath.Join(target, "boxbuild.exitcode")); err == nil {
+			t.Fatal("--kube-yaml ran the build")
+		}
+		mustOutput(t, "podman", "kube", "play", manifest)
+		t.Cleanup(func() { command(t, "podman", "kube", "down", manifest) })
+		pod := strings.TrimSpace(mustOutput(t, "podman", "pod", "ps", "--format", "{{.Name}}", "--filter", "label=app.kubernetes.io/name=kiwi-boxbuild"))
+		if pod == "" || strings.Contains(pod, "\n") {
+			t.Fatalf("want one played pod, got %q", pod)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		defer cancel()
+		wait := exec.CommandContext(ctx, "podman", "wait", pod+"-build")
+		wait.Env = s.env
+		if out, err := wait.CombinedOutput(); err != nil {
+			t.Fatalf("podman wait: %v %s", err, out)
+		}
+		checkBoxResult(t, target, false)
+		if a, b := resultNames(t, first), resultNames(t, target); a != b {
+			t.Errorf("the played pod made other results than the container build:\n%s\n%s", a, b)
+		}
+		pa, _ := os.ReadFile(filepath.Join(first, buildBase+".packages"))
+		pb, _ := os.ReadFile(filepath.Join(target, buildBase+".packages"))
+		if string(pa) != string(pb) {
+			t.Error("the played pod's image has other packages than the container build's")
+		}
+	})
+
+	t.Run("KubeJobIsAValidBatchV1Job", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "j")
+		manifest := filepath.Join(t.TempDir(), "job.yaml")
+		r := kiwiEnv(t, bs.env, "--shared-cache-dir", bs.cache, "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
+			"--kube-yaml", manifest, "--", "--description", desc, "--target-dir", target)
+		if r.err != nil {
+			t.Fatalf("--kube-yaml: %v\n%s", r.err, tail(r.stderr, 2000))
+		}
+		b, err := os.ReadFile(manifest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validateJob(b); err != nil {
+			t.Fatalf("the Job manifest is not a valid batch/v1 Job: %v\n%s", err, b)
+		}
+	})
+}
+
+// TestBoxbuildVM is issue 8's VM check: the Debian box boots under TCG
+// (KVM hangs guests here), mounts the shares over 9p, builds a small
+// ext4 image and powers off; the image holds the description's overlay.
+func TestBoxbuildVM(t *testing.T) {
+	cache := sharedCache(t)
+	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
+	target := filepath.Join(t.TempDir(), "t")
+	temp := t.TempDir()
+	start := time.Now()
+	// The box is built first when TestBoxbuild did not build it.
+	r := kiwiEnv(t, env, "--shared-cache-dir", cache, "--temp-dir", temp, "system", "boxbuild", "--box", "debian", "--no-accel",
+		"--box-memory", "3G", "--box-smp-cpus", "2",
+		"--", "--description", filepath.Join(s.repo, "tests", "testdata", "box-vm"), "--target-dir", target)
+	if r.err != nil {
+		t.Fatalf("VM boxbuild: %v\n%s\n%s", r.err, tail(r.stdout, 4000), tail(r.stderr, 3000))
+	}
+	t.Logf("VM boxbuild took %v", time.Since(start).Round(time.Second))
+	img := filepath.Join(target, "box-vm.x86_64-1.0.0.ext4")
+	if out, err := exec.Command("e2fsck", "-fn", img).CombinedOutput(); err != nil {
+		t.Fatalf("e2fsck %s: %v\n%s", img, err, out)
+	}
+	out, err := exec.Command("debugfs", "-R", "cat /etc/kiwi-box-marker", img).Output()
+	if err != nil || !strings.Contains(string(out), "built in a VM box") {
+		t.Errorf("the image lacks the description's overlay file: %v %q", err, out)
+	}
+	if code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode")); err != nil || strings.TrimSpace(string(code)) != "0" {
+		t.Errorf("exit code file: %v %q", err, code)
+	}
+	if !strings.Contains(r.stdout, "kiwi-boxbuild") && !strings.Contains(r.stdout, "result") {
+		t.Errorf("the VM's console was not shown:\n%s", tail(r.stdout, 1000))
+	}
+	if left, _ := os.ReadDir(temp); len(left) > 0 {
+		t.Errorf("boxbuild left %d entries in its --temp-dir, first %s", len(left), left[0].Name())
+	}
+}
+
+// checkBoxResult checks what a good boxbuild of debian-build leaves.
+// With hostPaths kiwi.result.json must name the host's paths (boxbuild
+// rewrites them; a played pod leaves the box's /bundle paths).
+func checkBoxResult(t *testing.T, target string, hostPaths bool) {
+	t.Helper()
+	code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode"))
+	if err != nil || strings.TrimSpace(string(code)) != "0" {
+		t.Errorf("exit code file in %s: %v %q", target, err, code)
+	}
+	if log, err := os.ReadFile(filepath.Join(target, "boxbuild.log")); err != nil || !strings.Contains(string(log), "result") {
+		t.Errorf("box log in %s: %v\n%s", target, err, tail(string(log), 500))
+	}
+	for _, f := range []string{buildBase + ".qcow2", buildBase + ".raw", buildBase + ".packages"} {
+		if _, err := os.Stat(filepath.Join(target, f)); err != nil {
+			t.Errorf("result %s: %v", f, err)
+		}
+	}
+	want := filepath.Join(target, buildBase+".raw")
+	if !hostPaths {
+		want = "/bundle/" + buildBase + ".raw"
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "kiwi.result.json")); err != nil || !strings.Contains(string(b), want) {
+		t.Errorf("kiwi.result.json does not name the results by their host paths: %v\n%s", err, b)
+	}
+}
+
+// resultNames lists the result files of a target dir (not the build root).
+func resultNames(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return fmt.Sprint(names)
+}
