@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
@@ -20,7 +22,7 @@ const vmWorkTarget = "/scratch/bundle"
 
 // VMRun is one build in a VM box: QEMU boots the box's kernel and initrd
 // straight into its root filesystem; the box's boot service mounts the
-// shares (9p), runs the build and powers off.
+// shares (9p or virtiofs), runs the build and powers off.
 type VMRun struct {
 	Build Build
 	Box   *Box
@@ -38,6 +40,9 @@ type VMRun struct {
 	NoAccel bool
 	// Machine and CPU are passed to QEMU's -machine and -cpu when set.
 	Machine, CPU string
+	// Sharing is how the directories reach the VM: Share9p (default) or
+	// ShareVirtiofs.
+	Sharing string
 	// ScratchGB is the size of the box's scratch disk (container storage,
 	// temp data); it is sparse, so only what the build writes is used.
 	ScratchGB int
@@ -46,6 +51,31 @@ type VMRun struct {
 	Input     io.Reader
 	Run       runner.Runner
 	Log       *slog.Logger
+}
+
+// The ways a VM box gets the host's directories.
+const (
+	Share9p       = "9p"
+	ShareVirtiofs = "virtiofs"
+)
+
+// virtiofsdPaths are where virtiofsd lives: Debian 12's qemu-system-common
+// ships QEMU's own (C) virtiofsd in /usr/lib/qemu, the virtiofsd package
+// (Rust) installs /usr/libexec/virtiofsd.
+var virtiofsdPaths = []string{"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"}
+
+// FindVirtiofsd returns the virtiofsd to share directories with, or an
+// error saying how to get one.
+func FindVirtiofsd() (string, error) {
+	if p, err := exec.LookPath("virtiofsd"); err == nil {
+		return p, nil
+	}
+	for _, p := range virtiofsdPaths {
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("--virtiofs-sharing needs virtiofsd (Debian: qemu-system-common's /usr/lib/qemu/virtiofsd, or the virtiofsd package); or use the default 9p sharing")
 }
 
 // ParseMemory reads a --box-memory value: a number of GiB (KIWI's unit),
@@ -155,12 +185,30 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		root += ",snapshot=on"
 	}
 	qemu = append(qemu, "-drive", root, "-drive", "file="+disk+",format=qcow2,if=virtio")
+	// The kiwibox share (kiwi binary, arguments, mount list) is always 9p:
+	// the box reads it before it knows how the rest is shared.
 	qemu = append(qemu, share9p("kiwibox", share, security, true)...)
 	var mounts strings.Builder
+	if r.Sharing == ShareVirtiofs {
+		// vhost-user devices need the guest's memory shared with virtiofsd.
+		qemu = append(qemu, "-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", r.MemoryMB), "-numa", "node,memdev=mem")
+	}
 	for i, m := range shares {
 		tag := fmt.Sprintf("share%d", i)
-		qemu = append(qemu, share9p(tag, m.Host, security, false)...)
-		fmt.Fprintf(&mounts, "%s %s\n", tag, m.Box)
+		if r.Sharing != ShareVirtiofs {
+			qemu = append(qemu, share9p(tag, m.Host, security, false)...)
+			fmt.Fprintf(&mounts, "%s %s 9p\n", tag, m.Box)
+			continue
+		}
+		sock := filepath.Join(scratch, tag+".sock")
+		stop, err := startVirtiofsd(ctx, r, sock, m.Host)
+		if err != nil {
+			return -1, err
+		}
+		defer stop()
+		qemu = append(qemu, "-chardev", "socket,id=char-"+tag+",path="+sock,
+			"-device", "vhost-user-fs-pci,queue-size=1024,chardev=char-"+tag+",tag="+tag)
+		fmt.Fprintf(&mounts, "%s %s virtiofs\n", tag, m.Box)
 	}
 	if err := os.WriteFile(filepath.Join(share, "mounts"), []byte(mounts.String()), 0o644); err != nil {
 		return -1, err
@@ -177,7 +225,7 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		appendLine += " kiwi.debug"
 	}
 	qemu = append(qemu, "-append", appendLine)
-	r.Log.Info("starting the VM box", "box", r.Box.Name, "memory_mib", r.MemoryMB, "cpus", r.CPUs, "tcg_only", r.NoAccel, "snapshot", !r.NoSnapshot)
+	r.Log.Info("starting the VM box", "box", r.Box.Name, "memory_mib", r.MemoryMB, "cpus", r.CPUs, "tcg_only", r.NoAccel, "snapshot", !r.NoSnapshot, "sharing", r.sharing())
 	c := runner.Cmd{Name: "qemu-system-" + HostArch(), Args: qemu, Stdout: r.Output}
 	if r.Debug {
 		c.Stdin = r.Input
@@ -198,6 +246,53 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		}
 	}
 	return code, nil
+}
+
+func (r VMRun) sharing() string {
+	if r.Sharing == "" {
+		return Share9p
+	}
+	return r.Sharing
+}
+
+// startVirtiofsd serves dir on the vhost-user socket sock for one VM and
+// returns how to stop it. virtiofsd serves one guest and ends when QEMU
+// closes the socket; stop ends it in any case.
+func startVirtiofsd(ctx context.Context, r VMRun, sock, dir string) (func(), error) {
+	bin, err := FindVirtiofsd()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--socket-path=" + sock, "-o", "source=" + dir, "-o", "cache=auto"}
+	if filepath.Base(filepath.Dir(bin)) == "qemu" {
+		// QEMU's C virtiofsd: stay in the foreground, and keep the file
+		// limit as it is (raising it needs CAP_SYS_RESOURCE, which
+		// containers and some VMs do not have).
+		args = append(args, "-f", "--rlimit-nofile=0")
+	}
+	var out strings.Builder
+	p, err := r.Run.Start(ctx, runner.Cmd{Name: bin, Args: args, Stdout: &out})
+	if err != nil {
+		return nil, fmt.Errorf("virtiofsd for %s: %w", dir, err)
+	}
+	stop := func() {
+		if err := p.Stop(5 * time.Second); err != nil {
+			r.Log.Warn("could not stop virtiofsd", "dir", dir, "error", err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if _, err := os.Stat(sock); err == nil {
+			return stop, nil
+		}
+		select {
+		case <-p.Exited():
+			// Its output is complete once it has exited.
+			return nil, fmt.Errorf("virtiofsd for %s ended at once (it must run as root): %v: %s", dir, p.Err(), strings.TrimSpace(out.String()))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	stop()
+	return nil, fmt.Errorf("virtiofsd for %s made no socket within 10 s", dir)
 }
 
 func share9p(tag, path, security string, readOnly bool) []string {

@@ -141,9 +141,13 @@ func TestBoxbuild(t *testing.T) {
 		return
 	}
 
-	var first string // target dir of a good container build
+	// The first good build's target dir is compared with the played pod's,
+	// so it lives in the parent test's temp dir, not the subtest's (which
+	// is removed when the subtest ends).
+	var first string
+	kept := t.TempDir()
 	t.Run("TwoContainerBuildsAtOnceAndTheDiskBoots", func(t *testing.T) {
-		targets := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")}
+		targets := []string{filepath.Join(kept, "a"), filepath.Join(t.TempDir(), "b")}
 		// A file of the user's in the target dir must survive.
 		if err := os.MkdirAll(targets[0], 0o755); err != nil {
 			t.Fatal(err)
@@ -218,6 +222,22 @@ func TestBoxbuild(t *testing.T) {
 		code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode"))
 		if err != nil || strings.TrimSpace(string(code)) == "0" {
 			t.Errorf("exit code file: %v %q", err, code)
+		}
+	})
+
+	// SIGINT while the box installs packages: the container gets SIGTERM,
+	// the build in it removes its unfinished root, the container is
+	// removed; the target dir keeps only the box's log and exit code.
+	t.Run("InterruptedBuildLeavesNoContainer", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "t")
+		interrupt(t, interruption{
+			Args: []string{"--shared-cache-dir", bs.cache, "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
+				"--", "--description", desc, "--target-dir", target},
+			At: `installing image packages`, Sig: syscall.SIGINT, Target: target, Env: bs.env,
+			Allowed: []string{"boxbuild.log", "boxbuild.exitcode"},
+		})
+		if code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode")); err == nil && strings.TrimSpace(string(code)) == "0" {
+			t.Error("the interrupted build wrote exit code 0")
 		}
 	})
 
@@ -307,6 +327,44 @@ func TestBoxbuildVM(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "kiwi-boxbuild") && !strings.Contains(r.stdout, "result") {
 		t.Errorf("the VM's console was not shown:\n%s", tail(r.stdout, 1000))
+	}
+	if !strings.Contains(r.stdout, "/bundle is the host's share share1 (9p)") {
+		t.Errorf("the VM did not mount the target dir over 9p:\n%s", tail(r.stdout, 2000))
+	}
+	if left, _ := os.ReadDir(temp); len(left) > 0 {
+		t.Errorf("boxbuild left %d entries in its --temp-dir, first %s", len(left), left[0].Name())
+	}
+}
+
+// TestBoxbuildVMVirtiofs shares the directories over virtiofs instead:
+// a build against a repository that does not exist fails in the box
+// within a minute, and its log and exit code reach the host's target dir
+// through the virtiofs share; no virtiofsd is left running.
+func TestBoxbuildVMVirtiofs(t *testing.T) {
+	cache := sharedCache(t)
+	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
+	target := filepath.Join(t.TempDir(), "t")
+	temp := t.TempDir()
+	r := kiwiEnv(t, env, "--shared-cache-dir", cache, "--temp-dir", temp, "system", "boxbuild", "--box", "debian", "--no-accel",
+		"--box-memory", "2G", "--virtiofs-sharing",
+		"--", "--description", filepath.Join(s.repo, "tests", "testdata", "box-vm"), "--target-dir", target,
+		"--set-repo", "http://127.0.0.1:1/nothing,apt-deb,none,,,,,main,bookworm")
+	if r.err == nil || !strings.Contains(r.stderr, "failed with exit code") {
+		t.Fatalf("a build against a missing repository: err=%v\n%s\n%s", r.err, tail(r.stdout, 3000), tail(r.stderr, 1000))
+	}
+	for _, share := range []string{"share0", "share1"} {
+		if !strings.Contains(r.stdout, "is the host's share "+share+" (virtiofs)") {
+			t.Errorf("the VM did not mount %s over virtiofs:\n%s", share, tail(r.stdout, 2000))
+		}
+	}
+	if log, err := os.ReadFile(filepath.Join(target, "boxbuild.log")); err != nil || !strings.Contains(string(log), "127.0.0.1:1") {
+		t.Errorf("the box's log did not reach the target dir: %v\n%s", err, tail(string(log), 1000))
+	}
+	if code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode")); err != nil || strings.TrimSpace(string(code)) == "0" {
+		t.Errorf("exit code file: %v %q", err, code)
+	}
+	if out, _ := exec.Command("pgrep", "-f", "virtiofsd --socket-path="+temp).Output(); len(out) > 0 {
+		t.Errorf("virtiofsd is still running: %s", out)
 	}
 	if left, _ := os.ReadDir(temp); len(left) > 0 {
 		t.Errorf("boxbuild left %d entries in its --temp-dir, first %s", len(left), left[0].Name())

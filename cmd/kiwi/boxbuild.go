@@ -33,6 +33,7 @@ type boxbuildFlags struct {
 	noSnapshot bool
 	noAccel    bool
 	share9p    bool
+	virtiofs   bool
 	machine    string
 	cpu        string
 	scratchGB  int
@@ -70,7 +71,7 @@ instead of running it.
 
 Without --container the build runs in a VM: QEMU boots the box's kernel
 and initrd straight into its root filesystem (a throw-away snapshot unless
---no-snapshot), shares the directories over 9p and gives the box a sparse
+--no-snapshot), shares the directories over 9p (or virtiofs) and gives the box a sparse
 scratch disk, where the build's root tree is made; the result files are
 copied into the target dir and the VM powers off.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -100,7 +101,8 @@ copied into the target dir and the VM powers off.`,
 	f.BoolVar(&o.debug, "box-debug", false, "keep the VM up after the build, its console logged in as root on this terminal")
 	f.BoolVar(&o.noSnapshot, "no-snapshot", false, "let the VM write to the cached box's root filesystem (changes persist)")
 	f.BoolVar(&o.noAccel, "no-accel", false, "run the VM without KVM (TCG); without it KVM is tried first and TCG taken when KVM cannot start")
-	f.BoolVar(&o.share9p, "9p-sharing", true, "share the directories with the VM over 9p (the only sharing this kiwi has)")
+	f.BoolVar(&o.share9p, "9p-sharing", false, "share the directories with the VM over 9p (the default)")
+	f.BoolVar(&o.virtiofs, "virtiofs-sharing", false, "share the directories with the VM over virtiofs (needs virtiofsd and root)")
 	f.StringVar(&o.machine, "machine", "", "QEMU machine type (-machine)")
 	f.StringVar(&o.cpu, "cpu", "", "QEMU CPU model (-cpu), e.g. host with KVM")
 	f.IntVar(&o.scratchGB, "box-scratch-size", 40, "size in GiB of the VM's sparse scratch disk (its container storage and temp data)")
@@ -121,7 +123,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	}
 	vm := !o.container && o.kubeYAML == ""
 	if !vm {
-		for _, name := range []string{"box-memory", "box-smp-cpus", "box-console", "box-debug", "no-snapshot", "no-accel", "machine", "cpu", "box-scratch-size"} {
+		for _, name := range []string{"box-memory", "box-smp-cpus", "box-console", "box-debug", "no-snapshot", "no-accel", "machine", "cpu", "box-scratch-size", "9p-sharing", "virtiofs-sharing"} {
 			if cmd.Flags().Changed(name) {
 				return fmt.Errorf("--%s is a VM option; it does not apply with --container or --kube-yaml", name)
 			}
@@ -129,8 +131,16 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	} else if o.connection != "" {
 		return fmt.Errorf("--connection is a container option: add --container")
 	}
-	if !o.share9p {
-		return fmt.Errorf("--9p-sharing=false: 9p is the only way this kiwi shares directories with a VM box (virtiofs and sshfs are not implemented)")
+	if o.virtiofs {
+		if o.share9p {
+			return fmt.Errorf("--9p-sharing and --virtiofs-sharing: choose one")
+		}
+		if _, err := box.FindVirtiofsd(); err != nil {
+			return err
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("--virtiofs-sharing: virtiofsd needs root; run as root or use the default 9p sharing")
+		}
 	}
 	memoryMB := 0
 	if o.memory != "" {
@@ -316,10 +326,14 @@ func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx 
 	if console == "" {
 		console = "ttyS0"
 	}
+	sharing := box.Share9p
+	if o.virtiofs {
+		sharing = box.ShareVirtiofs
+	}
 	code, err := box.RunVM(ctx, box.VMRun{
 		Build: b, Box: bx, Entry: e, MemoryMB: memoryMB, CPUs: cpus, Console: console,
 		Debug: o.debug, NoSnapshot: o.noSnapshot, NoAccel: o.noAccel, Machine: o.machine, CPU: o.cpu,
-		ScratchGB: o.scratchGB, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(),
+		Sharing: sharing, ScratchGB: o.scratchGB, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(),
 		Run: runner.Runner{Log: g.log}, Log: g.log,
 	})
 	if err != nil {
