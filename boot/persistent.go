@@ -32,7 +32,7 @@ check() { return 255; }
 depends() { echo dmsquash-live; return 0; }
 installkernel() { instmods ext4 xfs btrfs; }
 install() {
-    inst_multiple blkid sfdisk mount umount mkdir readlink cat basename udevadm
+    inst_multiple blkid sfdisk partx blockdev mount umount mkdir readlink cat basename udevadm sleep
     inst_multiple -o mkfs.ext4 mkfs.xfs mkfs.btrfs
     inst_hook pre-udev 25 "$moddir/kiwi-persistent-genrules.sh"
     inst_script "$moddir/kiwi-persistent.sh" /sbin/kiwi-persistent
@@ -88,7 +88,12 @@ if [ -z "$part" ]; then
     # First boot. The image was smaller than the disk: move GPT's backup
     # header to the disk's end, then add a partition on the space after
     # the last partition, 1 MiB aligned.
-    [ "$(blkid -p -s PTTYPE -o value "$disk")" = gpt ] && sfdisk --relocate gpt-bak-std "$disk" >/dev/null 2>&1
+    # Each table write makes the kernel drop and re-add the partitions,
+    # and udev then probes them: wait for that before the next write.
+    if [ "$(blkid -p -s PTTYPE -o value "$disk")" = gpt ]; then
+        sfdisk --relocate gpt-bak-std "$disk" >/dev/null 2>&1
+        udevadm settle
+    fi
     end=0
     for p in "$dsys"/"${disk##*/}"*; do
         [ -e "$p/start" ] || continue
@@ -100,14 +105,25 @@ if [ -z "$part" ]; then
         warn "kiwi-persistent: less than 64 MiB free after the last partition of $disk: changes stay in RAM"
         exit 0
     fi
-    if ! echo "$start,,L" | sfdisk --append --quiet "$disk" >/tmp/kiwi-persistent.log 2>&1; then
+    # sfdisk only writes the table; the kernel is told below. Its own
+    # re-read fails with EBUSY while udev still has a partition open,
+    # and then the new partition would stay unknown until a reboot.
+    if ! echo "$start,,L" | sfdisk --append --quiet --no-tell-kernel "$disk" >/tmp/kiwi-persistent.log 2>&1; then
         warn "kiwi-persistent: adding a partition to $disk failed: $(cat /tmp/kiwi-persistent.log)"
         exit 0
     fi
-    udevadm settle
-    for p in "$dsys"/"${disk##*/}"*; do
-        [ -e "$p/start" ] && [ "$(cat "$p/start")" = "$start" ] && part=/dev/${p##*/}
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+        udevadm settle
+        for p in "$dsys"/"${disk##*/}"*; do
+            [ -e "$p/start" ] && [ "$(cat "$p/start")" = "$start" ] && part=/dev/${p##*/}
+        done
+        [ -n "$part" ] && break
+        # partx adds the partitions the kernel does not know yet, even
+        # while others are in use (BLKPG); it complains about the rest.
+        partx --add "$disk" >/dev/null 2>&1 || blockdev --rereadpt "$disk" >/dev/null 2>&1
+        sleep 0.5
     done
+    udevadm settle
     if [ -z "$part" ] || [ ! -b "$part" ]; then
         warn "kiwi-persistent: the new partition on $disk did not show up: changes stay in RAM"
         exit 0

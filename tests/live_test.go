@@ -193,6 +193,8 @@ func TestLiveISO(t *testing.T) {
 		out, pos := v.Run(t, pos, "findmnt -n -o FSTYPE /; cat /proc/cmdline; blkid -L live-rw; findmnt -n -o SOURCE /run/initramfs/overlayfs; echo kept >/root/persisted; sync")
 		if !strings.Contains(out, "overlay") || !strings.Contains(out, "root=live:CDLABEL=KIWILIVE") || strings.Count(out, "/dev/vda4") != 2 {
 			t.Errorf("the root is not dracut's live overlay on the write partition vda4:\n%s", out)
+			diag, _ := v.Run(t, pos, "sfdisk -l /dev/vda; cat /run/initramfs/init.log; journalctl -b -o short-monotonic --no-pager | grep -E 'kiwi-persistent|dmsquash|initqueue' | head -40")
+			t.Logf("initrd's view of the disk:\n%s", diag)
 		}
 		v.Send(t, "systemctl poweroff\n")
 		select {
