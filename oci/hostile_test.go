@@ -10,53 +10,15 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
-	ispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/opencontainers/umoci/oci/cas/dir"
-	"github.com/opencontainers/umoci/oci/casext"
 	"go.podman.io/image/v5/oci/layout"
 
 	"github.com/kiwi-go/kiwi/internal/fstest"
 )
 
-// ociImage writes layers into an OCI layout and returns its reference.
+// ociImage writes layers into an OCI layout (tag "test").
 func ociImage(t *testing.T, layers ...[]byte) (string, []digest.Digest) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "layout")
-	if err := dir.Create(path); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := dir.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	cas := casext.NewEngine(eng)
-	ctx := context.Background()
-	var descs []ispec.Descriptor
-	var diffIDs []digest.Digest
-	for _, l := range layers {
-		d, n, err := cas.PutBlob(ctx, bytes.NewReader(l))
-		if err != nil {
-			t.Fatal(err)
-		}
-		descs = append(descs, ispec.Descriptor{MediaType: ispec.MediaTypeImageLayer, Digest: d, Size: n})
-		diffIDs = append(diffIDs, d)
-	}
-	cfg := ispec.Image{Platform: ispec.Platform{OS: "linux", Architecture: "amd64"}, RootFS: ispec.RootFS{Type: "layers", DiffIDs: diffIDs}}
-	cd, cn, err := cas.PutBlobJSON(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := ispec.Manifest{MediaType: ispec.MediaTypeImageManifest, Config: ispec.Descriptor{MediaType: ispec.MediaTypeImageConfig, Digest: cd, Size: cn}, Layers: descs}
-	m.SchemaVersion = 2
-	md, mn, err := cas.PutBlobJSON(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cas.UpdateReference(ctx, "test", ispec.Descriptor{MediaType: ispec.MediaTypeImageManifest, Digest: md, Size: mn}); err != nil {
-		t.Fatal(err)
-	}
-	return path, diffIDs
+	return fstest.OCILayout(t, filepath.Join(t.TempDir(), "layout"), "test", layers...)
 }
 
 func TestApplyImageRefusesHostileLayers(t *testing.T) {

@@ -1,0 +1,122 @@
+package tests
+
+import (
+	"archive/tar"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kiwi-go/kiwi/internal/fstest"
+)
+
+// hostileBox is a directory with files at every level a "../" name could
+// reach from T/build/image-root: the box, the target dir T and T/build
+// each hold "victim" and "outside/etc/passwd".
+func hostileBox(t *testing.T) (box, target string) {
+	t.Helper()
+	box = t.TempDir()
+	target = filepath.Join(box, "t")
+	for _, d := range []string{box, target, filepath.Join(target, "build")} {
+		if err := os.MkdirAll(filepath.Join(d, "outside", "etc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"victim", "outside/etc/passwd"} {
+			if err := os.WriteFile(filepath.Join(d, f), []byte("precious\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return box, target
+}
+
+// hostUntouched checks the host files the absolute-path escapes aim at.
+func hostUntouched(t *testing.T, passwd string) {
+	t.Helper()
+	if got := mustRead(t, "/etc/passwd"); got != passwd {
+		t.Error("the host's /etc/passwd changed")
+	}
+	if _, err := os.Lstat("/victim"); err == nil {
+		t.Error("a layer wrote /victim on the host")
+	}
+}
+
+// TestHostileImagesThroughStackbuild feeds each layer of the hostile
+// corpus to stackbuild end to end, as the second layer of an OCI image
+// (oci: transport, so nothing sanitises it on the way): every run fails
+// naming the layer and the escape, and nothing outside the composed root
+// changed: not the files around and in the target dir, not the host.
+func TestHostileImagesThroughStackbuild(t *testing.T) {
+	passwd := mustRead(t, "/etc/passwd")
+	for i, c := range fstest.HostileLayers() {
+		t.Run(strings.ReplaceAll(c.Name, " ", "_"), func(t *testing.T) {
+			layout, _ := fstest.OCILayout(t, filepath.Join(t.TempDir(), "layout"), "test",
+				fstest.Tar(fstest.TarEntry{Name: "ok", Type: tar.TypeReg, Body: "fine"}), fstest.Tar(c.Entries...))
+			box, target := hostileBox(t)
+			before, err := fstest.Scan(box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := kiwi(t, "--shared-cache-dir", filepath.Join(t.TempDir(), "cache"), "system", "stackbuild",
+				"--stash", "oci:"+layout+":test", "--target-dir", target, "--compose-only")
+			if r.err == nil || !strings.Contains(r.stderr, c.Want) || !strings.Contains(r.stderr, "layer 2") {
+				t.Fatalf("case %d: err=%v, want a failure naming layer 2 and %q:\n%s", i, r.err, c.Want, tail(r.stderr, 1500))
+			}
+			after, err := fstest.Scan(box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// T/build held the composed root for a moment: its mtime moved.
+			if d := fstest.Diff(before, after, "t/build"); len(d) > 0 {
+				t.Errorf("the hostile image changed files outside the root:\n%s", strings.Join(d, "\n"))
+			}
+			hostUntouched(t, passwd)
+		})
+	}
+}
+
+// TestHostileImagesThroughStash puts each hostile image into podman's
+// storage (skopeo, whose import applies the layers its own way) and
+// stashes a root on top of it, which makes kiwi unpack the base to
+// compare: whatever storage kept of the layer, the stash either lands or
+// fails clearly, and nothing outside the stashed root changes.
+func TestHostileImagesThroughStash(t *testing.T) {
+	passwd := mustRead(t, "/etc/passwd")
+	for i, c := range fstest.HostileLayers() {
+		t.Run(strings.ReplaceAll(c.Name, " ", "_"), func(t *testing.T) {
+			layout, _ := fstest.OCILayout(t, filepath.Join(t.TempDir(), "layout"), "test",
+				fstest.Tar(fstest.TarEntry{Name: "ok", Type: tar.TypeReg, Body: "fine"}), fstest.Tar(c.Entries...))
+			name := fmt.Sprintf("hostile-%d", i)
+			imported := command(t, "skopeo", "copy", "oci:"+layout+":test", "containers-storage:localhost/"+name+":latest")
+			if imported.err != nil {
+				t.Logf("storage refused the image itself: %s", tail(imported.stderr, 300))
+			}
+			box, _ := hostileBox(t)
+			root := filepath.Join(box, "root")
+			if err := os.Mkdir(root, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := fstest.SampleRoot(root); err != nil {
+				t.Fatal(err)
+			}
+			before, err := fstest.Scan(box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := kiwi(t, "--temp-dir", t.TempDir(), "system", "stash", "--root", root, "--container-name", name)
+			if r.err != nil && !strings.Contains(r.stderr, name) && !strings.Contains(r.stderr, "layer") {
+				t.Errorf("the failed stash does not name the image or the layer:\n%s", tail(r.stderr, 1000))
+			}
+			t.Logf("stash on the hostile base: err=%v %s", r.err, tail(r.stderr, 300))
+			after, err := fstest.Scan(box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := fstest.Diff(before, after); len(d) > 0 {
+				t.Errorf("stashing on the hostile image changed files:\n%s", strings.Join(d, "\n"))
+			}
+			hostUntouched(t, passwd)
+		})
+	}
+}
