@@ -76,7 +76,9 @@ func applyBlob(ctx context.Context, src types.ImageSource, info types.BlobInfo, 
 	}
 	defer rc.Close()
 	verifier := info.Digest.Verifier()
-	raw := io.TeeReader(rc, verifier)
+	// A blob from local storage is a plain stream that does not watch
+	// ctx: check it on every read, so SIGINT stops a big layer at once.
+	raw := io.TeeReader(ctxReader{ctx, rc}, verifier)
 	plain, _, err := compression.AutoDecompress(raw)
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", info.Digest, err)
@@ -114,4 +116,17 @@ func ConfigDigest(ctx context.Context, ref types.ImageReference, o CopyOptions) 
 		return "", fmt.Errorf("image %s: config digest %q: %w", transportName(ref), d, err)
 	}
 	return d.String(), nil
+}
+
+// ctxReader fails reads once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

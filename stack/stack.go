@@ -85,19 +85,31 @@ func Resolve(ctx context.Context, store *oci.Store, stash, registry string, o oc
 	return nil, fmt.Errorf("--stash %q: no image localhost/%s:%s in local storage (kiwi system stash --list shows the stashes; use --from-registry for a registry)", stash, name, tag)
 }
 
+// CheckNewRoot fails when root exists: a stack is composed into a new
+// root only, and an existing one is never touched.
+func CheckNewRoot(root string) error {
+	if _, err := os.Lstat(root); err == nil {
+		return fmt.Errorf("%s already exists: stackbuild composes into a new root; remove it or choose another --target-dir", root)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // Compose applies the images into o.Root, which must not exist. On
 // failure the partly composed root is removed again (it was new).
 func Compose(ctx context.Context, store *oci.Store, o Options) (*Report, error) {
 	if len(o.Stashes) == 0 {
 		return nil, errors.New("stackbuild needs at least one --stash NAME[:TAG]")
 	}
-	if _, err := os.Lstat(o.Root); err == nil {
-		return nil, fmt.Errorf("%s already exists: stackbuild composes into a new root; remove it or choose another --target-dir", o.Root)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if err := CheckNewRoot(o.Root); err != nil {
 		return nil, err
 	}
 	refs := make([]oci.ImageRef, len(o.Stashes))
 	for i, s := range o.Stashes {
+		if o.FromRegistry != "" && o.Log != nil {
+			o.Log.Info("pulling", "stash", s, "registry", o.FromRegistry)
+		}
 		ref, err := Resolve(ctx, store, s, o.FromRegistry, o.Copy)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -82,6 +83,28 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			}
 			defer store.Close()
 			root := filepath.Join(o.target, "build", "image-root")
+			// A failed or interrupted stackbuild leaves the target dir as
+			// it found it: the composed root (cheap to get again from the
+			// stack cache) and the directories made for it go.
+			if err := stack.CheckNewRoot(root); err != nil {
+				return err
+			}
+			created, err := mkdirNew(filepath.Dir(root))
+			if err != nil {
+				return fmt.Errorf("--target-dir %s: %w", o.target, err)
+			}
+			done := false
+			defer func() {
+				if done {
+					return
+				}
+				if err := os.RemoveAll(root); err != nil {
+					g.log.Warn("could not remove the composed root", "root", root, "error", err)
+				}
+				for i := len(created) - 1; i >= 0; i-- {
+					_ = os.Remove(created[i]) // only when empty: results stay
+				}
+			}()
 			rep, err := stack.Compose(cmd.Context(), store, stack.Options{
 				Stashes: o.stashes, FromRegistry: o.registry, Root: root,
 				Copy: oci.CopyOptions{Progress: progress(), Insecure: o.insecure}, Log: g.log,
@@ -95,6 +118,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 				g.log.Debug("overwritten by a later image", "path", p)
 			}
 			if o.composeOnly {
+				done = true
 				return nil
 			}
 			if desc != nil {
@@ -108,6 +132,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			if err != nil {
 				return err
 			}
+			done = true
 			logResults(g, results)
 			return nil
 		},
@@ -120,4 +145,23 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 	f.BoolVar(&o.composeOnly, "compose-only", false, "stop after composing the root (no description applied, nothing created)")
 	f.BoolVar(&o.insecure, "tls-verify-off", false, "allow plain HTTP and unverified TLS for the registry (loopback registries always are)")
 	return c
+}
+
+// mkdirNew makes dir and its missing parents and returns the directories
+// it made, outermost first.
+func mkdirNew(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		missing = append([]string{d}, missing...)
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return missing, nil
 }
