@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +26,9 @@ type VMRun struct {
 	Build Build
 	Box   *Box
 	Entry *Entry
+	// Arch is the box's architecture in KIWI's names (x86_64, aarch64),
+	// which is also QEMU's system emulator suffix.
+	Arch string
 	// MemoryMB and CPUs size the VM; Console is its console device.
 	MemoryMB, CPUs int
 	Console        string
@@ -213,7 +215,7 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 	if err := os.WriteFile(filepath.Join(share, "mounts"), []byte(mounts.String()), 0o644); err != nil {
 		return -1, err
 	}
-	a, err := r.Box.ForArch(HostArch())
+	a, err := r.Box.ForArch(r.Arch)
 	if err != nil {
 		return -1, err
 	}
@@ -226,7 +228,7 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 	}
 	qemu = append(qemu, "-append", appendLine)
 	r.Log.Info("starting the VM box", "box", r.Box.Name, "memory_mib", r.MemoryMB, "cpus", r.CPUs, "tcg_only", r.NoAccel, "snapshot", !r.NoSnapshot, "sharing", r.sharing())
-	c := runner.Cmd{Name: "qemu-system-" + HostArch(), Args: qemu, Stdout: r.Output}
+	c := runner.Cmd{Name: "qemu-system-" + r.Arch, Args: qemu, Stdout: r.Output}
 	if r.Debug {
 		c.Stdin = r.Input
 	}
@@ -301,17 +303,6 @@ func share9p(tag, path, security string, readOnly bool) []string {
 		fsdev += ",readonly=on"
 	}
 	return []string{"-fsdev", fsdev, "-device", "virtio-9p-pci,fsdev=fs-" + tag + ",mount_tag=" + tag}
-}
-
-// HostArch is the host's architecture in KIWI's (and QEMU's) names.
-func HostArch() string {
-	switch runtime.GOARCH {
-	case "amd64":
-		return "x86_64"
-	case "arm64":
-		return "aarch64"
-	}
-	return runtime.GOARCH
 }
 
 // linkOrCopy puts src at dst: a hard link when both are on one

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kiwi-go/kiwi/box"
+	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 )
@@ -55,7 +56,7 @@ Global --shared-cache-dir is used for the package downloads.`,
 				return err
 			}
 			defer unlock()
-			e, err := buildBox(cmd.Context(), g, cache, b, box.HostArch())
+			e, err := buildBox(cmd.Context(), g, cache, b, build.HostArch())
 			if err != nil {
 				return err
 			}
@@ -156,8 +157,8 @@ func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch
 	if b.Description == "" {
 		return nil, fmt.Errorf("box %s has no description to build it from (it comes from %s only)", b.Name, b.Arch[0].Container)
 	}
-	if arch != box.HostArch() {
-		return nil, fmt.Errorf("box %s: kiwi builds boxes for the host's architecture (%s) only, not %s", b.Name, box.HostArch(), arch)
+	if arch != build.HostArch() {
+		return nil, fmt.Errorf("box %s: kiwi builds boxes for the host's architecture (%s) only, not %s", b.Name, build.HostArch(), arch)
 	}
 	start := time.Now()
 	digest, err := box.DescriptionDigest(b.Description)

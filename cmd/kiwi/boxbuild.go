@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kiwi-go/kiwi/box"
+	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -201,7 +202,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err != nil {
 		return err
 	}
-	arch := box.HostArch()
+	arch := build.HostArch()
 	if _, err := bx.ForArch(arch); err != nil {
 		return err
 	}
@@ -238,14 +239,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	code, err := box.RunContainer(ctx, svc, box.ContainerRun{
 		Build: b, Image: image, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Log: g.log,
 	})
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return fmt.Errorf("the build in box %s failed with exit code %d; its log: %s", bx.Name, code, filepath.Join(b.Target, box.LogFile))
-	}
-	g.log.Info("box build done", "box", bx.Name, "target", b.Target, "log", filepath.Join(b.Target, box.LogFile))
-	return nil
+	return boxDone(g, bx, b, code, err)
 }
 
 // provideContainerBox makes the box's container image available to the
@@ -305,7 +299,7 @@ func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx 
 	if err != nil {
 		return err
 	}
-	e, err := provideBox(ctx, g, cache, bx, box.HostArch(), o.noUpdate)
+	e, err := provideBox(ctx, g, cache, bx, build.HostArch(), o.noUpdate)
 	unlock()
 	if err != nil {
 		return err
@@ -331,17 +325,23 @@ func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx 
 		sharing = box.ShareVirtiofs
 	}
 	code, err := box.RunVM(ctx, box.VMRun{
-		Build: b, Box: bx, Entry: e, MemoryMB: memoryMB, CPUs: cpus, Console: console,
+		Build: b, Box: bx, Entry: e, Arch: build.HostArch(), MemoryMB: memoryMB, CPUs: cpus, Console: console,
 		Debug: o.debug, NoSnapshot: o.noSnapshot, NoAccel: o.noAccel, Machine: o.machine, CPU: o.cpu,
 		Sharing: sharing, ScratchGB: o.scratchGB, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(),
 		Run: runner.Runner{Log: g.log}, Log: g.log,
 	})
+	return boxDone(g, bx, b, code, err)
+}
+
+// boxDone turns a box run's exit code into boxbuild's result.
+func boxDone(g *globals, bx *box.Box, b box.Build, code int, err error) error {
 	if err != nil {
 		return err
 	}
+	log := filepath.Join(b.Target, box.LogFile)
 	if code != 0 {
-		return fmt.Errorf("the build in box %s failed with exit code %d; its log: %s", bx.Name, code, filepath.Join(b.Target, box.LogFile))
+		return fmt.Errorf("the build in box %s failed with exit code %d; its log: %s", bx.Name, code, log)
 	}
-	g.log.Info("box build done", "box", bx.Name, "target", b.Target, "log", filepath.Join(b.Target, box.LogFile))
+	g.log.Info("box build done", "box", bx.Name, "target", b.Target, "log", log)
 	return nil
 }
