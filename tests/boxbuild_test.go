@@ -147,7 +147,7 @@ func TestBoxbuild(t *testing.T) {
 	var first string
 	kept := t.TempDir()
 	t.Run("TwoContainerBuildsAtOnceAndTheDiskBoots", func(t *testing.T) {
-		targets := []string{filepath.Join(kept, "a"), filepath.Join(t.TempDir(), "b")}
+		targets := []string{filepath.Join(kept, "a"), filepath.Join(kept, "b")}
 		// A file of the user's in the target dir must survive.
 		if err := os.MkdirAll(targets[0], 0o755); err != nil {
 			t.Fatal(err)
@@ -202,7 +202,7 @@ func TestBoxbuild(t *testing.T) {
 		if !strings.Contains(out, "built-by-config-sh-debian-build") {
 			t.Errorf("the boxbuilt disk lacks config.sh's marker:\n%s", out)
 		}
-		first = targets[0]
+		first = targets[1] // targets[0] holds the user's file as well
 	})
 
 	t.Run("FailingBuildReturnsNonZeroWithItsLog", func(t *testing.T) {

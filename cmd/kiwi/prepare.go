@@ -210,7 +210,14 @@ selected in the description is built from it.`,
 				return err
 			}
 			root := filepath.Join(target, "build", "image-root")
+			// A failed prepare removes its fresh root; the target dirs
+			// made for it go too, so the target is left as it was.
+			created, err := mkdirNew(filepath.Dir(root))
+			if err != nil {
+				return fmt.Errorf("--target-dir %s: %w", target, err)
+			}
 			if _, err := prepareRoot(cmd.Context(), g, d, root, &p, !p.noContainer); err != nil {
+				removeEmpty(created)
 				return err
 			}
 			results, err := createFromRoot(cmd.Context(), g, root, target)

@@ -101,9 +101,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 				if err := os.RemoveAll(root); err != nil {
 					g.log.Warn("could not remove the composed root", "root", root, "error", err)
 				}
-				for i := len(created) - 1; i >= 0; i-- {
-					_ = os.Remove(created[i]) // only when empty: results stay
-				}
+				removeEmpty(created)
 			}()
 			rep, err := stack.Compose(cmd.Context(), store, stack.Options{
 				Stashes: o.stashes, FromRegistry: o.registry, Root: root,
@@ -164,4 +162,12 @@ func mkdirNew(dir string) ([]string, error) {
 		return nil, err
 	}
 	return missing, nil
+}
+
+// removeEmpty removes the directories mkdirNew made, innermost first,
+// where they are still empty: anything written into them stays.
+func removeEmpty(created []string) {
+	for i := len(created) - 1; i >= 0; i-- {
+		_ = os.Remove(created[i])
+	}
 }
