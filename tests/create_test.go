@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -238,6 +239,43 @@ func TestFilesystemImageTypes(t *testing.T) {
 	out, err := exec.Command("debugfs", "-R", "cat /usr/lib/os-release", img).Output()
 	if err != nil || !strings.Contains(string(out), "bookworm") {
 		t.Fatalf("the image does not hold the root's os-release: %v %s", err, out)
+	}
+}
+
+// TestParallelCreatesIntoDifferentTargets: three creates at once, each
+// from its own root into its own target dir, all succeed with sound
+// images (no shared temp name, lock or cache entry gets in the way).
+func TestParallelCreatesIntoDifferentTargets(t *testing.T) {
+	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
+	const n = 3
+	roots, targets := make([]string, n), make([]string, n)
+	for i := range n {
+		roots[i] = filepath.Join(t.TempDir(), "root")
+		if b, err := exec.Command("cp", "-a", base, roots[i]).CombinedOutput(); err != nil {
+			t.Fatalf("copy root: %v %s", err, b)
+		}
+		writeDescription(t, roots[i], mustRead(t, filepath.Join(s.repo, "bench", "create-config.xml")))
+		targets[i] = filepath.Join(t.TempDir(), "out")
+	}
+	var wg sync.WaitGroup
+	results := make([]result, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = kiwi(t, "--profile", "ext4", "system", "create", "--root", roots[i], "--target-dir", targets[i])
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil {
+			t.Errorf("create %d of %d at once: %v\n%s", i+1, n, r.err, tail(r.stderr, 1500))
+			continue
+		}
+		img := filepath.Join(targets[i], "bench-create.x86_64-1.0.0.ext4")
+		if out, err := exec.Command("e2fsck", "-fn", img).CombinedOutput(); err != nil {
+			t.Errorf("e2fsck of create %d: %v\n%s", i+1, err, out)
+		}
 	}
 }
 
