@@ -13,12 +13,53 @@ import (
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/containers/podman/v5/pkg/specgen"
 	spec "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/kiwi-go/kiwi/internal/journal"
 )
 
 // Capabilities the box container gets besides privileged mode (what
 // KIWI's plugin adds; privileged has them, naming them keeps the box
 // working where a policy drops privileged capabilities).
 var Capabilities = []string{"AUDIT_WRITE", "AUDIT_CONTROL", "MKNOD", "SYS_ADMIN"}
+
+// Labels of box containers: LabelBox marks them, LabelRun names the kiwi
+// run (journal.RunID) that owns one, so cleanup can remove the containers
+// of runs that were killed.
+const (
+	LabelBox = "io.kiwi-go.boxbuild"
+	LabelRun = "io.kiwi-go.run"
+)
+
+// RemoveStale removes the box containers of the service whose kiwi run is
+// gone (killed before it could remove them: they may still be building)
+// and returns their names; with dryRun it only lists them. Containers of
+// live runs, and ones without a run label, are left alone.
+func RemoveStale(ctx context.Context, svc *Service, dryRun bool) ([]string, error) {
+	list, err := containers.List(svc.Conn, new(containers.ListOptions).WithAll(true).
+		WithFilters(map[string][]string{"label": {LabelBox + "=true"}}))
+	if err != nil {
+		return nil, fmt.Errorf("list box containers on %s: %w", svc.URI, err)
+	}
+	var removed []string
+	for _, c := range list {
+		run, ok := c.Labels[LabelRun]
+		if !ok || journal.RunAlive(run) {
+			continue
+		}
+		name := c.ID[:12]
+		if len(c.Names) > 0 {
+			name = c.Names[0]
+		}
+		if !dryRun {
+			force, timeout := true, uint(10)
+			if _, err := containers.Remove(svc.Conn, c.ID, new(containers.RemoveOptions).WithForce(force).WithTimeout(timeout)); err != nil {
+				return removed, fmt.Errorf("remove box container %s of the dead run %s: %w", name, run, err)
+			}
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
+}
 
 // ContainerRun is one build in a box container.
 type ContainerRun struct {
@@ -61,7 +102,7 @@ func RunContainer(ctx context.Context, svc *Service, r ContainerRun) (int, error
 	s.Privileged = &yes
 	s.CapAdd = Capabilities
 	s.NetNS = specgen.Namespace{NSMode: specgen.Host}
-	s.Labels = map[string]string{"io.kiwi-go.boxbuild": "true"}
+	s.Labels = map[string]string{LabelBox: "true", LabelRun: journal.RunID()}
 	for _, m := range r.Build.Mounts(scratch) {
 		opts := []string{"rbind"}
 		if m.ReadOnly {

@@ -11,6 +11,7 @@ import (
 	"github.com/containers/podman/v5/pkg/bindings"
 	"github.com/containers/podman/v5/pkg/bindings/images"
 
+	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -40,7 +41,7 @@ func Connect(ctx context.Context, uri, tempDir string, run runner.Runner, log *s
 		}
 		return &Service{Conn: conn, URI: uri}, nil
 	}
-	dir, err := os.MkdirTemp(tempDir, "kiwi-podman-")
+	dir, err := os.MkdirTemp(tempDir, journal.TempPattern("kiwi-podman-"))
 	if err != nil {
 		return nil, fmt.Errorf("podman service: %w (--temp-dir)", err)
 	}

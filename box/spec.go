@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/kiwi-go/kiwi/internal/journal"
 )
 
 // Files a box build leaves in the target dir.
@@ -113,7 +115,7 @@ func (b Build) Mounts(scratch string) []Mount {
 
 // MakeScratch makes the per-run scratch directory under tempDir.
 func MakeScratch(tempDir string) (string, error) {
-	d, err := os.MkdirTemp(tempDir, "kiwi-box-")
+	d, err := os.MkdirTemp(tempDir, journal.TempPattern("kiwi-box-"))
 	if err != nil {
 		return "", fmt.Errorf("box scratch dir: %w (--temp-dir)", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -119,7 +120,7 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	scratch, err := os.MkdirTemp(r.TempDir, "kiwi-box-")
+	scratch, err := os.MkdirTemp(r.TempDir, journal.TempPattern("kiwi-box-"))
 	if err != nil {
 		return -1, fmt.Errorf("box scratch dir: %w (--temp-dir)", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -238,6 +239,64 @@ func TestBoxbuild(t *testing.T) {
 		})
 		if code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode")); err == nil && strings.TrimSpace(string(code)) == "0" {
 			t.Error("the interrupted build wrote exit code 0")
+		}
+	})
+
+	// kill -9 of boxbuild leaves its container building; cleanup finds the
+	// container by its run label, removes it, then the scratch dir and the
+	// root it was making in the target dir.
+	t.Run("KilledBuildIsCleanedUp", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "t")
+		temp := t.TempDir()
+		c := exec.Command(s.kiwi, "--debug", "--shared-cache-dir", bs.cache, "--temp-dir", temp, "system", "boxbuild", "--connection", bs.socket,
+			"--box", "debian", "--container", "--", "--description", desc, "--target-dir", target)
+		c.Env = bs.env
+		w := &watcher{re: regexp.MustCompile(`installing image packages`), hit: make(chan struct{})}
+		c.Stdout, c.Stderr = w, w
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.hit:
+		case <-time.After(5 * time.Minute):
+			_ = c.Process.Kill()
+			t.Fatalf("the build did not reach package installation:\n%s", tail(w.String(), 2000))
+		}
+		_ = c.Process.Kill()
+		_ = c.Wait()
+		boxes := func() []string {
+			var names []string
+			for _, n := range podmanNames(t, bs.env) {
+				if strings.HasPrefix(n, "kiwi-boxbuild-") {
+					names = append(names, n)
+				}
+			}
+			return names
+		}
+		left := boxes()
+		if len(left) != 1 {
+			t.Fatalf("want the killed run's container still there, got %v", left)
+		}
+		r := kiwiEnv(t, bs.env, "--temp-dir", temp, "system", "cleanup", "--connection", bs.socket)
+		if r.err != nil {
+			t.Fatalf("cleanup: %v\n%s\n%s", r.err, r.stdout, tail(r.stderr, 2000))
+		}
+		for _, want := range []string{"removed container " + left[0], filepath.Join(target, "build", "image-root"), filepath.Join(temp, "kiwi-box-")} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("cleanup did not report removing %s:\n%s", want, r.stdout)
+			}
+		}
+		if now := boxes(); len(now) > 0 {
+			t.Errorf("containers left after cleanup: %v", now)
+		}
+		if rest := dirNames(temp); len(rest) > 0 {
+			t.Errorf("left in --temp-dir after cleanup: %v", rest)
+		}
+		if _, err := os.Stat(filepath.Join(target, "build", "image-root")); err == nil {
+			t.Error("the killed build's root is still in the target dir")
+		}
+		if ps, _ := exec.Command("pgrep", "-a", "-f", temp).Output(); len(ps) > 0 {
+			t.Errorf("processes of the killed run still running:\n%s", ps)
 		}
 	})
 

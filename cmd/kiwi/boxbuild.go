@@ -214,7 +214,10 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 		// The box's own kiwi locks /bundle in the box, which no other
 		// box sees: the host-side lock keeps a second boxbuild (or build)
 		// out of this target dir.
-		release, err := claim(g, commandLine(), map[string]string{b.Target: "--target-dir"}, nil)
+		// The root a container box makes in the target dir is this run's
+		// to clean up if it is killed.
+		release, err := claim(g, commandLine(), map[string]string{b.Target: "--target-dir"},
+			[]string{filepath.Join(b.Target, "build", "image-root")})
 		if err != nil {
 			return err
 		}

@@ -39,12 +39,34 @@ type Journal struct {
 
 // TempPrefixes are the names kiwi's temporary entries start with; each
 // is followed by the pid of the run that made it (TempPattern).
-var tempPrefixes = []string{".kiwi-create-", ".kiwi-tree-", ".kiwi-stack-", "kiwi-stash-base-", "kiwi-layout-"}
+var tempPrefixes = []string{".kiwi-create-", ".kiwi-tree-", ".kiwi-stack-", "kiwi-stash-base-", "kiwi-layout-", "kiwi-box-", "kiwi-podman-"}
 
 // TempPattern is the os.MkdirTemp pattern for a temporary entry named
 // prefix (one of the prefixes cleanup knows) of this process.
 func TempPattern(prefix string) string {
 	return fmt.Sprintf("%s%d-*", prefix, os.Getpid())
+}
+
+// RunID names this process for as long as it lives: its pid and start
+// time (a pid alone may be reused). Things kiwi leaves outside the file
+// system, like box containers, carry it so cleanup can tell whose they are.
+func RunID() string {
+	pid := os.Getpid()
+	start, _ := startTime(pid)
+	return fmt.Sprintf("%d-%d", pid, start)
+}
+
+// RunAlive tells whether the process a RunID names still runs. A
+// malformed id counts as alive: cleanup never removes what it cannot
+// attribute.
+func RunAlive(id string) bool {
+	p, s, ok := strings.Cut(id, "-")
+	pid, err1 := strconv.Atoi(p)
+	start, err2 := strconv.ParseUint(s, 10, 64)
+	if !ok || err1 != nil || err2 != nil || pid <= 0 {
+		return true
+	}
+	return alive(pid, start)
 }
 
 // Begin records this run in stateDir until End.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -34,17 +35,31 @@ func (r Runner) Start(ctx context.Context, c Cmd) (*Process, error) {
 	cmd.Stdout = c.Stdout
 	cmd.Stderr = c.Stdout
 	cmd.Env = append(append(cmd.Environ(), r.Env...), c.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// SIGTERM when kiwi dies, even by SIGKILL: a service must not outlive
+	// the run it serves.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		return nil, &Error{Line: line, Code: -1, Err: err}
-	}
 	p := &Process{cmd: cmd, line: line, done: make(chan struct{})}
+	started := make(chan error, 1)
+	// The kernel sends Pdeathsig when the thread that forked the child
+	// ends, not the process, and Go ends threads that a goroutine locked
+	// and left locked. Forking from a thread locked until the child exits
+	// keeps that thread, so the signal comes only with kiwi's end.
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
+	if err := <-started; err != nil {
+		return nil, &Error{Line: line, Code: -1, Err: err}
+	}
 	return p, nil
 }
 
