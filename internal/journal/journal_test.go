@@ -2,6 +2,7 @@ package journal
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,5 +75,33 @@ func TestTempPatternCarriesThePID(t *testing.T) {
 	}
 	if pid, ok := tempPID(filepath.Base(dir)); !ok || pid != os.Getpid() {
 		t.Fatalf("%s: pid %d %v", dir, pid, ok)
+	}
+}
+
+func TestRunIDNamesALiveRunOnly(t *testing.T) {
+	if id := RunID(); !RunAlive(id) {
+		t.Errorf("this process's run %s counts as gone", id)
+	}
+	// A child that has exited: its pid and start time name a dead run.
+	c := exec.Command("true")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	start, err := startTime(c.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Wait()
+	if id := fmt.Sprintf("%d-%d", c.Process.Pid, start); RunAlive(id) {
+		t.Errorf("the exited child's run %s counts as alive", id)
+	}
+	// Same pid, other start time: a reused pid is not the run.
+	if id := fmt.Sprintf("%d-%d", os.Getpid(), 1); RunAlive(id) {
+		t.Errorf("a run id with another start time counts as alive: %s", id)
+	}
+	for _, bad := range []string{"", "x", "12", "-1-2", "a-b"} {
+		if !RunAlive(bad) {
+			t.Errorf("malformed run id %q counts as gone (cleanup would remove what it cannot attribute)", bad)
+		}
 	}
 }
