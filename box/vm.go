@@ -43,9 +43,14 @@ type VMRun struct {
 	NoAccel bool
 	// Machine and CPU are passed to QEMU's -machine and -cpu when set.
 	Machine, CPU string
-	// Sharing is how the directories reach the VM: Share9p (default) or
-	// ShareVirtiofs.
+	// Sharing is how the directories reach the VM: Share9p (default),
+	// ShareVirtiofs or ShareSSHFS.
 	Sharing string
+	// SSHKey is the private key file the box logs in with for the sshfs
+	// sharing (default: one made for the run); SSHPort is the port of the
+	// SFTP server kiwi runs on 127.0.0.1 for it (0: a free one).
+	SSHKey  string
+	SSHPort int
 	// ScratchGB is the size of the box's scratch disk (container storage,
 	// temp data); it is sparse, so only what the build writes is used.
 	ScratchGB int
@@ -60,6 +65,7 @@ type VMRun struct {
 const (
 	Share9p       = "9p"
 	ShareVirtiofs = "virtiofs"
+	ShareSSHFS    = "sshfs"
 )
 
 // virtiofsdPaths are where virtiofsd lives: Debian 12's qemu-system-common
@@ -196,9 +202,20 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		// vhost-user devices need the guest's memory shared with virtiofsd.
 		qemu = append(qemu, "-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", r.MemoryMB), "-numa", "node,memdev=mem")
 	}
+	if r.Sharing == ShareSSHFS {
+		stop, err := shareSSHFS(r, shares, share, &mounts)
+		if err != nil {
+			return -1, err
+		}
+		defer stop()
+	}
 	for i, m := range shares {
 		tag := fmt.Sprintf("share%d", i)
-		if r.Sharing != ShareVirtiofs {
+		switch r.Sharing {
+		case ShareSSHFS:
+			continue
+		case ShareVirtiofs:
+		default:
 			qemu = append(qemu, share9p(tag, m.Host, security, false)...)
 			fmt.Fprintf(&mounts, "%s %s 9p\n", tag, m.Box)
 			continue
@@ -249,6 +266,41 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		}
 	}
 	return code, nil
+}
+
+// shareSSHFS starts the SFTP server for the sshfs sharing and gives the
+// box what it needs to mount the shares: the client key, the server's
+// host key (the box checks it) and a mount line per share with the port.
+func shareSSHFS(r VMRun, shares []Mount, kiwibox string, mounts *strings.Builder) (func(), error) {
+	pub, priv, err := sshfsClientKey(r.SSHKey)
+	if err != nil {
+		return nil, err
+	}
+	dirs := map[string]string{}
+	for i, m := range shares {
+		dirs[fmt.Sprintf("share%d", i)] = m.Host
+	}
+	srv, err := startSSHFS(dirs, r.SSHPort, pub, r.Log)
+	if err != nil {
+		return nil, err
+	}
+	// QEMU's user network shows the host's 127.0.0.1 to the box as 10.0.2.2.
+	host := fmt.Sprintf("[10.0.2.2]:%d", srv.Port())
+	if srv.Port() == 22 {
+		host = "10.0.2.2" // known_hosts names the default port without it
+	}
+	known := host + " " + srv.HostKey + "\n"
+	for name, body := range map[string][]byte{"id_sshfs": priv, "known_hosts": []byte(known)} {
+		if err := os.WriteFile(filepath.Join(kiwibox, name), body, 0o600); err != nil {
+			srv.Close()
+			return nil, err
+		}
+	}
+	for i, m := range shares {
+		fmt.Fprintf(mounts, "share%d %s sshfs %d\n", i, m.Box, srv.Port())
+	}
+	r.Log.Debug("sshfs: serving the shares over sftp", "port", srv.Port())
+	return srv.Close, nil
 }
 
 func (r VMRun) sharing() string {

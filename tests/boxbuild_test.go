@@ -395,38 +395,61 @@ func TestBoxbuildVM(t *testing.T) {
 	}
 }
 
-// TestBoxbuildVMVirtiofs shares the directories over virtiofs instead:
-// a build against a repository that does not exist fails in the box
-// within a minute, and its log and exit code reach the host's target dir
-// through the virtiofs share; no virtiofsd is left running.
-func TestBoxbuildVMVirtiofs(t *testing.T) {
+// TestBoxbuildVMSharing shares the directories over virtiofs and over
+// sshfs instead of 9p: a build against a repository that does not exist
+// fails in the box within a minute, and its log and exit code reach the
+// host's target dir through the share; no virtiofsd is left running.
+func TestBoxbuildVMSharing(t *testing.T) {
 	cache := sharedCache(t)
 	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
-	target := filepath.Join(t.TempDir(), "t")
-	temp := t.TempDir()
-	r := kiwiEnv(t, env, "--shared-cache-dir", cache, "--temp-dir", temp, "system", "boxbuild", "--box", "debian", "--no-accel",
-		"--box-memory", "2G", "--virtiofs-sharing",
-		"--", "--description", filepath.Join(s.repo, "tests", "testdata", "box-vm"), "--target-dir", target,
-		"--set-repo", "http://127.0.0.1:1/nothing,apt-deb,none,,,,,main,bookworm")
-	if r.err == nil || !strings.Contains(r.stderr, "failed with exit code") {
-		t.Fatalf("a build against a missing repository: err=%v\n%s\n%s", r.err, tail(r.stdout, 3000), tail(r.stderr, 1000))
-	}
-	for _, share := range []string{"share0", "share1"} {
-		if !strings.Contains(r.stdout, "is the host's share "+share+" (virtiofs)") {
-			t.Errorf("the VM did not mount %s over virtiofs:\n%s", share, tail(r.stdout, 2000))
+	desc := filepath.Join(s.repo, "tests", "testdata", "box-vm")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sshfs-sharing", "--virtiofs-sharing"}, "choose one"},
+		{[]string{"--ssh-port", "2222"}, "--ssh-key and --ssh-port go with --sshfs-sharing"},
+		{[]string{"--sshfs-sharing", "--ssh-key", desc + "/config.xml"}, "unencrypted OpenSSH private key"},
+		{[]string{"--sshfs-sharing", "--ssh-port", "70000"}, "--ssh-port 70000"},
+	} {
+		target := filepath.Join(t.TempDir(), "t")
+		r := kiwiEnv(t, env, append(append([]string{"system", "boxbuild", "--box", "debian"}, c.args...), "--", "--description", desc, "--target-dir", target)...)
+		if r.err == nil || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("boxbuild %v: err=%v, want a failure naming %q:\n%s", c.args, r.err, c.want, tail(r.stderr, 500))
+		}
+		if _, err := os.Stat(target); err == nil {
+			t.Errorf("boxbuild %v made the target dir", c.args)
 		}
 	}
-	if log, err := os.ReadFile(filepath.Join(target, "boxbuild.log")); err != nil || !strings.Contains(string(log), "127.0.0.1:1") {
-		t.Errorf("the box's log did not reach the target dir: %v\n%s", err, tail(string(log), 1000))
-	}
-	if code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode")); err != nil || strings.TrimSpace(string(code)) == "0" {
-		t.Errorf("exit code file: %v %q", err, code)
-	}
-	if out, _ := exec.Command("pgrep", "-f", "virtiofsd --socket-path="+temp).Output(); len(out) > 0 {
-		t.Errorf("virtiofsd is still running: %s", out)
-	}
-	if left, _ := os.ReadDir(temp); len(left) > 0 {
-		t.Errorf("boxbuild left %d entries in its --temp-dir, first %s", len(left), left[0].Name())
+	for _, sharing := range []string{"virtiofs", "sshfs"} {
+		t.Run(sharing, func(t *testing.T) {
+			target := filepath.Join(t.TempDir(), "t")
+			temp := t.TempDir()
+			r := kiwiEnv(t, env, "--shared-cache-dir", cache, "--temp-dir", temp, "system", "boxbuild", "--box", "debian", "--no-accel",
+				"--box-memory", "2G", "--"+sharing+"-sharing",
+				"--", "--description", filepath.Join(s.repo, "tests", "testdata", "box-vm"), "--target-dir", target,
+				"--set-repo", "http://127.0.0.1:1/nothing,apt-deb,none,,,,,main,bookworm")
+			if r.err == nil || !strings.Contains(r.stderr, "failed with exit code") {
+				t.Fatalf("a build against a missing repository: err=%v\n%s\n%s", r.err, tail(r.stdout, 3000), tail(r.stderr, 1000))
+			}
+			for _, share := range []string{"share0", "share1"} {
+				if !strings.Contains(r.stdout, "is the host's share "+share+" ("+sharing+")") {
+					t.Errorf("the VM did not mount %s over %s:\n%s", share, sharing, tail(r.stdout, 2000))
+				}
+			}
+			if log, err := os.ReadFile(filepath.Join(target, "boxbuild.log")); err != nil || !strings.Contains(string(log), "127.0.0.1:1") {
+				t.Errorf("the box's log did not reach the target dir: %v\n%s", err, tail(string(log), 1000))
+			}
+			if code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode")); err != nil || strings.TrimSpace(string(code)) == "0" {
+				t.Errorf("exit code file: %v %q", err, code)
+			}
+			if out, _ := exec.Command("pgrep", "-a", "-f", temp).Output(); len(out) > 0 {
+				t.Errorf("processes of the run are still running: %s", out)
+			}
+			if left, _ := os.ReadDir(temp); len(left) > 0 {
+				t.Errorf("boxbuild left %d entries in its --temp-dir, first %s", len(left), left[0].Name())
+			}
+		})
 	}
 }
 
@@ -471,4 +494,22 @@ func resultNames(t *testing.T, dir string) string {
 	}
 	sort.Strings(names)
 	return fmt.Sprint(names)
+}
+
+// TestBoxbuildVMInterrupted: SIGINT while the VM box boots stops QEMU
+// and the virtiofsd daemons, removes the scratch dir (scratch disk,
+// shared kiwi binary, sockets) and leaves the target dir as it was.
+func TestBoxbuildVMInterrupted(t *testing.T) {
+	cache := sharedCache(t)
+	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
+	target := filepath.Join(t.TempDir(), "t")
+	interrupt(t, interruption{
+		Args: []string{"--shared-cache-dir", cache, "system", "boxbuild", "--box", "debian", "--no-accel", "--box-memory", "2G", "--virtiofs-sharing",
+			"--", "--description", filepath.Join(s.repo, "tests", "testdata", "box-vm"), "--target-dir", target},
+		At:     `\| starting the VM box`,
+		Delay:  5 * time.Second,
+		Sig:    syscall.SIGINT,
+		Target: target,
+		Env:    env,
+	})
 }

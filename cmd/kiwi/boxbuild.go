@@ -35,6 +35,9 @@ type boxbuildFlags struct {
 	noAccel    bool
 	share9p    bool
 	virtiofs   bool
+	sshfs      bool
+	sshKey     string
+	sshPort    int
 	machine    string
 	cpu        string
 	scratchGB  int
@@ -104,6 +107,9 @@ copied into the target dir and the VM powers off.`,
 	f.BoolVar(&o.noAccel, "no-accel", false, "run the VM without KVM (TCG); without it KVM is tried first and TCG taken when KVM cannot start")
 	f.BoolVar(&o.share9p, "9p-sharing", false, "share the directories with the VM over 9p (the default)")
 	f.BoolVar(&o.virtiofs, "virtiofs-sharing", false, "share the directories with the VM over virtiofs (needs virtiofsd and root)")
+	f.BoolVar(&o.sshfs, "sshfs-sharing", false, "share the directories with the VM over sshfs, served by kiwi's own SFTP server on 127.0.0.1 (no host sshd needed)")
+	f.StringVar(&o.sshKey, "ssh-key", "", "with --sshfs-sharing: private key (unencrypted OpenSSH) the box logs in with; default: one made for the run")
+	f.IntVar(&o.sshPort, "ssh-port", 0, "with --sshfs-sharing: port of kiwi's SFTP server on 127.0.0.1; default: a free port")
 	f.StringVar(&o.machine, "machine", "", "QEMU machine type (-machine)")
 	f.StringVar(&o.cpu, "cpu", "", "QEMU CPU model (-cpu), e.g. host with KVM")
 	f.IntVar(&o.scratchGB, "box-scratch-size", 40, "size in GiB of the VM's sparse scratch disk (its container storage and temp data)")
@@ -124,7 +130,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	}
 	vm := !o.container && o.kubeYAML == ""
 	if !vm {
-		for _, name := range []string{"box-memory", "box-smp-cpus", "box-console", "box-debug", "no-snapshot", "no-accel", "machine", "cpu", "box-scratch-size", "9p-sharing", "virtiofs-sharing"} {
+		for _, name := range []string{"box-memory", "box-smp-cpus", "box-console", "box-debug", "no-snapshot", "no-accel", "machine", "cpu", "box-scratch-size", "9p-sharing", "virtiofs-sharing", "sshfs-sharing", "ssh-key", "ssh-port"} {
 			if cmd.Flags().Changed(name) {
 				return fmt.Errorf("--%s is a VM option; it does not apply with --container or --kube-yaml", name)
 			}
@@ -132,10 +138,21 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	} else if o.connection != "" {
 		return fmt.Errorf("--connection is a container option: add --container")
 	}
-	if o.virtiofs {
-		if o.share9p {
-			return fmt.Errorf("--9p-sharing and --virtiofs-sharing: choose one")
+	if n := btoi(o.share9p) + btoi(o.virtiofs) + btoi(o.sshfs); n > 1 {
+		return fmt.Errorf("--9p-sharing, --virtiofs-sharing and --sshfs-sharing: choose one")
+	}
+	if !o.sshfs && (cmd.Flags().Changed("ssh-key") || cmd.Flags().Changed("ssh-port")) {
+		return fmt.Errorf("--ssh-key and --ssh-port go with --sshfs-sharing")
+	}
+	if o.sshKey != "" {
+		if err := box.CheckSSHKey(o.sshKey); err != nil {
+			return err
 		}
+	}
+	if o.sshPort < 0 || o.sshPort > 65535 {
+		return fmt.Errorf("--ssh-port %d: give a port number (1-65535), or leave it out for a free one", o.sshPort)
+	}
+	if o.virtiofs {
 		if _, err := box.FindVirtiofsd(); err != nil {
 			return err
 		}
@@ -324,13 +341,16 @@ func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx 
 		console = "ttyS0"
 	}
 	sharing := box.Share9p
-	if o.virtiofs {
+	switch {
+	case o.virtiofs:
 		sharing = box.ShareVirtiofs
+	case o.sshfs:
+		sharing = box.ShareSSHFS
 	}
 	code, err := box.RunVM(ctx, box.VMRun{
 		Build: b, Box: bx, Entry: e, Arch: build.HostArch(), MemoryMB: memoryMB, CPUs: cpus, Console: console,
 		Debug: o.debug, NoSnapshot: o.noSnapshot, NoAccel: o.noAccel, Machine: o.machine, CPU: o.cpu,
-		Sharing: sharing, ScratchGB: o.scratchGB, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(),
+		Sharing: sharing, SSHKey: o.sshKey, SSHPort: o.sshPort, ScratchGB: o.scratchGB, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(),
 		Run: runner.Runner{Log: g.log}, Log: g.log,
 	})
 	return boxDone(g, bx, b, code, err)
@@ -347,4 +367,11 @@ func boxDone(g *globals, bx *box.Box, b box.Build, code int, err error) error {
 	}
 	g.log.Info("box build done", "box", bx.Name, "target", b.Target, "log", log)
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
