@@ -32,7 +32,7 @@ check() { return 255; }
 depends() { echo dmsquash-live; return 0; }
 installkernel() { instmods ext4 xfs btrfs; }
 install() {
-    inst_multiple blkid sfdisk partx blockdev mount umount mkdir readlink cat basename udevadm sleep
+    inst_multiple blkid sfdisk partx sed mount umount mkdir readlink cat basename udevadm sleep
     inst_multiple -o mkfs.ext4 mkfs.xfs mkfs.btrfs
     inst_hook pre-udev 25 "$moddir/kiwi-persistent-genrules.sh"
     inst_script "$moddir/kiwi-persistent.sh" /sbin/kiwi-persistent
@@ -112,18 +112,28 @@ if [ -z "$part" ]; then
         warn "kiwi-persistent: adding a partition to $disk failed: $(cat /tmp/kiwi-persistent.log)"
         exit 0
     fi
-    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-        udevadm settle
+    # The new partition's number, from the table just written.
+    nr=$(sfdisk --dump "$disk" | sed -n "s|^$disk""p\{0,1\}\([0-9][0-9]*\) *: *start= *$start,.*|\1|p")
+    if [ -z "$nr" ]; then
+        warn "kiwi-persistent: the partition added at sector $start of $disk is not in its table: changes stay in RAM"
+        exit 0
+    fi
+    findpart() {
         for p in "$dsys"/"${disk##*/}"*; do
             [ -e "$p/start" ] && [ "$(cat "$p/start")" = "$start" ] && part=/dev/${p##*/}
         done
+    }
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+        udevadm settle
+        findpart
         [ -n "$part" ] && break
-        # partx adds the partitions the kernel does not know yet, even
-        # while others are in use (BLKPG); it complains about the rest.
-        partx --add "$disk" >/dev/null 2>&1 || blockdev --rereadpt "$disk" >/dev/null 2>&1
+        # Only this partition is added (BLKPG): the others, the live
+        # medium among them, are left as they are, even while in use.
+        partx --add --nr "$nr" "$disk" >/dev/null 2>&1
         sleep 0.5
     done
     udevadm settle
+    findpart
     if [ -z "$part" ] || [ ! -b "$part" ]; then
         warn "kiwi-persistent: the new partition on $disk did not show up: changes stay in RAM"
         exit 0
@@ -157,9 +167,13 @@ func (p Persistent) Check(root string) error {
 	if len(p.Label) > 12 {
 		return fmt.Errorf("write partition label %q: at most 12 characters (xfs)", p.Label)
 	}
-	for _, tool := range []string{"sfdisk", "mkfs." + p.Filesystem} {
-		if !exists(filepath.Join(root, "usr/sbin", tool)) && !exists(filepath.Join(root, "sbin", tool)) {
-			return fmt.Errorf("hybridpersistent needs %s in the image (Debian: packages fdisk and e2fsprogs, xfsprogs or btrfs-progs)", tool)
+	for _, tool := range []string{"sfdisk", "partx", "mkfs." + p.Filesystem} {
+		found := false
+		for _, dir := range []string{"usr/sbin", "sbin", "usr/bin", "bin"} {
+			found = found || exists(filepath.Join(root, dir, tool))
+		}
+		if !found {
+			return fmt.Errorf("hybridpersistent needs %s in the image (Debian: packages fdisk, util-linux and e2fsprogs, xfsprogs or btrfs-progs)", tool)
 		}
 	}
 	return nil
