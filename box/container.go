@@ -23,42 +23,53 @@ import (
 var Capabilities = []string{"AUDIT_WRITE", "AUDIT_CONTROL", "MKNOD", "SYS_ADMIN"}
 
 // Labels of box containers: LabelBox marks them, LabelRun names the kiwi
-// run (journal.RunID) that owns one, so cleanup can remove the containers
-// of runs that were killed.
+// run (journal.RunID) that owns one and LabelHost where that id is
+// meaningful (journal.Host), so cleanup can remove the containers of runs
+// that were killed, and only those.
 const (
-	LabelBox = "io.kiwi-go.boxbuild"
-	LabelRun = "io.kiwi-go.run"
+	LabelBox  = "io.kiwi-go.boxbuild"
+	LabelRun  = "io.kiwi-go.run"
+	LabelHost = "io.kiwi-go.host"
 )
+
+// Stale is a box container of a kiwi run that is gone.
+type Stale struct {
+	Name string
+	// Err is why it could not be removed (nil: removed, or dry run).
+	Err error
+}
 
 // RemoveStale removes the box containers of the service whose kiwi run is
 // gone (killed before it could remove them: they may still be building)
-// and returns their names; with dryRun it only lists them. Containers of
-// live runs, and ones without a run label, are left alone.
-func RemoveStale(ctx context.Context, svc *Service, dryRun bool) ([]string, error) {
+// and returns them; with dryRun it only lists them. Containers of live
+// runs, of other machines or pid namespaces (whose pids mean nothing
+// here), and ones without these labels are left alone.
+func RemoveStale(svc *Service, dryRun bool) ([]Stale, error) {
 	list, err := containers.List(svc.Conn, new(containers.ListOptions).WithAll(true).
 		WithFilters(map[string][]string{"label": {LabelBox + "=true"}}))
 	if err != nil {
 		return nil, fmt.Errorf("list box containers on %s: %w", svc.URI, err)
 	}
-	var removed []string
+	host := journal.Host()
+	var stale []Stale
 	for _, c := range list {
 		run, ok := c.Labels[LabelRun]
-		if !ok || journal.RunAlive(run) {
+		if !ok || c.Labels[LabelHost] != host || journal.RunAlive(run) {
 			continue
 		}
-		name := c.ID[:12]
+		st := Stale{Name: c.ID[:12]}
 		if len(c.Names) > 0 {
-			name = c.Names[0]
+			st.Name = c.Names[0]
 		}
 		if !dryRun {
 			force, timeout := true, uint(10)
 			if _, err := containers.Remove(svc.Conn, c.ID, new(containers.RemoveOptions).WithForce(force).WithTimeout(timeout)); err != nil {
-				return removed, fmt.Errorf("remove box container %s of the dead run %s: %w", name, run, err)
+				st.Err = fmt.Errorf("remove box container %s of the dead run %s: %w", st.Name, run, err)
 			}
 		}
-		removed = append(removed, name)
+		stale = append(stale, st)
 	}
-	return removed, nil
+	return stale, nil
 }
 
 // ContainerRun is one build in a box container.
@@ -102,7 +113,7 @@ func RunContainer(ctx context.Context, svc *Service, r ContainerRun) (int, error
 	s.Privileged = &yes
 	s.CapAdd = Capabilities
 	s.NetNS = specgen.Namespace{NSMode: specgen.Host}
-	s.Labels = map[string]string{LabelBox: "true", LabelRun: journal.RunID()}
+	s.Labels = map[string]string{LabelBox: "true", LabelRun: journal.RunID(), LabelHost: journal.Host()}
 	for _, m := range r.Build.Mounts(scratch) {
 		opts := []string{"rbind"}
 		if m.ReadOnly {

@@ -173,6 +173,11 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 	for _, p := range r.Build.SharedPaths {
 		shares = append(shares, Mount{Host: p, Box: p})
 	}
+	for _, m := range shares {
+		if strings.ContainsAny(m.Host, "\n\r") {
+			return -1, fmt.Errorf("shared directory %q holds a line break, which a VM box cannot take", m.Host)
+		}
+	}
 	qemu := []string{"-m", strconv.Itoa(r.MemoryMB), "-smp", strconv.Itoa(r.CPUs),
 		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
 		"-nic", "user,model=virtio-net-pci",
@@ -217,7 +222,7 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		case ShareVirtiofs:
 		default:
 			qemu = append(qemu, share9p(tag, m.Host, security, false)...)
-			fmt.Fprintf(&mounts, "%s %s 9p\n", tag, m.Box)
+			fmt.Fprintf(&mounts, "%s 9p - %s\n", tag, m.Box)
 			continue
 		}
 		sock := filepath.Join(scratch, tag+".sock")
@@ -228,9 +233,12 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		defer stop()
 		qemu = append(qemu, "-chardev", "socket,id=char-"+tag+",path="+sock,
 			"-device", "vhost-user-fs-pci,queue-size=1024,chardev=char-"+tag+",tag="+tag)
-		fmt.Fprintf(&mounts, "%s %s virtiofs\n", tag, m.Box)
+		fmt.Fprintf(&mounts, "%s virtiofs - %s\n", tag, m.Box)
 	}
-	if err := os.WriteFile(filepath.Join(share, "mounts"), []byte(mounts.String()), 0o644); err != nil {
+	// "shares": one "tag type port path" a line, the path last so it may
+	// hold spaces. (Boxes of kiwi before sshfs and virtiofs read "mounts",
+	// "tag path" lines, and are rebuilt when their description changes.)
+	if err := os.WriteFile(filepath.Join(share, "shares"), []byte(mounts.String()), 0o644); err != nil {
 		return -1, err
 	}
 	a, err := r.Box.ForArch(r.Arch)
@@ -297,7 +305,7 @@ func shareSSHFS(r VMRun, shares []Mount, kiwibox string, mounts *strings.Builder
 		}
 	}
 	for i, m := range shares {
-		fmt.Fprintf(mounts, "share%d %s sshfs %d\n", i, m.Box, srv.Port())
+		fmt.Fprintf(mounts, "share%d sshfs %d %s\n", i, srv.Port(), m.Box)
 	}
 	r.Log.Debug("sshfs: serving the shares over sftp", "port", srv.Port())
 	return srv.Close, nil
@@ -318,12 +326,21 @@ func startVirtiofsd(ctx context.Context, r VMRun, sock, dir string) (func(), err
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--socket-path=" + sock, "-o", "source=" + dir, "-o", "cache=auto"}
-	if filepath.Base(filepath.Dir(bin)) == "qemu" {
-		// QEMU's C virtiofsd: stay in the foreground, and keep the file
-		// limit as it is (raising it needs CAP_SYS_RESOURCE, which
-		// containers and some VMs do not have).
-		args = append(args, "-f", "--rlimit-nofile=0")
+	// Two virtiofsd exist with different options: QEMU's C one (Debian 12's
+	// /usr/lib/qemu/virtiofsd) and the Rust one, which names the shared
+	// directory --shared-dir. Both would otherwise raise the file limit,
+	// which needs CAP_SYS_RESOURCE (containers and some VMs lack it).
+	help, _ := r.Run.Run(ctx, runner.Cmd{Name: bin, Args: []string{"--help"}})
+	var args []string
+	if strings.Contains(string(help), "--shared-dir") {
+		args = []string{"--socket-path=" + sock, "--shared-dir=" + dir, "--cache=auto", "--rlimit-nofile=0"}
+	} else {
+		if strings.Contains(dir, ",") {
+			return nil, fmt.Errorf("--virtiofs-sharing: QEMU's virtiofsd cannot share %s (a comma in the path); rename it or use the default 9p sharing", dir)
+		}
+		// -f: in the foreground, so it stays in its process group and
+		// stops with kiwi.
+		args = []string{"--socket-path=" + sock, "-o", "source=" + dir, "-o", "cache=auto", "-f", "--rlimit-nofile=0"}
 	}
 	var out strings.Builder
 	p, err := r.Run.Start(ctx, runner.Cmd{Name: bin, Args: args, Stdout: &out})
@@ -331,8 +348,20 @@ func startVirtiofsd(ctx context.Context, r VMRun, sock, dir string) (func(), err
 		return nil, fmt.Errorf("virtiofsd for %s: %w", dir, err)
 	}
 	stop := func() {
+		early := false
+		select {
+		case <-p.Exited():
+			early = true
+		default:
+		}
 		if err := p.Stop(5 * time.Second); err != nil {
 			r.Log.Warn("could not stop virtiofsd", "dir", dir, "error", err)
+		}
+		// Stopped, its output is complete and can be read.
+		if early && p.Err() != nil {
+			r.Log.Warn("virtiofsd ended before the VM", "dir", dir, "error", p.Err(), "output", strings.TrimSpace(out.String()))
+		} else {
+			r.Log.Debug("virtiofsd stopped", "dir", dir, "output", strings.TrimSpace(out.String()))
 		}
 	}
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
@@ -341,8 +370,10 @@ func startVirtiofsd(ctx context.Context, r VMRun, sock, dir string) (func(), err
 		}
 		select {
 		case <-p.Exited():
-			// Its output is complete once it has exited.
-			return nil, fmt.Errorf("virtiofsd for %s ended at once (it must run as root): %v: %s", dir, p.Err(), strings.TrimSpace(out.String()))
+			return nil, fmt.Errorf("virtiofsd for %s ended at once: %v: %s", dir, p.Err(), strings.TrimSpace(out.String()))
+		case <-ctx.Done():
+			stop()
+			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -351,7 +382,8 @@ func startVirtiofsd(ctx context.Context, r VMRun, sock, dir string) (func(), err
 }
 
 func share9p(tag, path, security string, readOnly bool) []string {
-	fsdev := "local,id=fs-" + tag + ",path=" + path + ",security_model=" + security
+	// QEMU's option syntax: a comma inside a value is written twice.
+	fsdev := "local,id=fs-" + tag + ",path=" + strings.ReplaceAll(path, ",", ",,") + ",security_model=" + security
 	if readOnly {
 		fsdev += ",readonly=on"
 	}

@@ -36,10 +36,11 @@ is installed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Containers first: a killed run's box may still be building
-			// into the directories removed next.
+			// into the directories removed next. Without podman's answer
+			// the files are still cleaned up.
 			stale, err := staleBoxContainers(cmd.Context(), g, connection, dryRun)
 			if err != nil {
-				return err
+				g.log.Warn("could not look for box containers of killed runs", "error", err)
 			}
 			extra := append(cacheDirs(g), g.tempDir)
 			removed, kept, err := journal.Clean(filepath.Join(stateBase(), "runs"), extra, dryRun)
@@ -50,13 +51,16 @@ is installed.`,
 			if dryRun {
 				verb = "would remove"
 			}
-			for _, name := range stale {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s container %s (box container of a kiwi run that is gone)\n", verb, name)
+			for _, st := range stale {
+				if st.Err != nil {
+					kept = append(kept, journal.Removed{Path: "container " + st.Name, Why: st.Err.Error()})
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s container %s (box container of a kiwi run that is gone)\n", verb, st.Name)
 			}
 			for _, r := range removed {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s (%s)\n", verb, r.Path, r.Why)
 			}
-
 			for _, k := range kept {
 				fmt.Fprintf(cmd.OutOrStdout(), "kept %s: %s\n", k.Path, k.Why)
 			}
@@ -77,7 +81,7 @@ is installed.`,
 // staleBoxContainers removes (or with dryRun lists) the box containers of
 // kiwi runs that are gone. Without podman, and no service named, there
 // are none to look for.
-func staleBoxContainers(ctx context.Context, g *globals, connection string, dryRun bool) ([]string, error) {
+func staleBoxContainers(ctx context.Context, g *globals, connection string, dryRun bool) ([]box.Stale, error) {
 	if connection == "" && os.Getenv("CONTAINER_HOST") == "" {
 		if _, err := exec.LookPath("podman"); err != nil {
 			g.log.Debug("podman is not installed: no box containers to look for")
@@ -89,5 +93,5 @@ func staleBoxContainers(ctx context.Context, g *globals, connection string, dryR
 		return nil, fmt.Errorf("look for box containers of killed runs: %w", err)
 	}
 	defer svc.Close()
-	return box.RemoveStale(ctx, svc, dryRun)
+	return box.RemoveStale(svc, dryRun)
 }

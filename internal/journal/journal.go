@@ -56,6 +56,16 @@ func RunID() string {
 	return fmt.Sprintf("%d-%d", pid, start)
 }
 
+// Host names where RunIDs mean something: this boot of this machine and
+// this pid namespace. A podman service can be shared by processes of
+// other namespaces or machines, whose pids say nothing here; cleanup
+// leaves their containers alone.
+func Host() string {
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return strings.TrimSpace(string(boot)) + "/" + ns
+}
+
 // RunAlive tells whether the process a RunID names still runs. A
 // malformed id counts as alive: cleanup never removes what it cannot
 // attribute.
