@@ -196,7 +196,7 @@ selected in the description is built from it.`,
 			if target == "" {
 				return fmt.Errorf("build needs --target-dir DIR")
 			}
-			release, err := claim(g, commandLine(), map[string]string{target: "--target-dir"},
+			release, err := claim(g, commandLine(), map[string]string{target: "--target-dir", filepath.Join(target, "build", "image-root"): "--root"},
 				[]string{filepath.Join(target, "build", "image-root")})
 			if err != nil {
 				return err

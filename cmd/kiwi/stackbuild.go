@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +48,9 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			if len(o.stashes) == 0 {
 				return fmt.Errorf("stackbuild needs at least one --stash NAME[:TAG]")
 			}
-			release, err := claim(g, commandLine(), map[string]string{o.target: "--target-dir"},
+			// The root is locked too: prepare --root locks that path, not
+			// the target dir around it.
+			release, err := claim(g, commandLine(), map[string]string{o.target: "--target-dir", filepath.Join(o.target, "build", "image-root"): "--root"},
 				[]string{filepath.Join(o.target, "build", "image-root")})
 			if err != nil {
 				return err
@@ -93,13 +97,17 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			if err != nil {
 				return fmt.Errorf("--target-dir %s: %w", o.target, err)
 			}
-			done := false
+			// composed: the root is this run's (Compose removes a partly
+			// composed one itself); done: the run succeeded.
+			composed, done := false, false
 			defer func() {
 				if done {
 					return
 				}
-				if err := os.RemoveAll(root); err != nil {
-					g.log.Warn("could not remove the composed root", "root", root, "error", err)
+				if composed {
+					if err := os.RemoveAll(root); err != nil {
+						g.log.Warn("could not remove the composed root", "root", root, "error", err)
+					}
 				}
 				removeEmpty(created)
 			}()
@@ -111,6 +119,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			if err != nil {
 				return err
 			}
+			composed = true
 			g.log.Info("stack composed", "root", root, "images", len(rep.Images), "overwritten_files", len(rep.Overwritten))
 			for _, p := range rep.Overwritten {
 				g.log.Debug("overwritten by a later image", "path", p)
@@ -152,6 +161,8 @@ func mkdirNew(dir string) ([]string, error) {
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
 		if _, err := os.Lstat(d); err == nil {
 			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err // not known to be missing: never ours to remove
 		}
 		missing = append([]string{d}, missing...)
 		if d == filepath.Dir(d) {
@@ -159,6 +170,7 @@ func mkdirNew(dir string) ([]string, error) {
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		removeEmpty(missing)
 		return nil, err
 	}
 	return missing, nil
