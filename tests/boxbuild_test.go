@@ -281,7 +281,10 @@ func TestBoxbuild(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("cleanup: %v\n%s\n%s", r.err, r.stdout, tail(r.stderr, 2000))
 		}
-		for _, want := range []string{"removed container " + left[0], filepath.Join(target, "build", "image-root"), filepath.Join(temp, "kiwi-box-")} {
+		// The root in the target dir may be gone before cleanup looks for
+		// it: the build in the box removes it itself on the SIGTERM that
+		// comes with the container's removal.
+		for _, want := range []string{"removed container " + left[0], filepath.Join(temp, "kiwi-box-")} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("cleanup did not report removing %s:\n%s", want, r.stdout)
 			}
