@@ -173,7 +173,7 @@ func RunContainer(ctx context.Context, svc *Service, r ContainerRun) (int, error
 	if err := containers.Start(runCtx, created.ID, nil); err != nil {
 		return -1, fmt.Errorf("start the box container: %w", err)
 	}
-	status, err := containers.Wait(runCtx, created.ID, nil)
+	status, err := waitExited(runCtx, svc, created.ID, r.Log)
 	if ctx.Err() != nil {
 		return -1, fmt.Errorf("box build interrupted: %w", ctx.Err())
 	}
@@ -200,6 +200,29 @@ func RunContainer(ctx context.Context, svc *Service, r ContainerRun) (int, error
 		}
 	}
 	return code, nil
+}
+
+// waitExited waits until the container has really ended and returns
+// its exit code. Podman 4.3's service has been seen to answer a wait
+// with 0 while the container was still running (two builds at once on
+// one storage); the container's state decides, not the first answer.
+func waitExited(ctx context.Context, svc *Service, id string, log *slog.Logger) (int32, error) {
+	for {
+		status, err := containers.Wait(ctx, id, nil)
+		if err != nil {
+			return status, err
+		}
+		data, err := containers.Inspect(svc.Conn, id, nil)
+		if err != nil || data.State == nil || !data.State.Running {
+			return status, nil
+		}
+		log.Debug("the podman service reported the box container ended while it still runs; waiting again", "id", id[:12])
+		select {
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func randomID() string {
