@@ -85,6 +85,12 @@ func HostileLayers() []HostileLayer {
 			{Name: "up", Link: "..", Type: sym},
 			{Name: "up/.wh.victim", Type: reg},
 		}, "out of the root"},
+		{"duplicate entry turns a directory into a symlink out", []TarEntry{
+			{Name: "d", Type: dir},
+			{Name: "d/ok", Type: reg, Body: "fine"},
+			{Name: "d", Link: "/", Type: sym},
+			{Name: "d/victim", Type: reg, Body: "pwned"},
+		}, "symlink to the absolute path"},
 		{"symlink loop", []TarEntry{
 			{Name: "x", Link: "y", Type: sym},
 			{Name: "y", Link: "x", Type: sym},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,38 @@ func TestApplyRefusesEscapes(t *testing.T) {
 			fstest.AssertUntouched(t, box, before)
 		})
 	}
+}
+
+// TestApplyHugeTruncatedFile: an entry that claims a terabyte but whose
+// stream ends after one block fails with an error at once; nothing
+// outside the target changes and no terabyte is allocated.
+func TestApplyHugeTruncatedFile(t *testing.T) {
+	if !fstest.IsRoot() {
+		t.Skip("needs root")
+	}
+	box, target, before := fstest.Sandbox(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "huge", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1 << 40}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(make([]byte, 512)); err != nil {
+		t.Fatal(err)
+	}
+	// No Close: the stream ends in the middle of the entry.
+	start := time.Now()
+	if err := Apply(target, bytes.NewReader(buf.Bytes())); err == nil {
+		t.Fatal("a truncated terabyte entry was applied without an error")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the truncated entry took %v to fail", took)
+	}
+	if fi, err := os.Lstat(filepath.Join(target, "huge")); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Blocks*512 > 1<<20 {
+			t.Errorf("the truncated entry allocated %d bytes", st.Blocks*512)
+		}
+	}
+	fstest.AssertUntouched(t, box, before)
 }
 
 func TestApplyFollowsInnerSymlinks(t *testing.T) {
