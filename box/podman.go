@@ -41,7 +41,7 @@ func Connect(ctx context.Context, uri, tempDir string, run runner.Runner, log *s
 		}
 		return &Service{Conn: conn, URI: uri}, nil
 	}
-	dir, err := os.MkdirTemp(tempDir, journal.TempPattern("kiwi-podman-"))
+	dir, err := socketDir(tempDir, "kiwi-podman-", "podman.sock")
 	if err != nil {
 		return nil, fmt.Errorf("podman service: %w (--temp-dir)", err)
 	}
@@ -160,4 +160,24 @@ func (s *Service) ProvideImage(ctx context.Context, b *Box, arch string, noUpdat
 		return "", fmt.Errorf("box %s: tag %s: %w", b.Name, ref, err)
 	}
 	return ref, nil
+}
+
+// maxSocketPath is the longest path a unix socket can have (sun_path
+// holds 108 bytes with the terminating NUL).
+const maxSocketPath = 107
+
+// socketDir makes a private directory (named by journal.TempPattern of
+// prefix, so cleanup knows it) for a unix socket named sock: in tempDir,
+// or in the system's temp dir when the socket's path there would be too
+// long for a unix socket.
+func socketDir(tempDir, prefix, sock string) (string, error) {
+	dir, err := os.MkdirTemp(tempDir, journal.TempPattern(prefix))
+	if err != nil {
+		return "", err
+	}
+	if len(filepath.Join(dir, sock)) <= maxSocketPath {
+		return dir, nil
+	}
+	os.Remove(dir)
+	return os.MkdirTemp(os.TempDir(), journal.TempPattern(prefix))
 }

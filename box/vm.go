@@ -226,6 +226,14 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 			continue
 		}
 		sock := filepath.Join(scratch, tag+".sock")
+		if len(sock) > maxSocketPath {
+			dir, err := socketDir(os.TempDir(), "kiwi-box-", tag+".sock")
+			if err != nil {
+				return -1, err
+			}
+			defer os.RemoveAll(dir)
+			sock = filepath.Join(dir, tag+".sock")
+		}
 		stop, err := startVirtiofsd(ctx, r, sock, m.Host)
 		if err != nil {
 			return -1, err

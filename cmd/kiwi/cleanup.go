@@ -42,7 +42,9 @@ is installed.`,
 			if err != nil {
 				g.log.Warn("could not look for box containers of killed runs", "error", err)
 			}
-			extra := append(cacheDirs(g), g.tempDir)
+			// The system's temp dir too: sockets go there when --temp-dir's
+			// paths are too long for them.
+			extra := append(cacheDirs(g), g.tempDir, os.TempDir())
 			removed, kept, err := journal.Clean(filepath.Join(stateBase(), "runs"), extra, dryRun)
 			if err != nil {
 				return err
