@@ -29,17 +29,11 @@ func (r Runner) Start(ctx context.Context, c Cmd) (*Process, error) {
 	if r.Log != nil {
 		r.Log.Debug("start", "cmd", line)
 	}
-	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
-	cmd.Dir = c.Dir
-	cmd.Stdin = c.Stdin
-	cmd.Stdout = c.Stdout
-	cmd.Stderr = c.Stdout
-	cmd.Env = append(append(cmd.Environ(), r.Env...), c.Env...)
 	// SIGTERM when kiwi dies, even by SIGKILL: a service must not outlive
 	// the run it serves.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
+	cmd := r.command(ctx, c, syscall.SIGTERM)
+	cmd.Stdout = c.Stdout
+	cmd.Stderr = c.Stdout
 	p := &Process{cmd: cmd, line: line, done: make(chan struct{})}
 	started := make(chan error, 1)
 	// The kernel sends Pdeathsig when the thread that forked the child

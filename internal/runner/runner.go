@@ -69,6 +69,20 @@ func tail(s string, n int) string {
 	return "..." + s[len(s)-n:]
 }
 
+// command prepares c in its own process group, so cancelling ctx stops
+// its helpers too (dracut and mkfs start their own): the group gets
+// SIGTERM, SIGKILL 5 s later. death is what the child gets when kiwi dies.
+func (r Runner) command(ctx context.Context, c Cmd, death syscall.Signal) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
+	cmd.Dir = c.Dir
+	cmd.Stdin = c.Stdin
+	cmd.Env = append(append(cmd.Environ(), r.Env...), c.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: death}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
 // Run runs c and returns its standard output (unless c.Stdout is set).
 // On cancellation the process group gets SIGTERM, then SIGKILL after 5 s.
 func (r Runner) Run(ctx context.Context, c Cmd) ([]byte, error) {
@@ -76,19 +90,9 @@ func (r Runner) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if r.Log != nil {
 		r.Log.Debug("run", "cmd", line)
 	}
-	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
-	cmd.Dir = c.Dir
-	cmd.Stdin = c.Stdin
-	cmd.Env = append(append(cmd.Environ(), r.Env...), c.Env...)
-	// Its own process group, so cancelling stops its helpers too; and
-	// killed with kiwi, even by SIGKILL, which runs no cleanup (unshare
+	// Killed with kiwi, even by SIGKILL, which runs no cleanup (unshare
 	// --kill-child passes that on inside namespaces).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error {
-		// The whole group: dracut and mkfs start helpers of their own.
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	}
-	cmd.WaitDelay = 5 * time.Second
+	cmd := r.command(ctx, c, syscall.SIGKILL)
 	var out, errb bytes.Buffer
 	if c.Stdout != nil {
 		cmd.Stdout = c.Stdout
