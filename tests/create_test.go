@@ -25,10 +25,22 @@ func bootRoot(t *testing.T) string {
 
 // bootRootWith is bootRoot with the description file desc.
 func bootRootWith(t *testing.T, desc string) string {
+	return rootCopy(t, "bookworm-boot", desc)
+}
+
+// minbaseRoot is a private copy of the cached minbase Debian root with
+// the benchmark's description (plain filesystem types) in image/.
+func minbaseRoot(t *testing.T) string {
+	return rootCopy(t, "bookworm-minbase", filepath.Join(s.repo, "bench", "create-config.xml"))
+}
+
+// rootCopy copies the cached root of kind (hack/debian-root.sh) into a
+// temp dir of t and writes the description file desc into its image/.
+func rootCopy(t *testing.T, kind, desc string) string {
 	t.Helper()
-	out, err := exec.Command(filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-boot").Output()
+	out, err := exec.Command(filepath.Join(s.repo, "hack", "debian-root.sh"), kind).Output()
 	if err != nil {
-		t.Fatalf("bootable Debian root: %v", err)
+		t.Fatalf("Debian root %s: %v", kind, err)
 	}
 	root := filepath.Join(t.TempDir(), "root")
 	if b, err := exec.Command("cp", "-a", strings.TrimSpace(string(out)), root).CombinedOutput(); err != nil {
@@ -214,21 +226,7 @@ func lastNumber(s string) int64 {
 }
 
 func TestFilesystemImageTypes(t *testing.T) {
-	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
-	root := filepath.Join(t.TempDir(), "root")
-	if b, err := exec.Command("cp", "-a", base, root).CombinedOutput(); err != nil {
-		t.Fatalf("copy root: %v %s", err, b)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "image"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	desc, err := os.ReadFile(filepath.Join(s.repo, "bench", "create-config.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "image", "config.xml"), desc, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	root := minbaseRoot(t)
 	target := filepath.Join(t.TempDir(), "out")
 	mustKiwi(t, "--profile", "ext4", "system", "create", "--root", root, "--target-dir", target)
 	img := filepath.Join(target, "bench-create.x86_64-1.0.0.ext4")
@@ -246,15 +244,10 @@ func TestFilesystemImageTypes(t *testing.T) {
 // from its own root into its own target dir, all succeed with sound
 // images (no shared temp name, lock or cache entry gets in the way).
 func TestParallelCreatesIntoDifferentTargets(t *testing.T) {
-	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
 	const n = 3
 	roots, targets := make([]string, n), make([]string, n)
 	for i := range n {
-		roots[i] = filepath.Join(t.TempDir(), "root")
-		if b, err := exec.Command("cp", "-a", base, roots[i]).CombinedOutput(); err != nil {
-			t.Fatalf("copy root: %v %s", err, b)
-		}
-		writeDescription(t, roots[i], mustRead(t, filepath.Join(s.repo, "bench", "create-config.xml")))
+		roots[i] = minbaseRoot(t)
 		targets[i] = filepath.Join(t.TempDir(), "out")
 	}
 	var wg sync.WaitGroup
@@ -284,12 +277,7 @@ func TestParallelCreatesIntoDifferentTargets(t *testing.T) {
 // first; SIGINT then stops the first with nothing left behind (no work
 // dir, no result, no child process).
 func TestSecondRunIntoABusyTargetFailsFast(t *testing.T) {
-	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
-	root := filepath.Join(t.TempDir(), "root")
-	if b, err := exec.Command("cp", "-a", base, root).CombinedOutput(); err != nil {
-		t.Fatalf("copy root: %v %s", err, b)
-	}
-	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "bench", "create-config.xml")))
+	root := minbaseRoot(t)
 	// images.sh holds the first run inside the target's lock.
 	if err := os.WriteFile(filepath.Join(root, "image", "images.sh"), []byte("#!/bin/sh\nexec sleep 61.25\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -352,12 +340,7 @@ func TestSecondRunIntoABusyTargetFailsFast(t *testing.T) {
 // own runs) leaves its work dir; its child dies with it, and
 // `kiwi system cleanup` finds and removes what it left, reporting it.
 func TestKilledRunIsCleanedUp(t *testing.T) {
-	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
-	root := filepath.Join(t.TempDir(), "root")
-	if b, err := exec.Command("cp", "-a", base, root).CombinedOutput(); err != nil {
-		t.Fatalf("copy root: %v %s", err, b)
-	}
-	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "bench", "create-config.xml")))
+	root := minbaseRoot(t)
 	if err := os.WriteFile(filepath.Join(root, "image", "images.sh"), []byte("#!/bin/sh\nexec sleep 62.5\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -406,12 +389,7 @@ func TestKilledRunIsCleanedUp(t *testing.T) {
 // TestCreateOnAFullDiskFailsClearly: a target dir on a filesystem too
 // small for the image gives a "no space" error and keeps nothing.
 func TestCreateOnAFullDiskFailsClearly(t *testing.T) {
-	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
-	root := filepath.Join(t.TempDir(), "root")
-	if b, err := exec.Command("cp", "-a", base, root).CombinedOutput(); err != nil {
-		t.Fatalf("copy root: %v %s", err, b)
-	}
-	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "bench", "create-config.xml")))
+	root := minbaseRoot(t)
 	small := t.TempDir()
 	// A 64 MiB tmpfs in a private mount namespace: it vanishes with the
 	// command, so what is left in it is listed from inside.
