@@ -119,6 +119,11 @@ func Compose(ctx context.Context, store *oci.Store, o Options) (*Report, error) 
 	if err := os.MkdirAll(filepath.Dir(o.Root), 0o755); err != nil {
 		return nil, err
 	}
+	if images, ok, err := layerDirs(store, refs); err != nil {
+		return nil, err
+	} else if ok {
+		return composeDirs(ctx, o, images)
+	}
 	if o.CacheDir != "" {
 		return composeCached(ctx, o, refs)
 	}
@@ -152,4 +157,45 @@ func compose(ctx context.Context, o Options, refs []oci.ImageRef, root string) (
 	rep.Overwritten = u.Overwritten
 	ok = true
 	return rep, nil
+}
+
+// layerDirs returns the layer directories of every image when all of them
+// are in local storage with unpacked layers (see oci.Store.LayerDirs).
+func layerDirs(store *oci.Store, refs []oci.ImageRef) ([][]string, bool, error) {
+	images := make([][]string, len(refs))
+	for i, ref := range refs {
+		dirs, ok, err := store.LayerDirs(ref)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		images[i] = dirs
+	}
+	return images, true, nil
+}
+
+// composeDirs composes straight from storage's unpacked layers: the whole
+// stack is planned first, then each path of the result is copied once.
+// Storage already is the cache of extracted layers by digest, so this
+// needs no cache of its own: every run copies, none extracts.
+func composeDirs(ctx context.Context, o Options, images [][]string) (*Report, error) {
+	var t layerfs.Tree
+	for i, dirs := range images {
+		if o.Log != nil {
+			o.Log.Info("stacking", "image", i+1, "stash", o.Stashes[i], "layers", len(dirs))
+		}
+		if err := t.AddImage(ctx, dirs); err != nil {
+			return nil, fmt.Errorf("stack %s: %w", o.Stashes[i], err)
+		}
+	}
+	if err := os.Mkdir(o.Root, 0o755); err != nil {
+		return nil, err
+	}
+	if o.Log != nil {
+		o.Log.Info("writing the composed root", "root", o.Root)
+	}
+	if err := t.Write(ctx, o.Root); err != nil {
+		os.RemoveAll(o.Root)
+		return nil, fmt.Errorf("compose %s: %w", o.Root, err)
+	}
+	return &Report{Images: o.Stashes, Overwritten: t.Overwritten}, nil
 }

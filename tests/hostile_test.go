@@ -77,10 +77,11 @@ func TestHostileImagesThroughStackbuild(t *testing.T) {
 }
 
 // TestHostileImagesThroughStash puts each hostile image into podman's
-// storage (skopeo, whose import applies the layers its own way) and
-// stashes a root on top of it, which makes kiwi unpack the base to
-// compare: whatever storage kept of the layer, the stash either lands or
-// fails clearly, and nothing outside the stashed root changes.
+// storage (skopeo, whose import applies the layers its own way), stashes
+// a root on top of it, which makes kiwi unpack the base to compare, and
+// stacks the stored image from storage's layer directories: whatever
+// storage kept of the layer, the stash either lands or fails clearly, the
+// stack lands inside its root, and nothing outside their roots changes.
 func TestHostileImagesThroughStash(t *testing.T) {
 	passwd := mustRead(t, "/etc/passwd")
 	for i, c := range fstest.HostileLayers() {
@@ -115,12 +116,22 @@ func TestHostileImagesThroughStash(t *testing.T) {
 			if c.Name == "absolute name" && imported.err == nil && (r.err == nil || !strings.Contains(r.stderr, "absolute path")) {
 				t.Errorf("the absolute entry was not refused when unpacking the base: %v\n%s", r.err, tail(r.stderr, 500))
 			}
+			// The stored image stacked straight from storage's layer
+			// directories (stackbuild's path for local images): whatever
+			// storage made of the layer, it lands inside its root or fails.
+			if imported.err == nil {
+				st := kiwi(t, "system", "stackbuild", "--stash", "containers-storage:localhost/"+name+":latest",
+					"--target-dir", filepath.Join(t.TempDir(), "t"), "--compose-only")
+				if st.err != nil || !strings.Contains(st.stderr, "layers=") {
+					t.Errorf("stackbuild from storage's layer directories failed (nothing stored can leave the root): %v\n%s", st.err, tail(st.stderr, 1000))
+				}
+			}
 			after, err := fstest.Scan(box)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if d := fstest.Diff(before, after); len(d) > 0 {
-				t.Errorf("stashing on the hostile image changed files:\n%s", strings.Join(d, "\n"))
+				t.Errorf("stashing or stacking the hostile image changed files:\n%s", strings.Join(d, "\n"))
 			}
 			hostUntouched(t, passwd)
 		})

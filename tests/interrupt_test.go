@@ -223,7 +223,7 @@ func TestInterruptedStackbuild(t *testing.T) {
 		// The pull of the 80 MB layer from the local registry takes about
 		// a second: the signal comes in the middle of it.
 		{"SIGTERMDuringPull", `\| pulling `, syscall.SIGTERM, 300 * time.Millisecond},
-		{"SIGINTDuringCompose", `\| stacking `, syscall.SIGINT, 0},
+		{"SIGINTDuringCompose", `\| writing the composed root`, syscall.SIGINT, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cache := filepath.Join(t.TempDir(), "cache")

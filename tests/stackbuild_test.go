@@ -113,10 +113,13 @@ func mustOutput(t *testing.T, name string, args ...string) string {
 	return r.stdout
 }
 
-// TestStackbuildCachesComposedStacks: a second stackbuild of the same
-// images copies the composed root from the cache (no layer extracted
-// again) and gets the same tree and report; a stash that changed is a
-// different stack.
+// TestStackbuildCachesComposedStacks: stashes in local storage are
+// composed from storage's unpacked layers (storage is the cache of
+// extracted layers by digest: no run extracts a tar); images from
+// elsewhere (here OCI layouts) are extracted once, and a second
+// stackbuild of the same images copies the composed root from kiwi's
+// stack cache. Every way gives the same tree and report; a stash that
+// changed is a different stack.
 func TestStackbuildCachesComposedStacks(t *testing.T) {
 	work := t.TempDir()
 	cache := filepath.Join(work, "cache")
@@ -140,20 +143,40 @@ func TestStackbuildCachesComposedStacks(t *testing.T) {
 	}
 	k("system", "stash", "--root", lower, "--container-name", "cache-lower")
 	k("system", "stash", "--root", upper, "--container-name", "cache-upper")
-	stackbuild := func(name string) (string, string) {
+	stackbuild := func(name string, stashes ...string) (string, string) {
 		target := filepath.Join(work, name)
-		r := k("system", "stackbuild", "--stash", "cache-lower", "--stash", "cache-upper", "--target-dir", target, "--compose-only")
+		args := []string{"system", "stackbuild", "--target-dir", target, "--compose-only"}
+		for _, st := range stashes {
+			args = append(args, "--stash", st)
+		}
+		r := k(args...)
 		return filepath.Join(target, "build", "image-root"), r.stderr
 	}
-	first, log1 := stackbuild("t1")
-	second, log2 := stackbuild("t2")
-	if strings.Contains(log1, "stack cached") || !strings.Contains(log2, "stack cached") {
-		t.Fatalf("the second stackbuild of the same stack must come from the cache:\nfirst:\n%s\nsecond:\n%s", tail(log1, 1500), tail(log2, 1500))
+	stored := []string{"cache-lower", "cache-upper"}
+	var layouts []string
+	for _, name := range stored {
+		layout := "oci:" + filepath.Join(work, "layout-"+name) + ":1"
+		if r := command(t, "skopeo", "copy", "containers-storage:localhost/"+name+":latest", layout); r.err != nil {
+			t.Fatalf("skopeo copy: %v\n%s", r.err, r.stderr)
+		}
+		layouts = append(layouts, layout)
 	}
-	if strings.Contains(log2, "stacking") {
-		t.Errorf("the cached stack extracted layers again:\n%s", tail(log2, 1500))
-	}
+	first, log1 := stackbuild("t1", stored...)
+	second, log2 := stackbuild("t2", stored...)
+	fromLayout, log3 := stackbuild("t3", layouts...)
+	cached, log4 := stackbuild("t4", layouts...)
 	for _, log := range []string{log1, log2} {
+		if !strings.Contains(log, "layers=1") || strings.Contains(log, "stack cached") {
+			t.Errorf("stashes in storage must be composed from its layer directories:\n%s", tail(log, 1500))
+		}
+	}
+	if strings.Contains(log3, "stack cached") || !strings.Contains(log4, "stack cached") {
+		t.Fatalf("the second stackbuild of the same layouts must come from the cache:\nfirst:\n%s\nsecond:\n%s", tail(log3, 1500), tail(log4, 1500))
+	}
+	if strings.Contains(log4, "stacking") {
+		t.Errorf("the cached stack extracted layers again:\n%s", tail(log4, 1500))
+	}
+	for _, log := range []string{log1, log2, log3, log4} {
 		if !strings.Contains(log, "overwritten_files=1") || !strings.Contains(log, "path=etc/hostname") {
 			t.Errorf("the report must name etc/hostname as overwritten:\n%s", tail(log, 1500))
 		}
@@ -162,12 +185,14 @@ func TestStackbuildCachesComposedStacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := fstest.Scan(second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := fstest.Diff(a, b); len(d) > 0 {
-		t.Fatalf("the cached root differs from the composed one:\n%s", strings.Join(d, "\n"))
+	for _, other := range []string{second, fromLayout, cached} {
+		b, err := fstest.Scan(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := fstest.Diff(a, b, "."); len(d) > 0 {
+			t.Fatalf("%s differs from the root composed from storage:\n%s", other, strings.Join(d, "\n"))
+		}
 	}
 
 	// A new stash of upper is another image: composed anew, with the change.
@@ -175,11 +200,19 @@ func TestStackbuildCachesComposedStacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	k("system", "stash", "--root", upper, "--container-name", "cache-upper")
-	third, log3 := stackbuild("t3")
-	if strings.Contains(log3, "stack cached") {
-		t.Errorf("a changed stash was taken from the cache:\n%s", tail(log3, 1500))
-	}
+	third, _ := stackbuild("t5", stored...)
 	if got, _ := os.ReadFile(filepath.Join(third, "srv/upper")); string(got) != "changed\n" {
 		t.Errorf("srv/upper = %q after the stash changed", got)
+	}
+	changed := "oci:" + filepath.Join(work, "layout-changed") + ":1"
+	if r := command(t, "skopeo", "copy", "containers-storage:localhost/cache-upper:latest", changed); r.err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", r.err, r.stderr)
+	}
+	fourth, log5 := stackbuild("t6", layouts[0], changed)
+	if strings.Contains(log5, "stack cached") {
+		t.Errorf("a changed image was taken from the cache:\n%s", tail(log5, 1500))
+	}
+	if got, _ := os.ReadFile(filepath.Join(fourth, "srv/upper")); string(got) != "changed\n" {
+		t.Errorf("srv/upper = %q after the image changed", got)
 	}
 }

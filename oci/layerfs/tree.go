@@ -1,0 +1,443 @@
+package layerfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotPlain marks a layer directory that a plain copy cannot reproduce:
+// overlayfs redirects or metacopy (only an overlay mount writes them,
+// never containers-storage unpacking a tar), or storage's force_mask
+// owner records.
+var ErrNotPlain = errors.New("layer directory uses overlay redirects, metacopy or force_mask (only plainly unpacked layers can be copied)")
+
+// Tree is a stack of images planned as one union before anything is
+// written: images whose layers are directories in overlayfs's format (how
+// containers-storage keeps layers with the overlay driver). Planning first
+// means each path of the result is copied once, from the image that wins
+// it, instead of once per image that has it (the way mount + rsync, or
+// applying tar after tar, does it).
+//
+// The union follows Union: a later image replaces paths of earlier ones
+// but deletes nothing of theirs (whiteouts act within their own image
+// only), and a path is replaced, not merged, unless both are directories.
+type Tree struct {
+	root   *node
+	images int
+	// Overwritten records non-directory paths a later image replaced.
+	Overwritten []string
+}
+
+// node is one path of the plan: the file in a layer directory that
+// supplies it and that file's metadata.
+type node struct {
+	src  string // absolute path in a layer directory
+	st   unix.Stat_t
+	kids map[string]*node // directories only
+}
+
+func (n *node) isDir() bool { return n.st.Mode&unix.S_IFMT == unix.S_IFDIR }
+
+// Overlay's private xattrs, under trusted. for root and user. with the
+// userxattr mount option.
+var overlayXattrPrefixes = []string{"trusted.overlay.", "user.overlay."}
+
+// AddImage plans one image from its layer directories, bottom first.
+func (t *Tree) AddImage(ctx context.Context, layers []string) error {
+	t.images++
+	view := &node{kids: map[string]*node{}}
+	for _, l := range layers {
+		if err := addLayer(ctx, view, l); err != nil {
+			return fmt.Errorf("layer directory %s: %w", l, err)
+		}
+	}
+	if t.root == nil {
+		t.root = &node{kids: map[string]*node{}}
+	}
+	t.merge(t.root, view, "")
+	return nil
+}
+
+// addLayer lays one layer directory over view, the image's union so far:
+// whiteouts remove, opaque directories hide what lower layers had there.
+func addLayer(ctx context.Context, view *node, dir string) error {
+	names, err := readNames(dir)
+	if err != nil {
+		return err
+	}
+	// fuse-overlayfs and older storage keep AUFS-style whiteout names; an
+	// opaque marker hides the lower layers before this one's entries land.
+	for _, name := range names {
+		if name == whiteoutOpaque {
+			clear(view.kids)
+		}
+	}
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		src := filepath.Join(dir, name)
+		if target, ok := strings.CutPrefix(name, whiteoutPrefix); ok {
+			if name != whiteoutOpaque {
+				delete(view.kids, target)
+			}
+			continue
+		}
+		n := &node{src: src}
+		if err := unix.Lstat(src, &n.st); err != nil {
+			return err
+		}
+		if n.st.Mode&unix.S_IFMT == unix.S_IFCHR && n.st.Rdev == 0 {
+			delete(view.kids, name) // overlay whiteout
+			continue
+		}
+		if !n.isDir() {
+			view.kids[name] = n
+			continue
+		}
+		opaque, err := isOpaque(src)
+		if err != nil {
+			return err
+		}
+		if old := view.kids[name]; old != nil && old.isDir() && !opaque {
+			n.kids = old.kids
+		} else {
+			n.kids = map[string]*node{}
+		}
+		view.kids[name] = n
+		if err := addLayer(ctx, n, src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+func isOpaque(dir string) (bool, error) {
+	buf := make([]byte, 8)
+	for _, p := range overlayXattrPrefixes {
+		n, err := unix.Lgetxattr(dir, p+"opaque", buf)
+		if err == nil && string(buf[:n]) == "y" {
+			return true, nil
+		}
+		if err != nil && !errors.Is(err, unix.ENODATA) && !errors.Is(err, unix.ENOTSUP) {
+			return false, fmt.Errorf("read xattrs of %s: %w", dir, err)
+		}
+	}
+	return false, nil
+}
+
+// merge lays the image view v over the union u at rel.
+func (t *Tree) merge(u, v *node, rel string) {
+	for name, vn := range v.kids {
+		p := name
+		if rel != "" {
+			p = rel + "/" + name
+		}
+		un := u.kids[name]
+		if !vn.isDir() {
+			if un != nil && !un.isDir() && t.images > 1 {
+				t.Overwritten = append(t.Overwritten, p)
+			}
+			u.kids[name] = vn
+			continue
+		}
+		if un == nil || !un.isDir() {
+			un = &node{kids: map[string]*node{}}
+			u.kids[name] = un
+		}
+		un.src, un.st = vn.src, vn.st
+		t.merge(un, vn, p)
+	}
+}
+
+// Write creates the planned tree in dir, which must exist and be empty:
+// directories first, then files, symlinks and device nodes copied by a
+// few workers (the data with copy_file_range, so it stays in the kernel
+// and is a reflink where the filesystem has them), then hardlinks, then
+// directory metadata deepest first, so their mtimes stick. Every entry is
+// created new (O_EXCL, no symlink followed) below directories Write made
+// itself, so nothing can lead out of dir.
+func (t *Tree) Write(ctx context.Context, dir string) error {
+	sort.Strings(t.Overwritten)
+	if t.root == nil {
+		return nil
+	}
+	var dirs []job
+	var files []job
+	links := map[[2]uint64][]string{}
+	var walk func(n *node, dst string) error
+	walk = func(n *node, dst string) error {
+		names := make([]string, 0, len(n.kids))
+		for name := range n.kids {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			k := n.kids[name]
+			p := filepath.Join(dst, name)
+			if k.isDir() {
+				if err := os.Mkdir(p, 0o700); err != nil {
+					return err
+				}
+				dirs = append(dirs, job{k, p})
+				if err := walk(k, p); err != nil {
+					return err
+				}
+				continue
+			}
+			if k.st.Mode&unix.S_IFMT == unix.S_IFREG && k.st.Nlink > 1 {
+				key := [2]uint64{k.st.Dev, k.st.Ino}
+				links[key] = append(links[key], p)
+				if len(links[key]) > 1 {
+					continue
+				}
+			}
+			files = append(files, job{k, p})
+		}
+		return nil
+	}
+	if err := walk(t.root, dir); err != nil {
+		return fmt.Errorf("create directories: %w", err)
+	}
+	if err := parallel(ctx, files, writeEntry); err != nil {
+		return err
+	}
+	for _, paths := range links {
+		for _, p := range paths[1:] {
+			if err := os.Link(paths[0], p); err != nil {
+				return fmt.Errorf("hardlink %s: %w", p, err)
+			}
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := setMeta(dirs[i].dst, dirs[i].n, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type job struct {
+	n   *node
+	dst string
+}
+
+// parallel runs fn over jobs on a few workers and returns the first error.
+func parallel(ctx context.Context, jobs []job, fn func(job) error) error {
+	workers := 2 * runtime.GOMAXPROCS(0)
+	ch := make(chan job)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range workers {
+		wg.Go(func() {
+			for j := range ch {
+				if err := fn(j); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		})
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// writeEntry creates one non-directory entry with its metadata.
+func writeEntry(j job) error {
+	st := &j.n.st
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return copyFile(j)
+	case unix.S_IFLNK:
+		target, err := os.Readlink(j.n.src)
+		if err != nil {
+			return err
+		}
+		if err := os.Symlink(target, j.dst); err != nil {
+			return err
+		}
+	case unix.S_IFCHR, unix.S_IFBLK, unix.S_IFIFO:
+		if err := unix.Mknod(j.dst, st.Mode&(unix.S_IFMT|0o7777), int(st.Rdev)); err != nil {
+			return fmt.Errorf("mknod %s: %w", j.dst, err)
+		}
+	default:
+		// Sockets cannot be carried by a layer; skip them like tar does.
+		return nil
+	}
+	return setMeta(j.dst, j.n, nil)
+}
+
+func copyFile(j job) error {
+	src, err := os.OpenFile(j.n.src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(j.dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	// os.File's ReadFrom uses copy_file_range (then splice) on Linux.
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return fmt.Errorf("copy %s: %w", j.n.src, err)
+	}
+	fd := int(dst.Fd())
+	if err := setMeta(j.dst, j.n, func() error { return copyXattrs(int(src.Fd()), fd, j.dst) }); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
+}
+
+// setMeta gives dst the owner, mode, xattrs and times of n, in the order
+// that keeps them all: chown clears set-id bits and security.capability,
+// so mode and xattrs come after it, times last. xattrs, when not nil,
+// copies the xattrs (from open files); else they are copied by path.
+func setMeta(dst string, n *node, xattrs func() error) error {
+	st := &n.st
+	if err := unix.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("chown %s: %w", dst, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		if err := unix.Fchmodat(unix.AT_FDCWD, dst, st.Mode&0o7777, 0); err != nil {
+			return fmt.Errorf("chmod %s: %w", dst, err)
+		}
+	}
+	if xattrs == nil {
+		xattrs = func() error { return copyPathXattrs(n.src, dst) }
+	}
+	if err := xattrs(); err != nil {
+		return err
+	}
+	ts := []unix.Timespec{st.Atim, st.Mtim}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("set times of %s: %w", dst, err)
+	}
+	return nil
+}
+
+// copyXattrs copies the xattrs of an open file to another, leaving out
+// overlay's own.
+func copyXattrs(src, dst int, name string) error {
+	names, err := listXattrs(func(b []byte) (int, error) { return unix.Flistxattr(src, b) })
+	if err != nil {
+		return fmt.Errorf("list xattrs for %s: %w", name, err)
+	}
+	for _, x := range names {
+		v, err := getXattr(func(b []byte) (int, error) { return unix.Fgetxattr(src, x, b) })
+		if err != nil {
+			return fmt.Errorf("read xattr %s for %s: %w", x, name, err)
+		}
+		if err := unix.Fsetxattr(dst, x, v, 0); err != nil {
+			return fmt.Errorf("set xattr %s on %s: %w", x, name, err)
+		}
+	}
+	return nil
+}
+
+func copyPathXattrs(src, dst string) error {
+	names, err := listXattrs(func(b []byte) (int, error) { return unix.Llistxattr(src, b) })
+	if err != nil {
+		return fmt.Errorf("list xattrs of %s: %w", src, err)
+	}
+	for _, x := range names {
+		v, err := getXattr(func(b []byte) (int, error) { return unix.Lgetxattr(src, x, b) })
+		if err != nil {
+			return fmt.Errorf("read xattr %s of %s: %w", x, src, err)
+		}
+		if err := unix.Lsetxattr(dst, x, v, 0); err != nil {
+			return fmt.Errorf("set xattr %s on %s: %w", x, dst, err)
+		}
+	}
+	return nil
+}
+
+// listXattrs returns the xattr names list reports, without overlay's own.
+func listXattrs(list func([]byte) (int, error)) ([]string, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := list(buf)
+		if errors.Is(err, unix.ERANGE) {
+			buf = make([]byte, 2*len(buf))
+			continue
+		}
+		if errors.Is(err, unix.ENOTSUP) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+	next:
+		for _, x := range strings.Split(string(buf[:n]), "\x00") {
+			if x == "" {
+				continue
+			}
+			// force_mask storage keeps the real owner and mode here.
+			if x == "user.containers.override_stat" {
+				return nil, ErrNotPlain
+			}
+			for _, p := range overlayXattrPrefixes {
+				if x == p+"redirect" || x == p+"metacopy" {
+					return nil, ErrNotPlain
+				}
+				if strings.HasPrefix(x, p) {
+					continue next
+				}
+			}
+			names = append(names, x)
+		}
+		return names, nil
+	}
+}
+
+func getXattr(get func([]byte) (int, error)) ([]byte, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := get(buf)
+		if errors.Is(err, unix.ERANGE) {
+			buf = make([]byte, 2*len(buf))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return buf[:n], nil
+	}
+}

@@ -1,0 +1,126 @@
+package layerfs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kiwi-go/kiwi/internal/fstest"
+)
+
+// TestTreeReadsBothWhiteoutFormats plans images from hand-made layer
+// directories in both formats storage may keep: overlay's (character
+// device 0:0, opaque xattr) and AUFS-style names (fuse-overlayfs), and
+// checks the written union.
+func TestTreeReadsBothWhiteoutFormats(t *testing.T) {
+	if !fstest.IsRoot() {
+		t.Skip("needs root (mknod, trusted xattrs)")
+	}
+	base := t.TempDir()
+	write := func(p, body string) {
+		t.Helper()
+		p = filepath.Join(base, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whiteout := func(p string) {
+		t.Helper()
+		if err := unix.Mknod(filepath.Join(base, p), unix.S_IFCHR, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Image 1, overlay format.
+	write("o1/a/x", "1")
+	write("o1/a/y", "1")
+	write("o1/b", "1")
+	write("o1/c", "1")
+	write("o2/a/z", "2")
+	if err := unix.Lsetxattr(filepath.Join(base, "o2/a"), "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+		t.Fatal(err)
+	}
+	whiteout("o2/b")
+	// Image 2, AUFS names: its own files go, image 1's stay.
+	write("f1/d/x", "1")
+	write("f1/d/y", "1")
+	write("f1/e", "1")
+	write("f1/c", "f")
+	write("f2/d/.wh..wh..opq", "")
+	write("f2/d/w", "2")
+	write("f2/.wh.e", "")
+	write("f2/.wh.a", "")
+
+	var tr Tree
+	ctx := context.Background()
+	if err := tr.AddImage(ctx, []string{filepath.Join(base, "o1"), filepath.Join(base, "o2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.AddImage(ctx, []string{filepath.Join(base, "f1"), filepath.Join(base, "f2")}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(base, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Write(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fstest.Scan(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for p := range got {
+		paths = append(paths, p)
+	}
+	want := map[string]bool{".": true, "a": true, "a/z": true, "c": true, "d": true, "d/w": true}
+	for p := range got {
+		if !want[p] {
+			t.Errorf("unexpected %s", p)
+		}
+	}
+	for p := range want {
+		if _, ok := got[p]; !ok {
+			t.Errorf("missing %s (have %v)", p, paths)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "c")); string(b) != "f" {
+		t.Errorf("c = %q, want the later image's", b)
+	}
+	if len(tr.Overwritten) != 1 || tr.Overwritten[0] != "c" {
+		t.Errorf("overwritten = %v, want [c]", tr.Overwritten)
+	}
+}
+
+// TestTreeRefusesRedirects: a directory overlay renamed keeps its content
+// elsewhere; copying it would lose files, so Write refuses.
+func TestTreeRefusesRedirects(t *testing.T) {
+	if !fstest.IsRoot() {
+		t.Skip("needs root (trusted xattrs)")
+	}
+	base := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(base, "l/renamed"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Lsetxattr(filepath.Join(base, "l/renamed"), "trusted.overlay.redirect", []byte("/old"), 0); err != nil {
+		t.Fatal(err)
+	}
+	var tr Tree
+	if err := tr.AddImage(context.Background(), []string{filepath.Join(base, "l")}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(base, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Write(context.Background(), out); !errors.Is(err, ErrNotPlain) {
+		t.Fatalf("Write = %v, want ErrNotPlain", err)
+	}
+}
