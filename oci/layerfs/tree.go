@@ -229,7 +229,7 @@ func (t *Tree) Write(ctx context.Context, dir string) error {
 		}
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := setMeta(dirs[i].dst, dirs[i].n, nil); err != nil {
+		if err := setMeta(dirs[i].dst, dirs[i].n); err != nil {
 			return err
 		}
 	}
@@ -299,37 +299,95 @@ func writeEntry(j job) error {
 		// Sockets cannot be carried by a layer; skip them like tar does.
 		return nil
 	}
-	return setMeta(j.dst, j.n, nil)
+	return setMeta(j.dst, j.n)
 }
 
-func copyFile(j job) error {
-	src, err := os.OpenFile(j.n.src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+func copyFile(j job) (err error) {
+	st := &j.n.st
+	src, err := unix.Open(j.n.src, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return fmt.Errorf("open %s: %w", j.n.src, err)
 	}
-	defer src.Close()
-	dst, err := os.OpenFile(j.dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	defer unix.Close(src)
+	dst, err := unix.Open(j.dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return err
+		return fmt.Errorf("create %s: %w", j.dst, err)
 	}
-	// os.File's ReadFrom uses copy_file_range (then splice) on Linux.
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
+	defer func() {
+		if cerr := unix.Close(dst); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", j.dst, cerr)
+		}
+	}()
+	if err := copyData(src, dst, st.Size); err != nil {
 		return fmt.Errorf("copy %s: %w", j.n.src, err)
 	}
-	fd := int(dst.Fd())
-	if err := setMeta(j.dst, j.n, func() error { return copyXattrs(int(src.Fd()), fd, j.dst) }); err != nil {
-		dst.Close()
+	// Owner, mode and xattrs through the open file: no path lookups.
+	if err := unix.Fchown(dst, int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("chown %s: %w", j.dst, err)
+	}
+	if err := unix.Fchmod(dst, st.Mode&0o7777); err != nil {
+		return fmt.Errorf("chmod %s: %w", j.dst, err)
+	}
+	if err := copyXattrs(src, dst, j.dst); err != nil {
 		return err
 	}
-	return dst.Close()
+	ts := []unix.Timespec{st.Atim, st.Mtim}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, j.dst, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("set times of %s: %w", j.dst, err)
+	}
+	return nil
+}
+
+// copyData copies size bytes with copy_file_range: the data stays in the
+// kernel, and filesystems with reflinks share the blocks instead. Where
+// the kernel cannot (another filesystem type pairing), it falls back to
+// read and write.
+func copyData(src, dst int, size int64) error {
+	for size > 0 {
+		n, err := unix.CopyFileRange(src, nil, dst, nil, int(min(size, 1<<30)), 0)
+		if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) {
+			return readWrite(src, dst, size)
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errors.New("the file shrank while it was copied (storage changed underneath)")
+		}
+		size -= int64(n)
+	}
+	return nil
+}
+
+// readWrite copies size bytes through a buffer. The descriptors stay
+// raw: wrapping them in os.File would close them from a finalizer.
+func readWrite(src, dst int, size int64) error {
+	buf := make([]byte, 1<<20)
+	for size > 0 {
+		n, err := unix.Read(src, buf[:min(int64(len(buf)), size)])
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		for b := buf[:n]; len(b) > 0; {
+			w, err := unix.Write(dst, b)
+			if err != nil {
+				return err
+			}
+			b = b[w:]
+		}
+		size -= int64(n)
+	}
+	return nil
 }
 
 // setMeta gives dst the owner, mode, xattrs and times of n, in the order
 // that keeps them all: chown clears set-id bits and security.capability,
-// so mode and xattrs come after it, times last. xattrs, when not nil,
-// copies the xattrs (from open files); else they are copied by path.
-func setMeta(dst string, n *node, xattrs func() error) error {
+// so mode and xattrs come after it, times last. (copyFile does the same
+// through open files.)
+func setMeta(dst string, n *node) error {
 	st := &n.st
 	if err := unix.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil {
 		return fmt.Errorf("chown %s: %w", dst, err)
@@ -339,10 +397,7 @@ func setMeta(dst string, n *node, xattrs func() error) error {
 			return fmt.Errorf("chmod %s: %w", dst, err)
 		}
 	}
-	if xattrs == nil {
-		xattrs = func() error { return copyPathXattrs(n.src, dst) }
-	}
-	if err := xattrs(); err != nil {
+	if err := copyPathXattrs(n.src, dst); err != nil {
 		return err
 	}
 	ts := []unix.Timespec{st.Atim, st.Mtim}

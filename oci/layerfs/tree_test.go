@@ -1,8 +1,10 @@
 package layerfs
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -122,5 +124,38 @@ func TestTreeRefusesRedirects(t *testing.T) {
 	}
 	if err := tr.Write(context.Background(), out); !errors.Is(err, ErrNotPlain) {
 		t.Fatalf("Write = %v, want ErrNotPlain", err)
+	}
+}
+
+// TestReadWriteCopiesWhatCopyFileRangeCannot: the fallback for file pairs
+// the kernel will not copy_file_range between copies every byte and
+// notices a source that ends early.
+func TestReadWriteCopiesWhatCopyFileRangeCannot(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 3<<20+17)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "src"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := unix.Open(filepath.Join(dir, "src"), unix.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(src)
+	dst, err := unix.Open(filepath.Join(dir, "dst"), unix.O_WRONLY|unix.O_CREAT, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dst)
+	if err := readWrite(src, dst, int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "dst")); !bytes.Equal(got, data) {
+		t.Fatalf("copied %d bytes, differing from the %d of the source", len(got), len(data))
+	}
+	if err := readWrite(src, dst, 1); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("reading past the end: %v, want io.ErrUnexpectedEOF", err)
 	}
 }
