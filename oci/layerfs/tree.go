@@ -34,7 +34,8 @@ var ErrNotPlain = errors.New("layer directory uses overlay redirects, metacopy o
 type Tree struct {
 	root   *node
 	images int
-	// Overwritten records non-directory paths a later image replaced.
+	// Overwritten records non-directory paths a later image replaced
+	// (not those it holds from a layer it shares with the earlier one).
 	Overwritten []string
 }
 
@@ -154,7 +155,9 @@ func (t *Tree) merge(u, v *node, rel string) {
 		}
 		un := u.kids[name]
 		if !vn.isDir() {
-			if un != nil && !un.isDir() && t.images > 1 {
+			// The same file of a layer both images share (an image built
+			// on the one below it) is no overwrite.
+			if un != nil && !un.isDir() && t.images > 1 && (un.st.Dev != vn.st.Dev || un.st.Ino != vn.st.Ino) {
 				t.Overwritten = append(t.Overwritten, p)
 			}
 			u.kids[name] = vn

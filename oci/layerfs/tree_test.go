@@ -101,6 +101,32 @@ func TestTreeReadsBothWhiteoutFormats(t *testing.T) {
 	}
 }
 
+// TestTreeSharedLayersAreNoOverwrite: an image built on the one below it
+// in the stack shares that image's layers; their files are not reported as
+// overwritten, only what its own layer replaced.
+func TestTreeSharedLayersAreNoOverwrite(t *testing.T) {
+	base := t.TempDir()
+	for p, body := range map[string]string{"l0/etc/os": "debian", "l0/etc/motd": "hi", "l1/etc/motd": "app", "l1/app": "x"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(base, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(base, p), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l0, l1 := filepath.Join(base, "l0"), filepath.Join(base, "l1")
+	var tr Tree
+	if err := tr.AddImage(context.Background(), []string{l0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.AddImage(context.Background(), []string{l0, l1}); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Overwritten) != 1 || tr.Overwritten[0] != "etc/motd" {
+		t.Errorf("overwritten = %v, want only etc/motd", tr.Overwritten)
+	}
+}
+
 // TestTreeRefusesRedirects: a directory overlay renamed keeps its content
 // elsewhere; copying it would lose files, so Write refuses.
 func TestTreeRefusesRedirects(t *testing.T) {
