@@ -176,7 +176,7 @@ func (t *Tree) merge(u, v *node, rel string) {
 // directories first, then files, symlinks and device nodes copied by a
 // few workers (the data with copy_file_range, so it stays in the kernel
 // and is a reflink where the filesystem has them), then hardlinks, then
-// directory metadata deepest first, so their mtimes stick. Every entry is
+// directory metadata, so their mtimes stick. Every entry is
 // created new (O_EXCL, no symlink followed) below directories Write made
 // itself, so nothing can lead out of dir.
 func (t *Tree) Write(ctx context.Context, dir string) error {
@@ -231,12 +231,9 @@ func (t *Tree) Write(ctx context.Context, dir string) error {
 			}
 		}
 	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := setMeta(dirs[i].dst, dirs[i].n); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Every entry exists now, and setting a directory's metadata does not
+	// touch its parent's mtime: the directories need no order.
+	return parallel(ctx, dirs, func(j job) error { return setMeta(j.dst, j.n) })
 }
 
 type job struct {
