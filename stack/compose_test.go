@@ -137,6 +137,7 @@ func TestComposeFromStorageDirsMatchesLayerTars(t *testing.T) {
 			layerTar(t,
 				entry{name: "etc", typ: d},
 				entry{name: "etc/hostname", typ: r, body: "c\n"},
+				entry{name: "etc/shared-notes", typ: r, body: "group and others write here", mode: 0o666},
 				entry{name: "opt", typ: d},
 				entry{name: "opt/b-link", typ: r, body: "c replaced a symlink"},
 			),

@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -221,7 +223,7 @@ func (t *Tree) Write(ctx context.Context, dir string) error {
 	if err := walk(t.root, dir); err != nil {
 		return fmt.Errorf("create directories: %w", err)
 	}
-	if err := parallel(ctx, files, writeEntry); err != nil {
+	if err := parallel(ctx, files, newFileWriter(dir).writeEntry); err != nil {
 		return err
 	}
 	for _, paths := range links {
@@ -278,11 +280,11 @@ feed:
 }
 
 // writeEntry creates one non-directory entry with its metadata.
-func writeEntry(j job) error {
+func (w fileWriter) writeEntry(j job) error {
 	st := &j.n.st
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		return copyFile(j)
+		return w.copyFile(j)
 	case unix.S_IFLNK:
 		target, err := os.Readlink(j.n.src)
 		if err != nil {
@@ -302,14 +304,43 @@ func writeEntry(j job) error {
 	return setMeta(j.dst, j.n)
 }
 
-func copyFile(j job) (err error) {
+// fileWriter creates regular files with as few system calls as their
+// metadata allows: most files of a root are root-owned, with a mode the
+// umask leaves alone, and need neither chown nor chmod after creation.
+type fileWriter struct {
+	rootOwns bool   // new files belong to root:root (kiwi runs as root)
+	umask    uint32 // the process umask, or 0o7777 when unknown
+}
+
+// newFileWriter prepares writing below dir. A setgid dir would hand its
+// group down to what is created in it, and its setgid bit to directories.
+func newFileWriter(dir string) fileWriter {
+	w := fileWriter{rootOwns: os.Geteuid() == 0 && os.Getegid() == 0, umask: 0o7777}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode()&os.ModeSetgid != 0 {
+		w.rootOwns = false
+	}
+	// Read, not set: umask(2) would change it for every thread at once.
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+				if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					w.umask = uint32(m)
+				}
+			}
+		}
+	}
+	return w
+}
+
+func (w fileWriter) copyFile(j job) (err error) {
 	st := &j.n.st
 	src, err := unix.Open(j.n.src, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", j.n.src, err)
 	}
 	defer unix.Close(src)
-	dst, err := unix.Open(j.dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	perm := st.Mode & 0o777
+	dst, err := unix.Open(j.dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", j.dst, err)
 	}
@@ -321,19 +352,36 @@ func copyFile(j job) (err error) {
 	if err := copyData(src, dst, st.Size); err != nil {
 		return fmt.Errorf("copy %s: %w", j.n.src, err)
 	}
-	// Owner, mode and xattrs through the open file: no path lookups.
-	if err := unix.Fchown(dst, int(st.Uid), int(st.Gid)); err != nil {
-		return fmt.Errorf("chown %s: %w", j.dst, err)
+	// Owner, mode and xattrs through the open file: no path lookups. The
+	// directories are still 0700 here, so no setgid bit hands down a group.
+	if !w.rootOwns || st.Uid != 0 || st.Gid != 0 {
+		if err := unix.Fchown(dst, int(st.Uid), int(st.Gid)); err != nil {
+			return fmt.Errorf("chown %s: %w", j.dst, err)
+		}
 	}
-	if err := unix.Fchmod(dst, st.Mode&0o7777); err != nil {
-		return fmt.Errorf("chmod %s: %w", j.dst, err)
+	// Set-id bits are set after chown, which clears them; other bits were
+	// given at creation unless the umask took some away.
+	if st.Mode&0o7000 != 0 || perm&w.umask != 0 {
+		if err := unix.Fchmod(dst, st.Mode&0o7777); err != nil {
+			return fmt.Errorf("chmod %s: %w", j.dst, err)
+		}
 	}
 	if err := copyXattrs(src, dst, j.dst); err != nil {
 		return err
 	}
-	ts := []unix.Timespec{st.Atim, st.Mtim}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, j.dst, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := futimens(dst, st.Atim, st.Mtim); err != nil {
 		return fmt.Errorf("set times of %s: %w", j.dst, err)
+	}
+	return nil
+}
+
+// futimens sets the times of an open file: utimensat with no path, which
+// x/sys/unix does not offer (its Futimes goes through /proc).
+func futimens(fd int, atime, mtime unix.Timespec) error {
+	ts := [2]unix.Timespec{atime, mtime}
+	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	if e != 0 {
+		return e
 	}
 	return nil
 }
