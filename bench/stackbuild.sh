@@ -3,10 +3,10 @@
 # --compose-only against KIWI's stackbuild plugin way (podman image mount +
 # rsync --archive --hard-links --xattrs --acls --one-file-system --inplace
 # per image). Stashes in local storage are composed from storage's
-# unpacked layer directories: first with the page cache dropped before
-# each side, then twice warm. The same images as OCI layouts (extracted
-# by kiwi, then taken from its stack cache) are compared with the warm
-# rsync time. Prints times and ratios.
+# unpacked layer directories, with the page cache dropped before each side
+# and warm. The same images as OCI layouts (extracted by kiwi once, then
+# taken from its stack cache) are compared with the warm rsync time.
+# Prints medians (RUNS, default 5) and ratios.
 set -eu
 cd "$(dirname "$0")/.."
 . ./hack/env.sh
@@ -50,22 +50,31 @@ theirs() {
   echo "$(now) - $t0" | bc
 }
 row() { printf '%-34s %8.2fs %13.2fs %7.1fx\n' "$1" "$2" "$3" "$(echo "$3 / $2" | bc -l)"; }
+# This VM's disk and page cache make single runs vary by 2-3x: every
+# figure is the median of $runs runs, the two sides taking turns.
+runs=${RUNS:-5}
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # Stashes in local storage: composed from storage's unpacked layers.
 stashes="--stash s1 --stash s2 --stash s3"
-o1=$(ours "$work/o" cold); r1=$(theirs "$work/r" cold)
-o2=$(ours "$work/o"); r2=$(theirs "$work/r")
-o3=$(ours "$work/o"); r3=$(theirs "$work/r")
+oc= rc= ow= rw=
+for i in $(seq "$runs"); do
+  oc="$oc $(ours "$work/o" cold)"; rc="$rc $(theirs "$work/r" cold)"
+  ow="$ow $(ours "$work/o")"; rw="$rw $(theirs "$work/r")"
+done
+oc=$(echo "$oc" | median); rc=$(echo "$rc" | median); ow=$(echo "$ow" | median); rw=$(echo "$rw" | median)
 # The same images as OCI layouts: no storage, so kiwi extracts the layer
 # tars once and keeps the composed stack in its cache.
 for img in s1 s2 s3; do skopeo copy -q "containers-storage:localhost/$img:latest" "oci:$work/layout-$img:1"; done
 stashes="--stash oci:$work/layout-s1:1 --stash oci:$work/layout-s2:1 --stash oci:$work/layout-s3:1"
-o4=$(ours "$work/o"); o5=$(ours "$work/o")
+ol=$(ours "$work/o")
+oh=
+for i in $(seq "$runs"); do oh="$oh $(ours "$work/o")"; done
+oh=$(echo "$oh" | median)
 
-printf '%-34s %9s %14s %8s\n' run kiwi "mount+rsync" ratio
-row "storage, first (cold page cache)" "$o1" "$r1"
-row "storage, second" "$o2" "$r2"
-row "storage, third" "$o3" "$r3"
-row "oci layouts, first (extract)" "$o4" "$r2"
-row "oci layouts, second (stack cache)" "$o5" "$r2"
+printf '%-34s %9s %14s %8s\n' "run (median of $runs)" kiwi "mount+rsync" ratio
+row "storage, cold page cache" "$oc" "$rc"
+row "storage, warm (a second run)" "$ow" "$rw"
+row "oci layouts, first (extract)" "$ol" "$rw"
+row "oci layouts, again (stack cache)" "$oh" "$rw"
 echo "stack: minbase Debian, Debian with kernel/dracut/grub, a small image; goals: first >= 3x, second >= 10x"

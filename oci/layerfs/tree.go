@@ -223,7 +223,8 @@ func (t *Tree) Write(ctx context.Context, dir string) error {
 	if err := walk(t.root, dir); err != nil {
 		return fmt.Errorf("create directories: %w", err)
 	}
-	if err := parallel(ctx, files, newFileWriter(dir).writeEntry); err != nil {
+	w := newFileWriter(dir)
+	if err := parallel(ctx, files, w.writeEntry); err != nil {
 		return err
 	}
 	for _, paths := range links {
@@ -235,7 +236,7 @@ func (t *Tree) Write(ctx context.Context, dir string) error {
 	}
 	// Every entry exists now, and setting a directory's metadata does not
 	// touch its parent's mtime: the directories need no order.
-	return parallel(ctx, dirs, func(j job) error { return setMeta(j.dst, j.n) })
+	return parallel(ctx, dirs, func(j job) error { return w.setMeta(j.dst, j.n) })
 }
 
 type job struct {
@@ -301,11 +302,11 @@ func (w fileWriter) writeEntry(j job) error {
 		// Sockets cannot be carried by a layer; skip them like tar does.
 		return nil
 	}
-	return setMeta(j.dst, j.n)
+	return w.setMeta(j.dst, j.n)
 }
 
-// fileWriter creates regular files with as few system calls as their
-// metadata allows: most files of a root are root-owned, with a mode the
+// fileWriter creates entries with as few system calls as their metadata
+// allows: most files of a root are root-owned, with a mode the
 // umask leaves alone, and need neither chown nor chmod after creation.
 type fileWriter struct {
 	rootOwns bool   // new files belong to root:root (kiwi runs as root)
@@ -435,10 +436,12 @@ func readWrite(src, dst int, size int64) error {
 // that keeps them all: chown clears set-id bits and security.capability,
 // so mode and xattrs come after it, times last. (copyFile does the same
 // through open files.)
-func setMeta(dst string, n *node) error {
+func (w fileWriter) setMeta(dst string, n *node) error {
 	st := &n.st
-	if err := unix.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil {
-		return fmt.Errorf("chown %s: %w", dst, err)
+	if !w.rootOwns || st.Uid != 0 || st.Gid != 0 {
+		if err := unix.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil {
+			return fmt.Errorf("chown %s: %w", dst, err)
+		}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
 		if err := unix.Fchmodat(unix.AT_FDCWD, dst, st.Mode&0o7777, 0); err != nil {
