@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
@@ -179,6 +180,7 @@ func layerDirs(store *oci.Store, refs []oci.ImageRef) ([][]string, bool, error) 
 // needs no cache of its own: every run copies, none extracts.
 func composeDirs(ctx context.Context, o Options, images [][]string) (*Report, error) {
 	var t layerfs.Tree
+	start := time.Now()
 	for i, dirs := range images {
 		if o.Log != nil {
 			o.Log.Info("stacking", "image", i+1, "stash", o.Stashes[i], "layers", len(dirs))
@@ -190,12 +192,16 @@ func composeDirs(ctx context.Context, o Options, images [][]string) (*Report, er
 	if err := os.Mkdir(o.Root, 0o755); err != nil {
 		return nil, err
 	}
+	planned := time.Now()
 	if o.Log != nil {
 		o.Log.Info("writing the composed root", "root", o.Root)
 	}
 	if err := t.Write(ctx, o.Root); err != nil {
 		os.RemoveAll(o.Root)
 		return nil, fmt.Errorf("compose %s: %w", o.Root, err)
+	}
+	if o.Log != nil {
+		o.Log.Debug("composed from layer directories", "plan", planned.Sub(start).Round(time.Millisecond), "write", time.Since(planned).Round(time.Millisecond))
 	}
 	return &Report{Images: o.Stashes, Overwritten: t.Overwritten}, nil
 }
