@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/kiwi-go/kiwi/internal/journal"
-	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
+	"github.com/kiwi-go/kiwi/oci/layerfs"
 )
 
 // keepStacks is how many composed stacks the cache keeps: each is a whole
@@ -66,18 +66,26 @@ func composeCached(ctx context.Context, o Options, refs []oci.ImageRef) (*Report
 	}
 	now := time.Now()
 	_ = os.Chtimes(entry, now, now) // most recently used: pruned last
-	if err := copyTree(ctx, o.Run, filepath.Join(entry, "tree"), o.Root); err != nil {
+	if err := copyTree(ctx, filepath.Join(entry, "tree"), o.Root); err != nil {
 		return nil, err
 	}
 	prune(o.CacheDir, keepStacks)
 	return rep, nil
 }
 
-// copyTree copies a composed root out of the cache (cp keeps owners,
-// modes, xattrs, hardlinks and sparse files; reflinks where the
-// filesystem has them). A failed copy leaves no root behind.
-func copyTree(ctx context.Context, r runner.Runner, src, dst string) error {
-	if _, err := r.Run(ctx, runner.Cmd{Name: "cp", Args: []string{"-a", "--reflink=auto", "--no-target-directory", src, dst}}); err != nil {
+// copyTree copies a composed root out of the cache the way stacks are
+// composed from storage (layerfs.Tree: parallel, data by copy_file_range,
+// so reflinks where the filesystem has them; owners, modes, xattrs,
+// hardlinks). A failed copy leaves no root behind.
+func copyTree(ctx context.Context, src, dst string) error {
+	var t layerfs.Tree
+	if err := t.AddTree(ctx, src); err != nil {
+		return fmt.Errorf("read the composed root in the stack cache: %w", err)
+	}
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		return err
+	}
+	if err := t.Write(ctx, dst); err != nil {
 		os.RemoveAll(dst)
 		return fmt.Errorf("copy the composed root from the stack cache: %w", err)
 	}

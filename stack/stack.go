@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 	"github.com/kiwi-go/kiwi/oci/layerfs"
 )
@@ -35,7 +34,6 @@ type Options struct {
 	// CacheDir, when set, keeps composed stacks by the identities of
 	// their images (see cache.go); Run copies them out.
 	CacheDir string
-	Run      runner.Runner
 }
 
 // Report tells what composing did.

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kiwi-go/kiwi/build"
-	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 	"github.com/kiwi-go/kiwi/stack"
 )
@@ -114,7 +113,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			rep, err := stack.Compose(cmd.Context(), store, stack.Options{
 				Stashes: o.stashes, FromRegistry: o.registry, Root: root,
 				Copy: oci.CopyOptions{Progress: progress(), Insecure: o.insecure}, Log: g.log,
-				CacheDir: filepath.Join(g.sharedCacheDir, "stack"), Run: runner.Runner{Log: g.log, Progress: progressEvery},
+				CacheDir: filepath.Join(g.sharedCacheDir, "stack"),
 			})
 			if err != nil {
 				return err

@@ -57,23 +57,40 @@ var overlayXattrPrefixes = []string{"trusted.overlay.", "user.overlay."}
 
 // AddImage plans one image from its layer directories, bottom first.
 func (t *Tree) AddImage(ctx context.Context, layers []string) error {
-	t.images++
 	view := &node{kids: map[string]*node{}}
 	for _, l := range layers {
-		if err := addLayer(ctx, view, l); err != nil {
+		if err := addLayer(ctx, view, l, false); err != nil {
 			return fmt.Errorf("layer directory %s: %w", l, err)
 		}
 	}
+	t.add(view)
+	return nil
+}
+
+// AddTree plans a plain directory tree (a root, not a layer: nothing in
+// it is a whiteout) as the next image.
+func (t *Tree) AddTree(ctx context.Context, dir string) error {
+	view := &node{kids: map[string]*node{}}
+	if err := addLayer(ctx, view, dir, true); err != nil {
+		return fmt.Errorf("tree %s: %w", dir, err)
+	}
+	t.add(view)
+	return nil
+}
+
+// add merges the view of the next image into the union.
+func (t *Tree) add(view *node) {
+	t.images++
 	if t.root == nil {
 		t.root = &node{kids: map[string]*node{}}
 	}
 	t.merge(t.root, view, "")
-	return nil
 }
 
 // addLayer lays one layer directory over view, the image's union so far:
 // whiteouts remove, opaque directories hide what lower layers had there.
-func addLayer(ctx context.Context, view *node, dir string) error {
+// A plain tree has neither.
+func addLayer(ctx context.Context, view *node, dir string, plain bool) error {
 	names, err := readNames(dir)
 	if err != nil {
 		return err
@@ -81,7 +98,7 @@ func addLayer(ctx context.Context, view *node, dir string) error {
 	// fuse-overlayfs and older storage keep AUFS-style whiteout names; an
 	// opaque marker hides the lower layers before this one's entries land.
 	for _, name := range names {
-		if name == whiteoutOpaque {
+		if name == whiteoutOpaque && !plain {
 			clear(view.kids)
 		}
 	}
@@ -90,7 +107,7 @@ func addLayer(ctx context.Context, view *node, dir string) error {
 			return err
 		}
 		src := filepath.Join(dir, name)
-		if target, ok := strings.CutPrefix(name, whiteoutPrefix); ok {
+		if target, ok := strings.CutPrefix(name, whiteoutPrefix); ok && !plain {
 			if name != whiteoutOpaque {
 				delete(view.kids, target)
 			}
@@ -100,7 +117,7 @@ func addLayer(ctx context.Context, view *node, dir string) error {
 		if err := unix.Lstat(src, &n.st); err != nil {
 			return err
 		}
-		if n.st.Mode&unix.S_IFMT == unix.S_IFCHR && n.st.Rdev == 0 {
+		if n.st.Mode&unix.S_IFMT == unix.S_IFCHR && n.st.Rdev == 0 && !plain {
 			delete(view.kids, name) // overlay whiteout
 			continue
 		}
@@ -108,9 +125,11 @@ func addLayer(ctx context.Context, view *node, dir string) error {
 			view.kids[name] = n
 			continue
 		}
-		opaque, err := isOpaque(src)
-		if err != nil {
-			return err
+		opaque := false
+		if !plain {
+			if opaque, err = isOpaque(src); err != nil {
+				return err
+			}
 		}
 		if old := view.kids[name]; old != nil && old.isDir() && !opaque {
 			n.kids = old.kids
@@ -118,7 +137,7 @@ func addLayer(ctx context.Context, view *node, dir string) error {
 			n.kids = map[string]*node{}
 		}
 		view.kids[name] = n
-		if err := addLayer(ctx, n, src); err != nil {
+		if err := addLayer(ctx, n, src, plain); err != nil {
 			return err
 		}
 	}

@@ -185,3 +185,43 @@ func TestReadWriteCopiesWhatCopyFileRangeCannot(t *testing.T) {
 		t.Fatalf("reading past the end: %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+// TestTreePlainTreeHasNoWhiteouts: a root tree copied with AddTree (the
+// stack cache) keeps a 0:0 device node and every name as they are.
+func TestTreePlainTreeHasNoWhiteouts(t *testing.T) {
+	if !fstest.IsRoot() {
+		t.Skip("needs root (mknod)")
+	}
+	src := filepath.Join(t.TempDir(), "root")
+	if err := fstest.SampleRoot(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mknod(filepath.Join(src, "dev/zero-zero"), unix.S_IFCHR|0o600, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "etc/.wh.not-a-whiteout"), []byte("kept"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var tr Tree
+	if err := tr.AddTree(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "copy")
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Write(context.Background(), dst); err != nil {
+		t.Fatal(err)
+	}
+	want, err := fstest.Scan(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fstest.Scan(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := fstest.Diff(want, got, "."); len(d) > 0 {
+		t.Errorf("the copy differs:\n%v", d)
+	}
+}
