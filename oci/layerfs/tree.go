@@ -263,32 +263,49 @@ type job struct {
 	dst string
 }
 
+// batchSize caps how many entries of one directory a worker takes at once.
+const batchSize = 64
+
 // parallel runs fn over jobs on a few workers and returns the first error.
+// Workers take runs of jobs in the same directory: creating entries in one
+// directory takes its lock, and workers spread over different directories
+// do not wait for each other.
 func parallel(ctx context.Context, jobs []job, fn func(job) error) error {
 	workers := 2 * runtime.GOMAXPROCS(0)
-	ch := make(chan job)
+	ch := make(chan []job)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for range workers {
 		wg.Go(func() {
-			for j := range ch {
-				if err := fn(j); err != nil {
-					errs <- err
-					cancel()
-					return
+			for batch := range ch {
+				for _, j := range batch {
+					err := ctx.Err()
+					if err == nil {
+						err = fn(j)
+					}
+					if err != nil {
+						errs <- err
+						cancel()
+						return
+					}
 				}
 			}
 		})
 	}
 feed:
-	for _, j := range jobs {
+	for start := 0; start < len(jobs); {
+		end, dir := start+1, filepath.Dir(jobs[start].dst)
+		for end < len(jobs) && end-start < batchSize && filepath.Dir(jobs[end].dst) == dir {
+			end++
+		}
 		select {
-		case ch <- j:
+		case ch <- jobs[start:end]:
 		case <-ctx.Done():
 			break feed
 		}
+		start = end
 	}
 	close(ch)
 	wg.Wait()
