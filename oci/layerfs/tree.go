@@ -47,6 +47,9 @@ type node struct {
 	src  string // absolute path in a layer directory
 	st   unix.Stat_t
 	kids map[string]*node // directories only
+	// In a layer as read (before it is laid over the image): a whiteout,
+	// and a directory that hides what lower layers had there.
+	whiteout, opaque bool
 }
 
 func (n *node) isDir() bool { return n.st.Mode&unix.S_IFMT == unix.S_IFDIR }
@@ -59,9 +62,14 @@ var overlayXattrPrefixes = []string{"trusted.overlay.", "user.overlay."}
 func (t *Tree) AddImage(ctx context.Context, layers []string) error {
 	view := &node{kids: map[string]*node{}}
 	for _, l := range layers {
-		if err := addLayer(ctx, view, l, false); err != nil {
+		layer, err := readLayer(ctx, l, false)
+		if err != nil {
 			return fmt.Errorf("layer directory %s: %w", l, err)
 		}
+		if layer.opaque {
+			clear(view.kids)
+		}
+		overlay(view, layer)
 	}
 	t.add(view)
 	return nil
@@ -70,8 +78,8 @@ func (t *Tree) AddImage(ctx context.Context, layers []string) error {
 // AddTree plans a plain directory tree (a root, not a layer: nothing in
 // it is a whiteout) as the next image.
 func (t *Tree) AddTree(ctx context.Context, dir string) error {
-	view := &node{kids: map[string]*node{}}
-	if err := addLayer(ctx, view, dir, true); err != nil {
+	view, err := readLayer(ctx, dir, true)
+	if err != nil {
 		return fmt.Errorf("tree %s: %w", dir, err)
 	}
 	t.add(view)
@@ -87,61 +95,114 @@ func (t *Tree) add(view *node) {
 	t.merge(t.root, view, "")
 }
 
-// addLayer lays one layer directory over view, the image's union so far:
+// overlay lays a layer as read over view, the image's union so far:
 // whiteouts remove, opaque directories hide what lower layers had there.
-// A plain tree has neither.
-func addLayer(ctx context.Context, view *node, dir string, plain bool) error {
-	names, err := readNames(dir)
-	if err != nil {
-		return err
-	}
-	// fuse-overlayfs and older storage keep AUFS-style whiteout names; an
-	// opaque marker hides the lower layers before this one's entries land.
-	for _, name := range names {
-		if name == whiteoutOpaque && !plain {
-			clear(view.kids)
-		}
-	}
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		src := filepath.Join(dir, name)
-		if target, ok := strings.CutPrefix(name, whiteoutPrefix); ok && !plain {
-			if name != whiteoutOpaque {
-				delete(view.kids, target)
-			}
+func overlay(view, layer *node) {
+	for name, ln := range layer.kids {
+		if ln.whiteout {
+			delete(view.kids, name)
 			continue
 		}
-		n := &node{src: src}
-		if err := unix.Lstat(src, &n.st); err != nil {
-			return err
-		}
-		if n.st.Mode&unix.S_IFMT == unix.S_IFCHR && n.st.Rdev == 0 && !plain {
-			delete(view.kids, name) // overlay whiteout
+		if !ln.isDir() {
+			view.kids[name] = ln
 			continue
 		}
-		if !n.isDir() {
-			view.kids[name] = n
-			continue
-		}
-		opaque := false
-		if !plain {
-			if opaque, err = isOpaque(src); err != nil {
-				return err
-			}
-		}
-		if old := view.kids[name]; old != nil && old.isDir() && !opaque {
+		n := &node{src: ln.src, st: ln.st, kids: map[string]*node{}}
+		if old := view.kids[name]; old != nil && old.isDir() && !ln.opaque {
 			n.kids = old.kids
-		} else {
-			n.kids = map[string]*node{}
 		}
 		view.kids[name] = n
-		if err := addLayer(ctx, n, src, plain); err != nil {
-			return err
+		overlay(n, ln)
+	}
+}
+
+// readLayer reads a layer directory (or, plain, a whole tree) into nodes.
+// Subdirectories are read by a few goroutines: on a cold page cache this
+// is waiting for inode blocks, and several requests at once finish sooner.
+func readLayer(ctx context.Context, dir string, plain bool) (*node, error) {
+	r := &layerReader{ctx: ctx, plain: plain, slots: make(chan struct{}, 4*runtime.GOMAXPROCS(0))}
+	root := &node{src: dir}
+	r.read(root)
+	r.wg.Wait()
+	if r.err != nil {
+		return nil, r.err
+	}
+	return root, nil
+}
+
+type layerReader struct {
+	ctx   context.Context
+	plain bool
+	slots chan struct{} // goroutines that may read at once, besides the caller
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	err   error // the first error
+}
+
+func (r *layerReader) fail(err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
+}
+
+// read fills dir.kids. Each goroutine writes only the nodes it reads, and
+// a child is complete in its parent before a goroutine reads into it.
+func (r *layerReader) read(dir *node) {
+	if err := r.ctx.Err(); err != nil {
+		r.fail(err)
+		return
+	}
+	names, err := readNames(dir.src)
+	if err != nil {
+		r.fail(err)
+		return
+	}
+	dir.kids = make(map[string]*node, len(names))
+	var subdirs []*node
+	for _, name := range names {
+		if !r.plain && strings.HasPrefix(name, whiteoutPrefix) {
+			// fuse-overlayfs and older storage keep AUFS-style names.
+			if name == whiteoutOpaque {
+				dir.opaque = true
+			} else {
+				dir.kids[strings.TrimPrefix(name, whiteoutPrefix)] = &node{whiteout: true}
+			}
+			continue
+		}
+		n := &node{src: filepath.Join(dir.src, name)}
+		if err := unix.Lstat(n.src, &n.st); err != nil {
+			r.fail(err)
+			return
+		}
+		if !r.plain && n.st.Mode&unix.S_IFMT == unix.S_IFCHR && n.st.Rdev == 0 {
+			n.whiteout = true // overlay's whiteout
+		} else if n.isDir() {
+			if !r.plain {
+				if n.opaque, err = isOpaque(n.src); err != nil {
+					r.fail(err)
+					return
+				}
+			}
+			subdirs = append(subdirs, n)
+		}
+		// A whiteout and an AUFS name for the same entry: the whiteout wins.
+		if old := dir.kids[name]; old == nil || !old.whiteout {
+			dir.kids[name] = n
 		}
 	}
-	return nil
+	for _, sub := range subdirs {
+		select {
+		case r.slots <- struct{}{}:
+			r.wg.Go(func() {
+				defer func() { <-r.slots }()
+				r.read(sub)
+			})
+		default:
+			r.read(sub)
+		}
+	}
 }
 
 func readNames(dir string) ([]string, error) {
