@@ -332,7 +332,9 @@ const batchSize = 64
 // directory takes its lock, and workers spread over different directories
 // do not wait for each other.
 func parallel(ctx context.Context, jobs []job, fn func(job) error) error {
-	workers := 2 * runtime.GOMAXPROCS(0)
+	// Mostly waiting: for source blocks on a cold page cache (more reads
+	// in flight finish sooner) and for the filesystem's journal.
+	workers := 8 * runtime.GOMAXPROCS(0)
 	ch := make(chan []job)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
