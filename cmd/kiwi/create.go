@@ -66,6 +66,10 @@ func createFromRoot(ctx context.Context, g *globals, root, target string) ([]bui
 	if err != nil {
 		return nil, err
 	}
+	// images.sh and dracut run inside the root.
+	if err := build.CanRun(d.TargetArch); err != nil {
+		return nil, err
+	}
 	results, err := create(ctx, build.CreateOptions{Root: root, TargetDir: target, Run: runner.Runner{Log: g.log, Progress: progressEvery}, Log: g.log})
 	if err != nil && noSpace(err) {
 		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another --target-dir: %w", target, err)
