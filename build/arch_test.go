@@ -45,7 +45,9 @@ func TestCanRun(t *testing.T) {
 		{func() { write("status", "enabled\n") }, "has no " + handler + " handler: install qemu-user-static and binfmt-support"},
 		{func() { write(handler, "disabled\ninterpreter /usr/libexec/qemu-binfmt/x-binfmt-P\nflags: PF\n") }, "update-binfmts --enable " + handler},
 		{func() { write(handler, "enabled\ninterpreter /usr/bin/qemu\nflags: P\n") }, "lacks the F (fix binary) flag"},
-		{func() { write(handler, "enabled\ninterpreter /usr/libexec/qemu-binfmt/x-binfmt-P\nflags: PF\noffset 0\n") }, ""},
+		{func() {
+			write(handler, "enabled\ninterpreter /usr/libexec/qemu-binfmt/x-binfmt-P\nflags: PF\noffset 0\n")
+		}, ""},
 	}
 	for i, c := range cases {
 		c.setup()
