@@ -215,7 +215,13 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if desc == "" || target == "" {
 		return fmt.Errorf("boxbuild needs the build's --description DIR and --target-dir DIR after --")
 	}
-	d, err := loadForBuild(g, desc, &pf)
+	// The build in the box makes images of the box's arch: check the
+	// description as that arch (arch= sections, the type's support).
+	vg := *g
+	if vg.targetArch == "" {
+		vg.targetArch = arch
+	}
+	d, err := loadForBuild(&vg, desc, &pf)
 	if err != nil {
 		return err
 	}
