@@ -58,6 +58,10 @@ type Arch struct {
 	Name string `yaml:"name"`
 	// Cmdline are kernel options of the VM box.
 	Cmdline []string `yaml:"cmdline"`
+	// Console is the VM's console device for this arch (the box's
+	// console otherwise): QEMU's -serial is ttyS0 on x86_64 and the
+	// PL011 ttyAMA0 on aarch64's virt machine.
+	Console string `yaml:"console"`
 	// Container is an image reference (registry or any containers
 	// transport) to pull the container box from; empty: the box is built
 	// from its description.

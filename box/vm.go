@@ -28,8 +28,10 @@ type VMRun struct {
 	Box   *Box
 	Entry *Entry
 	// Arch is the box's architecture in KIWI's names (x86_64, aarch64),
-	// which is also QEMU's system emulator suffix.
-	Arch string
+	// which is also QEMU's system emulator suffix; HostArch is this
+	// host's ("": the box's own). A box of another arch than the host's runs under TCG, and
+	// Build.Kiwi must be a kiwi built for Arch (see BoxKiwi).
+	Arch, HostArch string
 	// MemoryMB and CPUs size the VM; Console is its console device.
 	MemoryMB, CPUs int
 	Console        string
@@ -41,7 +43,8 @@ type VMRun struct {
 	// NoAccel runs under TCG only; otherwise KVM is tried first and QEMU
 	// falls back to TCG when KVM cannot start.
 	NoAccel bool
-	// Machine and CPU are passed to QEMU's -machine and -cpu when set.
+	// Machine and CPU are QEMU's -machine and -cpu; "" takes the arch's
+	// defaults (aarch64: virt, and cortex-a57 under TCG).
 	Machine, CPU string
 	// Sharing is how the directories reach the VM: Share9p (default),
 	// ShareVirtiofs or ShareSSHFS.
@@ -178,27 +181,10 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 			return -1, fmt.Errorf("shared directory %q holds a line break, which a VM box cannot take", m.Host)
 		}
 	}
-	qemu := []string{"-m", strconv.Itoa(r.MemoryMB), "-smp", strconv.Itoa(r.CPUs),
-		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-		"-nic", "user,model=virtio-net-pci",
-		"-kernel", r.Entry.Path(KernelFile), "-initrd", r.Entry.Path(InitrdFile)}
-	if r.NoAccel {
-		qemu = append(qemu, "-accel", "tcg")
-	} else {
-		// QEMU takes the first accelerator that initialises.
-		qemu = append(qemu, "-accel", "kvm", "-accel", "tcg")
+	qemu, foreign, err := r.qemuBase(disk)
+	if err != nil {
+		return -1, err
 	}
-	if r.Machine != "" {
-		qemu = append(qemu, "-machine", r.Machine)
-	}
-	if r.CPU != "" {
-		qemu = append(qemu, "-cpu", r.CPU)
-	}
-	root := "file=" + r.Entry.Path(RootFile) + ",format=raw,if=virtio"
-	if !r.NoSnapshot {
-		root += ",snapshot=on"
-	}
-	qemu = append(qemu, "-drive", root, "-drive", "file="+disk+",format=qcow2,if=virtio")
 	// The kiwibox share (kiwi binary, arguments, mount list) is always 9p:
 	// the box reads it before it knows how the rest is shared.
 	qemu = append(qemu, share9p("kiwibox", share, security, true)...)
@@ -249,19 +235,16 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 	if err := os.WriteFile(filepath.Join(share, "shares"), []byte(mounts.String()), 0o644); err != nil {
 		return -1, err
 	}
-	a, err := r.Box.ForArch(r.Arch)
+	appendLine, err := r.kernelAppend(string(cmdline))
 	if err != nil {
 		return -1, err
 	}
-	appendLine := strings.TrimSpace(string(cmdline)) + " rw console=" + r.Console + " kiwi.boxbuild"
-	if len(a.Cmdline) > 0 {
-		appendLine += " " + strings.Join(a.Cmdline, " ")
-	}
-	if r.Debug {
-		appendLine += " kiwi.debug"
-	}
 	qemu = append(qemu, "-append", appendLine)
-	r.Log.Info("starting the VM box", "box", r.Box.Name, "memory_mib", r.MemoryMB, "cpus", r.CPUs, "tcg_only", r.NoAccel, "snapshot", !r.NoSnapshot, "sharing", r.sharing())
+	if foreign {
+		r.Log.Info("the box's architecture is not the host's: QEMU emulates it (TCG), so the build takes several times longer than in a box of the host's arch",
+			"box_arch", r.Arch, "host_arch", r.HostArch)
+	}
+	r.Log.Info("starting the VM box", "box", r.Box.Name, "arch", r.Arch, "memory_mib", r.MemoryMB, "cpus", r.CPUs, "tcg_only", r.NoAccel || foreign, "snapshot", !r.NoSnapshot, "sharing", r.sharing())
 	c := runner.Cmd{Name: "qemu-system-" + r.Arch, Args: qemu, Stdout: r.Output}
 	if r.Debug {
 		c.Stdin = r.Input
@@ -282,6 +265,54 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		}
 	}
 	return code, nil
+}
+
+// qemuBase is QEMU's command line for the box without its shares and
+// kernel options: memory, CPUs, serial console on stdio, user network,
+// the box's kernel and initrd, accelerator, machine and CPU model of the
+// box's arch, the root filesystem (a snapshot unless NoSnapshot) and the
+// scratch disk. Every device is a PCI virtio one, which x86_64's pc and
+// aarch64's virt machine both have. foreign tells that the box's arch is
+// not the host's (it runs under TCG).
+func (r VMRun) qemuBase(scratchDisk string) (args []string, foreign bool, err error) {
+	hostArch := r.HostArch
+	if hostArch == "" {
+		hostArch = r.Arch
+	}
+	machine, foreign, err := machineArgs(r.Arch, hostArch, r.NoAccel, r.Machine, r.CPU)
+	if err != nil {
+		return nil, false, fmt.Errorf("box %s: %w", r.Box.Name, err)
+	}
+	args = []string{"-m", strconv.Itoa(r.MemoryMB), "-smp", strconv.Itoa(r.CPUs),
+		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+		"-nic", "user,model=virtio-net-pci",
+		"-kernel", r.Entry.Path(KernelFile), "-initrd", r.Entry.Path(InitrdFile)}
+	args = append(args, machine...)
+	root := "file=" + r.Entry.Path(RootFile) + ",format=raw,if=virtio"
+	if !r.NoSnapshot {
+		root += ",snapshot=on"
+	}
+	args = append(args, "-drive", root, "-drive", "file="+scratchDisk+",format=qcow2,if=virtio")
+	return args, foreign, nil
+}
+
+// kernelAppend is the box kernel's command line: the box set's own
+// options (its append file), the console, the marker that starts the
+// build service, the arch's extra options from the box config and
+// kiwi.debug with --box-debug.
+func (r VMRun) kernelAppend(boxCmdline string) (string, error) {
+	a, err := r.Box.ForArch(r.Arch)
+	if err != nil {
+		return "", err
+	}
+	line := strings.TrimSpace(boxCmdline) + " rw console=" + r.Console + " kiwi.boxbuild"
+	if len(a.Cmdline) > 0 {
+		line += " " + strings.Join(a.Cmdline, " ")
+	}
+	if r.Debug {
+		line += " kiwi.debug"
+	}
+	return line, nil
 }
 
 // shareSSHFS starts the SFTP server for the sshfs sharing and gives the

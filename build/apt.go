@@ -20,7 +20,10 @@ import (
 // the shared cache, bound into the root while apt runs, so the next build
 // of the same description downloads nothing again.
 type apt struct {
-	root  string
+	root string
+	// arch is the root's Debian architecture (debootstrap --arch) when
+	// it is not the host's.
+	arch  string
 	repos []aptRepo
 	// cache is <shared cache>/apt: archives/ (.deb files) and lists/.
 	cache string
@@ -49,6 +52,14 @@ func newApt(d *Description, root, cacheDir string, r runner.Runner) (*apt, error
 			return nil, err
 		}
 		a.repos = append(a.repos, ar)
+	}
+	// The host's arch is debootstrap's default; another one is named.
+	if d.TargetArch != "" && d.TargetArch != HostArch() {
+		arch, err := DebianArch(d.TargetArch)
+		if err != nil {
+			return nil, err
+		}
+		a.arch = arch
 	}
 	return a, nil
 }
@@ -121,6 +132,12 @@ func (a *apt) Bootstrap(ctx context.Context, pkgs []string) error {
 	}
 	if repo.trusted {
 		args = append(args, "--no-check-gpg")
+	}
+	if a.arch != "" {
+		// Another arch than the host's: debootstrap runs its second
+		// stage in the root through QEMU's binfmt_misc handler
+		// (Prepare checked that it is there).
+		args = append(args, "--arch="+a.arch)
 	}
 	args = append(args, repo.dist, a.root, repo.uri)
 	// debootstrap mounts /proc and /sys in the new root while it

@@ -77,6 +77,9 @@ func Prepare(ctx context.Context, d *Description, o PrepareOptions) (res *Prepar
 	if pm := d.Preferences.PackageManager; pm != "apt" {
 		return nil, unsupportedPackageManager(d.File, pm)
 	}
+	if err := CanRun(d.TargetArch); err != nil {
+		return nil, err
+	}
 	fresh, err := checkRoot(o.Root, o.AllowExistingRoot)
 	if err != nil {
 		return nil, err

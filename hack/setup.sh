@@ -13,6 +13,11 @@ packages="
   e2fsprogs dosfstools mtools xorriso squashfs-tools erofs-utils btrfs-progs xfsprogs gdisk fdisk
   ca-certificates git gcc libc6-dev
 "
+# The cross-arch box test (KIWI_TEST_CROSS=1, not in the default run): an
+# aarch64 box is built through qemu-user and booted with qemu-system-aarch64.
+if [ "${KIWI_TEST_CROSS:-}" = 1 ]; then
+  packages="$packages qemu-system-arm qemu-user-static binfmt-support"
+fi
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -24,6 +29,13 @@ if [ -n "$missing" ]; then
   # Tests start their own registry on 127.0.0.1; never leave the packaged
   # one listening on every interface.
   if [ -d /run/systemd/system ]; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+fi
+
+if [ "${KIWI_TEST_CROSS:-}" = 1 ]; then
+  # Without systemd (containers, these VMs) nothing mounts binfmt_misc or
+  # enables the handler that runs aarch64 programs in a root.
+  [ -e /proc/sys/fs/binfmt_misc/status ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  update-binfmts --enable qemu-aarch64
 fi
 
 # Go: Debian 12's own Go is too old for this module; use the one on PATH

@@ -28,15 +28,22 @@ func newBoxCommand(g *globals) *cobra.Command {
 
 func newBoxBuildCommand(g *globals) *cobra.Command {
 	var cacheDir string
+	var a archFlags
 	c := &cobra.Command{
-		Use:   "build NAME",
+		Use:   "build NAME [--x86_64|--aarch64]",
 		Short: "Build a box from the box description kiwi ships",
 		Long: `box build makes box NAME with kiwi itself: its shipped description is
 prepared (the root is kept as a container image, which is the container
 box) and created as a kis set (kernel, initrd and root filesystem: the VM
 box). Both go into the box cache (~/.cache/kiwi/boxes, $KIWI_BOXED_CACHE_DIR)
 with their checksums; the previous set of the box is replaced in one step.
-Global --shared-cache-dir is used for the package downloads.`,
+Global --shared-cache-dir is used for the package downloads.
+
+--x86_64 or --aarch64 builds the box of that architecture (default: the
+host's). A box of another architecture than the host's is bootstrapped and
+configured through QEMU's user-mode emulation (qemu-user-static registered
+with binfmt_misc; kiwi says how when it is missing) and has no container
+form: it is for VM boxbuilds only.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := box.LoadConfig()
@@ -45,6 +52,13 @@ Global --shared-cache-dir is used for the package downloads.`,
 			}
 			b, err := cfg.Box(args[0])
 			if err != nil {
+				return err
+			}
+			arch, err := a.arch()
+			if err != nil {
+				return err
+			}
+			if _, err := b.ForArch(arch); err != nil {
 				return err
 			}
 			cache, err := boxCache(cacheDir)
@@ -56,7 +70,7 @@ Global --shared-cache-dir is used for the package downloads.`,
 				return err
 			}
 			defer unlock()
-			e, err := buildBox(cmd.Context(), g, cache, b, build.HostArch())
+			e, err := buildBox(cmd.Context(), g, cache, b, arch)
 			if err != nil {
 				return err
 			}
@@ -65,7 +79,32 @@ Global --shared-cache-dir is used for the package downloads.`,
 		},
 	}
 	c.Flags().StringVar(&cacheDir, "box-cache-dir", "", "box cache (default $KIWI_BOXED_CACHE_DIR, else ~/.cache/kiwi/boxes)")
+	a.register(c)
 	return c
+}
+
+// archFlags are --x86_64 and --aarch64, the box architecture of box build
+// and boxbuild (KIWI's boxbuild options).
+type archFlags struct {
+	x86, aarch64 bool
+}
+
+func (a *archFlags) register(c *cobra.Command) {
+	c.Flags().BoolVar(&a.x86, "x86_64", false, "box architecture x86_64 (default: the host's)")
+	c.Flags().BoolVar(&a.aarch64, "aarch64", false, "box architecture aarch64 (default: the host's); on another host the box runs under TCG")
+}
+
+// arch is the chosen box architecture: the host's when neither is given.
+func (a *archFlags) arch() (string, error) {
+	switch {
+	case a.x86 && a.aarch64:
+		return "", fmt.Errorf("--x86_64 and --aarch64: choose one box architecture")
+	case a.x86:
+		return "x86_64", nil
+	case a.aarch64:
+		return "aarch64", nil
+	}
+	return build.HostArch(), nil
 }
 
 func newBoxListCommand(g *globals) *cobra.Command {
@@ -157,9 +196,12 @@ func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch
 	if b.Description == "" {
 		return nil, fmt.Errorf("box %s has no description to build it from (it comes from %s only)", b.Name, b.Arch[0].Container)
 	}
-	if arch != build.HostArch() {
-		return nil, fmt.Errorf("box %s: kiwi builds boxes for the host's architecture (%s) only, not %s", b.Name, build.HostArch(), arch)
+	// A box of another arch is prepared through QEMU's user-mode
+	// emulation: refuse early, saying how to set it up, when it is missing.
+	if err := build.CanRun(arch); err != nil {
+		return nil, fmt.Errorf("box %s for %s: %w", b.Name, arch, err)
 	}
+	foreign := arch != build.HostArch()
 	start := time.Now()
 	digest, err := box.DescriptionDigest(b.Description)
 	if err != nil {
@@ -174,9 +216,10 @@ func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch
 	if err := box.WriteDescription(b.Description, desc); err != nil {
 		return nil, err
 	}
-	// The user's --type and --profile are for their builds, not the box's.
+	// The user's --type and --profile are for their builds, not the box's;
+	// the box's arch is its target arch.
 	bg := *g
-	bg.types, bg.profiles = "", nil
+	bg.types, bg.profiles, bg.targetArch = "", nil, arch
 	var p prepareFlags
 	d, err := loadForBuild(&bg, desc, &p)
 	if err != nil {
@@ -214,21 +257,26 @@ func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch
 	if len(files) > 0 {
 		return nil, fmt.Errorf("box %s: its description must build a kis set (kernel, initrd, root filesystem, append); missing: %v", b.Name, files)
 	}
-	// The container box: the prepared image, as an archive any podman
-	// service (local or remote) can load.
-	store, err := oci.OpenStore(oci.StoreOptions{})
-	if err != nil {
-		return nil, err
-	}
-	err = exportImage(ctx, store, prepared.Image, "oci-archive:"+filepath.Join(stage, box.ContainerFile)+":kiwi-box-"+b.Name)
-	store.Close()
-	if err != nil {
-		return nil, fmt.Errorf("box %s: container archive: %w", b.Name, err)
+	boxFiles := []string{box.KernelFile, box.InitrdFile, box.RootFile, box.AppendFile}
+	if !foreign {
+		// The container box: the prepared image, as an archive any
+		// podman service (local or remote) can load. A box of another
+		// arch has none: its image would carry the host's arch in its
+		// config, and container boxbuilds run the host's arch only.
+		store, err := oci.OpenStore(oci.StoreOptions{})
+		if err != nil {
+			return nil, err
+		}
+		err = exportImage(ctx, store, prepared.Image, "oci-archive:"+filepath.Join(stage, box.ContainerFile)+":kiwi-box-"+b.Name)
+		store.Close()
+		if err != nil {
+			return nil, fmt.Errorf("box %s: container archive: %w", b.Name, err)
+		}
+		boxFiles = append(boxFiles, box.ContainerFile)
 	}
 	e, err := cache.Install(stage, box.Meta{
 		Box: b.Name, Arch: arch, Description: b.Description, DescriptionDigest: digest,
-		Kiwi: g.version, Built: time.Now(),
-		Files: []string{box.KernelFile, box.InitrdFile, box.RootFile, box.AppendFile, box.ContainerFile},
+		Kiwi: g.version, Built: time.Now(), Files: boxFiles,
 	})
 	if err != nil {
 		return nil, err

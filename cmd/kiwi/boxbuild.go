@@ -41,6 +41,8 @@ type boxbuildFlags struct {
 	machine    string
 	cpu        string
 	scratchGB  int
+	boxKiwi    string
+	arch       archFlags
 }
 
 func newBoxbuildCommand(g *globals) *cobra.Command {
@@ -53,7 +55,8 @@ image-building tools. The arguments after -- are system build options and are
 checked before anything starts; --description and --target-dir become the
 directories shared with the box, and the global --debug, --type, --profile,
 --kiwi-file, --target-arch and --setenv pass into the box. The kiwi binary
-running the build in the box is this one.
+running the build in the box is this one (for a box of another arch, see
+--aarch64).
 
 The box's output is shown as it happens and kept in TARGET/boxbuild.log; the
 build's exit code is in TARGET/boxbuild.exitcode. A build that leaves no exit
@@ -77,7 +80,16 @@ Without --container the build runs in a VM: QEMU boots the box's kernel
 and initrd straight into its root filesystem (a throw-away snapshot unless
 --no-snapshot), shares the directories over 9p (or virtiofs) and gives the box a sparse
 scratch disk, where the build's root tree is made; the result files are
-copied into the target dir and the VM powers off.`,
+copied into the target dir and the VM powers off.
+
+--x86_64 or --aarch64 picks the box's architecture (default: the host's);
+the build in it makes images of that arch. A box of another arch than the
+host's is a VM only (no --container) and runs under TCG, several times
+slower. Its kiwi is kiwi-<arch> next to this binary, or --box-kiwi FILE;
+build one with
+  CGO_ENABLED=0 GOARCH=arm64 go build -tags "exclude_graphdriver_btrfs containers_image_openpgp" -o kiwi-aarch64 ./cmd/kiwi
+The aarch64 box is a virt machine with a cortex-a57 CPU under TCG (-cpu max
+and gic-version=max on an aarch64 host); --machine and --cpu replace them.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.listBoxes {
 				cache, err := boxCache(o.cacheDir)
@@ -101,7 +113,7 @@ copied into the target dir and the VM powers off.`,
 	f.StringVar(&o.cacheDir, "box-cache-dir", "", "box cache (default $KIWI_BOXED_CACHE_DIR, else ~/.cache/kiwi/boxes)")
 	f.StringVar(&o.memory, "box-memory", "", "VM memory: GiB as a plain number (8), or with a unit (8G, 2048M); default: the box config's mem_mb")
 	f.IntVar(&o.cpus, "box-smp-cpus", 0, "VM CPUs (default: the box config's processors)")
-	f.StringVar(&o.console, "box-console", "", "VM console device (default: the box config's console, ttyS0)")
+	f.StringVar(&o.console, "box-console", "", "VM console device (default: the box config's console for the arch, else ttyS0 on x86_64, ttyAMA0 on aarch64)")
 	f.BoolVar(&o.debug, "box-debug", false, "keep the VM up after the build, its console logged in as root on this terminal")
 	f.BoolVar(&o.noSnapshot, "no-snapshot", false, "let the VM write to the cached box's root filesystem (changes persist)")
 	f.BoolVar(&o.noAccel, "no-accel", false, "run the VM without KVM (TCG); without it KVM is tried first and TCG taken when KVM cannot start")
@@ -110,8 +122,10 @@ copied into the target dir and the VM powers off.`,
 	f.BoolVar(&o.sshfs, "sshfs-sharing", false, "share the directories with the VM over sshfs, served by kiwi's own SFTP server on 127.0.0.1 (no host sshd needed)")
 	f.StringVar(&o.sshKey, "ssh-key", "", "with --sshfs-sharing: private key (unencrypted OpenSSH) the box logs in with; default: one made for the run")
 	f.IntVar(&o.sshPort, "ssh-port", 0, "with --sshfs-sharing: port of kiwi's SFTP server on 127.0.0.1; default: a free port")
-	f.StringVar(&o.machine, "machine", "", "QEMU machine type (-machine)")
-	f.StringVar(&o.cpu, "cpu", "", "QEMU CPU model (-cpu), e.g. host with KVM")
+	f.StringVar(&o.machine, "machine", "", "QEMU machine type (-machine); default: QEMU's on x86_64, virt on aarch64")
+	f.StringVar(&o.cpu, "cpu", "", "QEMU CPU model (-cpu); default: QEMU's on x86_64, on aarch64 max (cortex-a57 under TCG)")
+	f.StringVar(&o.boxKiwi, "box-kiwi", "", "kiwi binary to run in a VM box (default: this one; for another arch, kiwi-<arch> next to it)")
+	o.arch.register(c)
 	f.IntVar(&o.scratchGB, "box-scratch-size", 40, "size in GiB of the VM's sparse scratch disk (its container storage and temp data)")
 	return c
 }
@@ -130,13 +144,24 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	}
 	vm := !o.container && o.kubeYAML == ""
 	if !vm {
-		for _, name := range []string{"box-memory", "box-smp-cpus", "box-console", "box-debug", "no-snapshot", "no-accel", "machine", "cpu", "box-scratch-size", "9p-sharing", "virtiofs-sharing", "sshfs-sharing", "ssh-key", "ssh-port"} {
+		for _, name := range []string{"box-memory", "box-smp-cpus", "box-console", "box-debug", "no-snapshot", "no-accel", "machine", "cpu", "box-scratch-size", "9p-sharing", "virtiofs-sharing", "sshfs-sharing", "ssh-key", "ssh-port", "box-kiwi"} {
 			if cmd.Flags().Changed(name) {
 				return fmt.Errorf("--%s is a VM option; it does not apply with --container or --kube-yaml", name)
 			}
 		}
 	} else if o.connection != "" {
 		return fmt.Errorf("--connection is a container option: add --container")
+	}
+	arch, err := o.arch.arch()
+	if err != nil {
+		return err
+	}
+	if arch != build.HostArch() && !vm {
+		// A container runs the host's arch; through binfmt_misc podman
+		// could run another's, but kiwi's box images carry no other
+		// arch and the build's own tools (mkfs, dracut) would all be
+		// emulated one by one: a VM box is the way.
+		return fmt.Errorf("--%s: a container box runs this host's arch (%s) only; a box of %s runs as a VM: leave out --container and --kube-yaml (the VM runs under TCG)", arch, build.HostArch(), arch)
 	}
 	if n := btoi(o.share9p) + btoi(o.virtiofs) + btoi(o.sshfs); n > 1 {
 		return fmt.Errorf("--9p-sharing, --virtiofs-sharing and --sshfs-sharing: choose one")
@@ -190,7 +215,13 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if desc == "" || target == "" {
 		return fmt.Errorf("boxbuild needs the build's --description DIR and --target-dir DIR after --")
 	}
-	d, err := loadForBuild(g, desc, &pf)
+	// The build in the box makes images of the box's arch: check the
+	// description as that arch (arch= sections, the type's support).
+	vg := *g
+	if vg.targetArch == "" {
+		vg.targetArch = arch
+	}
+	d, err := loadForBuild(&vg, desc, &pf)
 	if err != nil {
 		return err
 	}
@@ -219,9 +250,14 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err != nil {
 		return err
 	}
-	arch := build.HostArch()
 	if _, err := bx.ForArch(arch); err != nil {
 		return err
+	}
+	if vm {
+		// The box runs a kiwi of its own arch.
+		if b.Kiwi, err = box.BoxKiwi(arch, build.HostArch(), b.Kiwi, o.boxKiwi); err != nil {
+			return err
+		}
 	}
 	cache, err := boxCache(o.cacheDir)
 	if err != nil {
@@ -242,7 +278,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	}
 	run := runner.Runner{Log: g.log}
 	if vm {
-		return runVMBox(cmd, g, o, b, bx, cache, memoryMB)
+		return runVMBox(cmd, g, o, b, bx, arch, cache, memoryMB)
 	}
 	svc, err := box.Connect(ctx, o.connection, g.tempDir, run, g.log)
 	if err != nil {
@@ -313,13 +349,13 @@ func passedArgs(fs *pflag.FlagSet) []string {
 }
 
 // runVMBox runs the build in a QEMU VM of box bx.
-func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx *box.Box, cache box.Cache, memoryMB int) error {
+func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx *box.Box, arch string, cache box.Cache, memoryMB int) error {
 	ctx := cmd.Context()
 	unlock, err := cache.Lock(bx.Name)
 	if err != nil {
 		return err
 	}
-	e, err := provideBox(ctx, g, cache, bx, build.HostArch(), o.noUpdate)
+	e, err := provideBox(ctx, g, cache, bx, arch, o.noUpdate)
 	unlock()
 	if err != nil {
 		return err
@@ -330,16 +366,15 @@ func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx 
 	if memoryMB == 0 {
 		memoryMB = 8192
 	}
-	cpus, console := o.cpus, o.console
+	cpus := o.cpus
 	if cpus == 0 {
 		cpus = max(bx.Processors, 1)
 	}
-	if console == "" {
-		console = bx.Console
+	a, err := bx.ForArch(arch)
+	if err != nil {
+		return err
 	}
-	if console == "" {
-		console = "ttyS0"
-	}
+	console := box.VMConsole(bx, a, o.console)
 	sharing := box.Share9p
 	switch {
 	case o.virtiofs:
@@ -348,7 +383,7 @@ func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx 
 		sharing = box.ShareSSHFS
 	}
 	code, err := box.RunVM(ctx, box.VMRun{
-		Build: b, Box: bx, Entry: e, Arch: build.HostArch(), MemoryMB: memoryMB, CPUs: cpus, Console: console,
+		Build: b, Box: bx, Entry: e, Arch: arch, HostArch: build.HostArch(), MemoryMB: memoryMB, CPUs: cpus, Console: console,
 		Debug: o.debug, NoSnapshot: o.noSnapshot, NoAccel: o.noAccel, Machine: o.machine, CPU: o.cpu,
 		Sharing: sharing, SSHKey: o.sshKey, SSHPort: o.sshPort, ScratchGB: o.scratchGB, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(),
 		Run: runner.Runner{Log: g.log}, Log: g.log,

@@ -66,6 +66,10 @@ func createFromRoot(ctx context.Context, g *globals, root, target string) ([]bui
 	if err != nil {
 		return nil, err
 	}
+	// images.sh and dracut run inside the root.
+	if err := build.CanRun(d.TargetArch); err != nil {
+		return nil, err
+	}
 	results, err := create(ctx, build.CreateOptions{Root: root, TargetDir: target, Run: runner.Runner{Log: g.log, Progress: progressEvery}, Log: g.log})
 	if err != nil && noSpace(err) {
 		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another --target-dir: %w", target, err)
@@ -85,6 +89,11 @@ type creator func(context.Context, build.CreateOptions) ([]build.Result, error)
 // creatorFor picks the builder of d's selected type, so an unsupported
 // type is refused before any work (build checks it before prepare).
 func creatorFor(d *build.Description) (creator, error) {
+	if _, ok := build.LiveTypeOf(d); ok || d.Type.Image == "oem" {
+		if err := bootableArch(d); err != nil {
+			return nil, err
+		}
+	}
 	if ft, ok := build.FSTypeOf(d); ok {
 		return func(ctx context.Context, o build.CreateOptions) ([]build.Result, error) {
 			return build.CreateFS(ctx, ft, o)
@@ -107,6 +116,17 @@ func creatorFor(d *build.Description) (creator, error) {
 	return func(ctx context.Context, o build.CreateOptions) ([]build.Result, error) {
 		return build.CreateOEM(ctx, dt, o)
 	}, nil
+}
+
+// bootableArch fails for disks and live ISOs of other arches than
+// x86_64: the boot loader kiwi installs (grub for i386-pc and x86_64-efi)
+// would not boot them.
+func bootableArch(d *build.Description) error {
+	if d.TargetArch == "" || d.TargetArch == "x86_64" {
+		return nil
+	}
+	return fmt.Errorf("%s: image=%q for %s: kiwi installs grub for x86_64 (BIOS and EFI) only so far, which does not boot on %s; build a kis or filesystem type (ext4, squashfs, ...) for %s",
+		d.File, d.Type.Image, d.TargetArch, d.TargetArch, d.TargetArch)
 }
 
 // createSupported fails when d's type cannot be created.

@@ -58,7 +58,7 @@ func newRootCommand(version string) *cobra.Command {
 	f.StringVar(&g.logfile, "logfile", "", `write the log to this file ("stdout" for standard output)`)
 	f.BoolVar(&g.color, "color-output", false, "colour the log levels")
 	f.StringVar(&g.config, "config", "", "runtime configuration file")
-	f.StringVar(&g.targetArch, "target-arch", "", "architecture of the image (default: the host's)")
+	f.StringVar(&g.targetArch, "target-arch", "", "architecture of the image (default: the host's; another one is built through qemu-user-static's binfmt_misc handler)")
 	f.StringVar(&g.kiwiFile, "kiwi-file", "", "name of the description file in the description directory")
 	f.StringVar(&g.sharedCacheDir, "shared-cache-dir", "/var/cache/kiwi", "cache shared between builds (packages, layers, stash state)")
 	f.StringVar(&g.tempDir, "temp-dir", "/var/tmp", "directory for temporary data")
