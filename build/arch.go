@@ -11,17 +11,24 @@ import (
 )
 
 // archNames maps KIWI's architecture names to Debian's (dpkg, debootstrap
-// --arch) and to the name of QEMU's user-mode emulator (qemu-<name>), which
-// is also the name of its binfmt_misc handler.
-var archNames = map[string]struct{ debian, qemu string }{
-	"x86_64":  {"amd64", "x86_64"},
-	"aarch64": {"arm64", "aarch64"},
-	"i686":    {"i386", "i386"},
-	"i586":    {"i386", "i386"},
-	"armv7l":  {"armhf", "arm"},
-	"ppc64le": {"ppc64el", "ppc64le"},
-	"s390x":   {"s390x", "s390x"},
-	"riscv64": {"riscv64", "riscv64"},
+// --arch), to the name of QEMU's user-mode emulator (qemu-<name>), which
+// is also the name of its binfmt_misc handler, and to OCI's (Go's GOARCH),
+// which image configurations carry.
+var archNames = map[string]struct{ debian, qemu, oci string }{
+	"x86_64":  {"amd64", "x86_64", "amd64"},
+	"aarch64": {"arm64", "aarch64", "arm64"},
+	"i686":    {"i386", "i386", "386"},
+	"i586":    {"i386", "i386", "386"},
+	"armv7l":  {"armhf", "arm", "arm"},
+	"ppc64le": {"ppc64el", "ppc64le", "ppc64le"},
+	"s390x":   {"s390x", "s390x", "s390x"},
+	"riscv64": {"riscv64", "riscv64", "riscv64"},
+}
+
+// OCIArch is the OCI architecture name of the KIWI architecture arch
+// (aarch64 -> arm64), or "" (the host's) when kiwi knows none.
+func OCIArch(arch string) string {
+	return archNames[arch].oci
 }
 
 // DebianArch is the Debian architecture name of the KIWI architecture

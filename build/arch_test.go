@@ -66,3 +66,11 @@ func TestCanRun(t *testing.T) {
 		t.Errorf("unknown arch: %v", err)
 	}
 }
+
+func TestOCIArchNames(t *testing.T) {
+	for kiwi, want := range map[string]string{"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "armv7l": "arm", "ppc64le": "ppc64le", "nonesuch": ""} {
+		if got := OCIArch(kiwi); got != want {
+			t.Errorf("OCIArch(%q) = %q, want %q", kiwi, got, want)
+		}
+	}
+}

@@ -128,6 +128,7 @@ type phaseCache struct {
 	author  string
 	tool    string
 	tempDir string
+	arch    string // OCI architecture of the images ("": the host's)
 	// state keeps the tree snapshot of every phase image, so the next
 	// phase's layer is a diff without reading the whole tree again.
 	state string
@@ -284,6 +285,7 @@ func (c *phaseCache) commit(ctx context.Context, root, parentID, phase, key stri
 	out, err := c.store.AppendLayer(ctx, oci.Append{
 		ParentID: parentID,
 		Name:     c.ref(phase, key),
+		Arch:     c.arch,
 		Layer: func(w io.Writer) error {
 			return oci.WriteLayer(w, root, changes, nil)
 		},

@@ -323,6 +323,7 @@ func (p *preparation) layered(ctx context.Context) (*Prepared, error) {
 	cache := &phaseCache{
 		store: o.Store, name: strings.ToLower(d.Name), author: d.Info.Author, tool: o.Tool,
 		tempDir: o.TempDir, state: filepath.Join(o.CacheDir, "prepare"), log: o.Log,
+		arch: OCIArch(d.TargetArch),
 	}
 	res := &Prepared{Root: o.Root}
 	done, id := 0, ""

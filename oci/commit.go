@@ -43,6 +43,9 @@ type Append struct {
 	TempDir string
 	// Progress shows a bar for the layer write (a terminal, or nil).
 	Progress io.Writer
+	// Arch is the OCI architecture (amd64, arm64, ...) of an image started
+	// from scratch; "" means the host's. On a parent, the parent's counts.
+	Arch string
 }
 
 // Appended is what AppendLayer made.
@@ -64,7 +67,7 @@ type Appended struct {
 // If the tree changes between the passes the layer is refused and removed.
 // The name moves to the new image only when it is complete.
 func (s *Store) AppendLayer(ctx context.Context, a Append) (*Appended, error) {
-	cfg, layers, parentTop, err := s.parentImage(ctx, a.ParentID)
+	cfg, layers, parentTop, err := s.parentImage(ctx, a.ParentID, a.Arch)
 	if err != nil {
 		return nil, err
 	}
@@ -211,11 +214,14 @@ func commitImage(ctx context.Context, tempDir string, cfg *ispec.Image, layers [
 }
 
 // parentImage reads the parent's configuration, layer list and top storage
-// layer, or gives an empty Linux image of the host architecture without a
-// parent.
-func (s *Store) parentImage(ctx context.Context, id string) (*ispec.Image, []ispec.Descriptor, string, error) {
+// layer, or gives an empty Linux image of arch (the host's when "") without
+// a parent.
+func (s *Store) parentImage(ctx context.Context, id, arch string) (*ispec.Image, []ispec.Descriptor, string, error) {
 	if id == "" {
-		return &ispec.Image{Platform: ispec.Platform{OS: "linux", Architecture: runtime.GOARCH}}, nil, "", nil
+		if arch == "" {
+			arch = runtime.GOARCH
+		}
+		return &ispec.Image{Platform: ispec.Platform{OS: "linux", Architecture: arch}}, nil, "", nil
 	}
 	simg, err := s.Image(id)
 	if err != nil {

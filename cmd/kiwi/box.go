@@ -261,8 +261,7 @@ func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch
 	if !foreign {
 		// The container box: the prepared image, as an archive any
 		// podman service (local or remote) can load. A box of another
-		// arch has none: its image would carry the host's arch in its
-		// config, and container boxbuilds run the host's arch only.
+		// arch has none: container boxbuilds run the host's arch only.
 		store, err := oci.OpenStore(oci.StoreOptions{})
 		if err != nil {
 			return nil, err
