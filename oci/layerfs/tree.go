@@ -618,6 +618,11 @@ func listXattrs(list func([]byte) (int, error)) ([]string, error) {
 			if x == "user.containers.override_stat" {
 				return nil, ErrNotPlain
 			}
+			// The host's labelling, not the image's: the tar path
+			// (umoci) and stash leave it out too.
+			if x == "security.selinux" {
+				continue
+			}
 			for _, p := range overlayXattrPrefixes {
 				if x == p+"redirect" || x == p+"metacopy" {
 					return nil, ErrNotPlain

@@ -225,3 +225,45 @@ func TestTreePlainTreeHasNoWhiteouts(t *testing.T) {
 		t.Errorf("the copy differs:\n%v", d)
 	}
 }
+
+// TestTreeLeavesOutHostLabels: security.selinux is the host's labelling of
+// storage's files, not part of the image (umoci's extractor drops it too).
+func TestTreeLeavesOutHostLabels(t *testing.T) {
+	if !fstest.IsRoot() {
+		t.Skip("needs root (security xattrs)")
+	}
+	base := t.TempDir()
+	f := filepath.Join(base, "l/etc/labelled")
+	if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Lsetxattr(f, "security.selinux", []byte("system_u:object_r:etc_t:s0"), 0); err != nil {
+		t.Skipf("this filesystem takes no security.selinux: %v", err)
+	}
+	if err := unix.Lsetxattr(f, "user.kept", []byte("y"), 0); err != nil {
+		t.Fatal(err)
+	}
+	var tr Tree
+	if err := tr.AddImage(context.Background(), []string{filepath.Join(base, "l")}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(base, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Write(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	// Read directly: fstest.Scan leaves security.selinux out itself.
+	copied := filepath.Join(out, "etc/labelled")
+	if _, err := unix.Lgetxattr(copied, "security.selinux", make([]byte, 256)); !errors.Is(err, unix.ENODATA) {
+		t.Errorf("security.selinux on the copy: %v, want ENODATA", err)
+	}
+	v := make([]byte, 16)
+	if n, err := unix.Lgetxattr(copied, "user.kept", v); err != nil || string(v[:n]) != "y" {
+		t.Errorf("user.kept on the copy: %q, %v; want y", v[:max(n, 0)], err)
+	}
+}
