@@ -68,10 +68,7 @@ func TestTreeReadsBothWhiteoutFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(base, "out")
-	if err := os.Mkdir(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Write(ctx, out); err != nil {
+	if err := writeTo(&tr, out); err != nil {
 		t.Fatal(err)
 	}
 	got, err := fstest.Scan(out)
@@ -145,10 +142,7 @@ func TestTreeRefusesRedirects(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(base, "out")
-	if err := os.Mkdir(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Write(context.Background(), out); !errors.Is(err, ErrNotPlain) {
+	if err := writeTo(&tr, out); !errors.Is(err, ErrNotPlain) {
 		t.Fatalf("Write = %v, want ErrNotPlain", err)
 	}
 }
@@ -207,10 +201,7 @@ func TestTreePlainTreeHasNoWhiteouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := filepath.Join(t.TempDir(), "copy")
-	if err := os.Mkdir(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Write(context.Background(), dst); err != nil {
+	if err := writeTo(&tr, dst); err != nil {
 		t.Fatal(err)
 	}
 	want, err := fstest.Scan(src)
@@ -251,10 +242,7 @@ func TestTreeLeavesOutHostLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(base, "out")
-	if err := os.Mkdir(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Write(context.Background(), out); err != nil {
+	if err := writeTo(&tr, out); err != nil {
 		t.Fatal(err)
 	}
 	// Read directly: fstest.Scan leaves security.selinux out itself.
@@ -266,4 +254,12 @@ func TestTreeLeavesOutHostLabels(t *testing.T) {
 	if n, err := unix.Lgetxattr(copied, "user.kept", v); err != nil || string(v[:n]) != "y" {
 		t.Errorf("user.kept on the copy: %q, %v; want y", v[:max(n, 0)], err)
 	}
+}
+
+// writeTo writes the planned tree into dir, made new for it.
+func writeTo(tr *Tree, dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	return tr.Write(context.Background(), dir)
 }
