@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -39,6 +41,15 @@ type Tree struct {
 	// Overwritten records non-directory paths a later image replaced
 	// (not those it holds from a layer it shares with the earlier one).
 	Overwritten []string
+	// Shared and Copied count the bytes of file data Write gave the new
+	// tree: shared with the layers by reflink (xfs, btrfs: the blocks
+	// are stored once and copied on write, so the root and storage stay
+	// independent) or copied (filesystems without reflinks, like ext4).
+	Shared, Copied int64
+	// NoReflink is why data was copied when the filesystem refused
+	// reflinks: unix.EOPNOTSUPP (it has none), unix.EXDEV (the layers and
+	// the new tree are on different filesystems or mounts).
+	NoReflink error
 }
 
 // node is one path of the plan: the file in a layer directory that
@@ -256,8 +267,8 @@ func (t *Tree) merge(u, v *node, rel string) {
 
 // Write creates the planned tree in dir, which must exist and be empty:
 // directories first, then files, symlinks and device nodes copied by a
-// few workers (the data with copy_file_range, so it stays in the kernel
-// and is a reflink where the filesystem has them), then hardlinks, then
+// few workers (the data by reflink where the filesystem has them, else
+// with copy_file_range, so it stays in the kernel), then hardlinks, then
 // directory metadata, so their mtimes stick. Every entry is
 // created new (O_EXCL, no symlink followed) below directories Write made
 // itself, so nothing can lead out of dir.
@@ -304,7 +315,27 @@ func (t *Tree) Write(ctx context.Context, dir string) error {
 		return fmt.Errorf("create directories: %w", err)
 	}
 	w := newFileWriter(dir)
-	if err := parallel(ctx, files, w.writeEntry); err != nil {
+	// The first file with data tells whether it is shared or copied.
+	// Shared, only metadata is left to write, which a few workers do
+	// best (btrfs: 0.55 s against 0.7-0.85 s with more, for a 17k-entry
+	// root); copied, more workers keep more reads of a cold page cache in
+	// flight.
+	workers := 8 * runtime.GOMAXPROCS(0)
+	if i := slices.IndexFunc(files, func(j job) bool { return j.n.st.Mode&unix.S_IFMT == unix.S_IFREG && j.n.st.Size > 0 }); i >= 0 {
+		if err := w.writeEntry(files[i]); err != nil {
+			return err
+		}
+		files = slices.Delete(slices.Clone(files), i, i+1)
+		if w.data.shared.Load() > 0 {
+			workers = 2 * runtime.GOMAXPROCS(0)
+		}
+	}
+	err := parallel(ctx, files, workers, w.writeEntry)
+	t.Shared, t.Copied = w.data.shared.Load(), w.data.copied.Load()
+	if why := w.data.noClone.Load(); why != nil {
+		t.NoReflink = *why
+	}
+	if err != nil {
 		return err
 	}
 	for _, paths := range links {
@@ -316,7 +347,7 @@ func (t *Tree) Write(ctx context.Context, dir string) error {
 	}
 	// Every entry exists now, and setting a directory's metadata does not
 	// touch its parent's mtime: the directories need no order.
-	return parallel(ctx, dirs, func(j job) error { return w.setMeta(j.dst, j.n) })
+	return parallel(ctx, dirs, 2*runtime.GOMAXPROCS(0), func(j job) error { return w.setMeta(j.dst, j.n) })
 }
 
 type job struct {
@@ -327,14 +358,11 @@ type job struct {
 // batchSize caps how many entries of one directory a worker takes at once.
 const batchSize = 64
 
-// parallel runs fn over jobs on a few workers and returns the first error.
-// Workers take runs of jobs in the same directory: creating entries in one
-// directory takes its lock, and workers spread over different directories
-// do not wait for each other.
-func parallel(ctx context.Context, jobs []job, fn func(job) error) error {
-	// Mostly waiting: for source blocks on a cold page cache (more reads
-	// in flight finish sooner) and for the filesystem's journal.
-	workers := 8 * runtime.GOMAXPROCS(0)
+// parallel runs fn over jobs on workers goroutines and returns the first
+// error. Workers take runs of jobs in the same directory: creating entries
+// in one directory takes its lock, and workers spread over different
+// directories do not wait for each other.
+func parallel(ctx context.Context, jobs []job, workers int, fn func(job) error) error {
 	ch := make(chan []job)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -410,12 +438,22 @@ func (w fileWriter) writeEntry(j job) error {
 type fileWriter struct {
 	rootOwns bool   // new files belong to root:root (kiwi runs as root)
 	umask    uint32 // the process umask, or 0o7777 when unknown
+	data     *dataCounts
+}
+
+// dataCounts is what the workers of one Write share about file data.
+type dataCounts struct {
+	// noClone is set, to the reason, once the filesystem said it has no
+	// reflinks: asking again for each of thousands of files would be a
+	// wasted system call.
+	noClone        atomic.Pointer[error]
+	shared, copied atomic.Int64
 }
 
 // newFileWriter prepares writing below dir. A setgid dir would hand its
 // group down to what is created in it, and its setgid bit to directories.
 func newFileWriter(dir string) fileWriter {
-	w := fileWriter{rootOwns: os.Geteuid() == 0 && os.Getegid() == 0, umask: 0o7777}
+	w := fileWriter{rootOwns: os.Geteuid() == 0 && os.Getegid() == 0, umask: 0o7777, data: &dataCounts{}}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode()&os.ModeSetgid != 0 {
 		w.rootOwns = false
 	}
@@ -449,7 +487,7 @@ func (w fileWriter) copyFile(j job) (err error) {
 			err = fmt.Errorf("close %s: %w", j.dst, cerr)
 		}
 	}()
-	if err := copyData(src, dst, st.Size); err != nil {
+	if err := w.fileData(src, dst, st.Size); err != nil {
 		return fmt.Errorf("copy %s: %w", j.n.src, err)
 	}
 	// Owner, mode and xattrs through the open file: no path lookups. The
@@ -486,10 +524,40 @@ func futimens(fd int, atime, mtime unix.Timespec) error {
 	return nil
 }
 
+// fileData gives dst the size bytes of src: a reflink (FICLONE) where the
+// filesystem has them, so a root composed on the filesystem of storage
+// costs no data at all and stays independent of it (copy on write); else
+// a copy. Asking for the reflink explicitly, rather than leaving it to
+// copy_file_range, is what tells how the data got there.
+func (w fileWriter) fileData(src, dst int, size int64) error {
+	if size == 0 {
+		return nil
+	}
+	if w.data.noClone.Load() == nil {
+		err := unix.IoctlFileClone(dst, src)
+		if err == nil {
+			w.data.shared.Add(size)
+			return nil
+		}
+		// No reflinks on this filesystem (or between these two); other
+		// errors concern this file only (btrfs refuses to clone between
+		// nodatacow and datacow files), so copy it.
+		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ENOSYS) {
+			w.data.noClone.CompareAndSwap(nil, &err)
+		}
+	}
+	if err := copyData(src, dst, size); err != nil {
+		return err
+	}
+	w.data.copied.Add(size)
+	return nil
+}
+
 // copyData copies size bytes with copy_file_range: the data stays in the
-// kernel, and filesystems with reflinks share the blocks instead. Where
-// the kernel cannot (another filesystem type pairing), it falls back to
-// read and write.
+// kernel (and across two mounts of one filesystem with reflinks, where
+// FICLONE says EXDEV, the kernel may still share it). Where the kernel
+// cannot (another filesystem type pairing), it falls back to read and
+// write.
 func copyData(src, dst int, size int64) error {
 	for size > 0 {
 		n, err := unix.CopyFileRange(src, nil, dst, nil, int(min(size, 1<<30)), 0)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -262,4 +264,147 @@ func writeTo(tr *Tree, dir string) error {
 		return err
 	}
 	return tr.Write(context.Background(), dir)
+}
+
+// TestTreeSharesDataByReflink: on a filesystem with reflinks (xfs here,
+// an image file loop-mounted for the test) Write shares every byte of
+// file data with the source instead of copying it, and the copy stays
+// independent (copy on write); on this machine's own filesystem (ext4, no
+// reflinks) it copies. Either way the trees are equal and the counts add
+// up to the data there is.
+func TestTreeSharesDataByReflink(t *testing.T) {
+	if !fstest.IsRoot() {
+		t.Skip("needs root (mknod in the sample root, a loop mount)")
+	}
+	t.Run("xfs", func(t *testing.T) {
+		dir := t.TempDir()
+		img, mnt := filepath.Join(dir, "xfs.img"), filepath.Join(dir, "mnt")
+		// mkfs.xfs wants 300 MB at least; sparse, so it costs little.
+		if err := os.WriteFile(img, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(img, 320<<20); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mkfs.xfs", "-q", "-m", "reflink=1", img).CombinedOutput(); err != nil {
+			t.Fatalf("mkfs.xfs (hack/setup.sh installs xfsprogs): %v\n%s", err, out)
+		}
+		if err := os.Mkdir(mnt, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+			t.Fatalf("loop-mount the xfs image: %v\n%s", err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v\n%s", mnt, err, out)
+			}
+		})
+		src, dst, size := writeSample(t, mnt)
+		if size == 0 {
+			t.Fatal("the sample has no file data")
+		}
+		tr := writeSampleCopy(t, src, dst)
+		if tr.Shared != size || tr.Copied != 0 || tr.NoReflink != nil {
+			t.Fatalf("shared %d and copied %d bytes (%v), want all %d shared", tr.Shared, tr.Copied, tr.NoReflink, size)
+		}
+		big := filepath.Join(dst, "big")
+		out, err := exec.Command("filefrag", "-v", big).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "shared") {
+			t.Fatalf("filefrag -v %s shows no shared extents (%v):\n%s", big, err, out)
+		}
+		// Copy on write: changing the copy in place leaves the source.
+		f, err := os.OpenFile(big, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt([]byte("changed in the copy"), 4096); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(src, "big")); !bytes.Equal(got, bigData()) {
+			t.Fatal("writing into the copy changed the source")
+		}
+	})
+	t.Run("this machine's filesystem", func(t *testing.T) {
+		src, dst, size := writeSample(t, t.TempDir())
+		tr := writeSampleCopy(t, src, dst)
+		if tr.Shared+tr.Copied != size {
+			t.Fatalf("shared %d + copied %d bytes, want %d", tr.Shared, tr.Copied, size)
+		}
+		var fs unix.Statfs_t
+		if err := unix.Statfs(dst, &fs); err != nil {
+			t.Fatal(err)
+		}
+		if fs.Type == unix.EXT4_SUPER_MAGIC && (tr.Shared != 0 || !errors.Is(tr.NoReflink, unix.EOPNOTSUPP)) {
+			t.Fatalf("shared %d bytes on ext4 (%v), which has no reflinks (want EOPNOTSUPP)", tr.Shared, tr.NoReflink)
+		}
+	})
+}
+
+func bigData() []byte {
+	b := make([]byte, 1<<20+3)
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	return b
+}
+
+// writeSample makes the sample root plus a 1 MB file below dir and returns
+// it, a path for its copy and the bytes of file data it holds (each inode
+// once: hardlinks are written once).
+func writeSample(t *testing.T, dir string) (src, dst string, size int64) {
+	t.Helper()
+	src, dst = filepath.Join(dir, "root"), filepath.Join(dir, "copy")
+	if err := fstest.SampleRoot(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "big"), bigData(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]bool{}
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		if !seen[st.Ino] {
+			seen[st.Ino] = true
+			size += st.Size
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, dst, size
+}
+
+// writeSampleCopy copies src to dst through a Tree and checks they are equal.
+func writeSampleCopy(t *testing.T, src, dst string) *Tree {
+	t.Helper()
+	var tr Tree
+	if err := tr.AddTree(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeTo(&tr, dst); err != nil {
+		t.Fatal(err)
+	}
+	want, err := fstest.Scan(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fstest.Scan(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := fstest.Diff(want, got, "."); len(d) > 0 {
+		t.Fatalf("the copy differs:\n%v", d)
+	}
+	return &tr
 }
