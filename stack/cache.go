@@ -66,30 +66,28 @@ func composeCached(ctx context.Context, o Options, refs []oci.ImageRef) (*Report
 	}
 	now := time.Now()
 	_ = os.Chtimes(entry, now, now) // most recently used: pruned last
-	if err := copyTree(ctx, filepath.Join(entry, "tree"), o.Root); err != nil {
+	t, err := copyTree(ctx, filepath.Join(entry, "tree"), o.Root)
+	if err != nil {
 		return nil, err
 	}
+	rep.Shared, rep.Copied, rep.NoReflink = t.Shared, t.Copied, t.NoReflink
 	prune(o.CacheDir, keepStacks)
 	return rep, nil
 }
 
 // copyTree copies a composed root out of the cache the way stacks are
-// composed from storage (layerfs.Tree: parallel, data by copy_file_range,
-// so reflinks where the filesystem has them; owners, modes, xattrs,
+// composed from storage (layerfs.Tree: parallel, data by reflink where the
+// filesystem has them, else copy_file_range; owners, modes, xattrs,
 // hardlinks). A failed copy leaves no root behind.
-func copyTree(ctx context.Context, src, dst string) error {
+func copyTree(ctx context.Context, src, dst string) (*layerfs.Tree, error) {
 	var t layerfs.Tree
 	if err := t.AddTree(ctx, src); err != nil {
-		return fmt.Errorf("read the composed root in the stack cache: %w", err)
+		return nil, fmt.Errorf("read the composed root in the stack cache: %w", err)
 	}
-	if err := os.Mkdir(dst, 0o755); err != nil {
-		return err
+	if err := writeRoot(ctx, &t, dst); err != nil {
+		return nil, fmt.Errorf("copy the composed root from the stack cache: %w", err)
 	}
-	if err := t.Write(ctx, dst); err != nil {
-		os.RemoveAll(dst)
-		return fmt.Errorf("copy the composed root from the stack cache: %w", err)
-	}
-	return nil
+	return &t, nil
 }
 
 func readReport(entry string) (*Report, error) {

@@ -41,6 +41,12 @@ type Report struct {
 	Images []string `json:"images"`
 	// Overwritten are the files a later image replaced.
 	Overwritten []string `json:"overwritten"`
+	// Shared and Copied count the bytes of file data the root got by
+	// reflink from the layers and by copying (see layerfs.Tree).
+	Shared int64 `json:"-"`
+	Copied int64 `json:"-"`
+	// NoReflink is why the data was copied (layerfs.Tree.NoReflink).
+	NoReflink error `json:"-"`
 }
 
 // Resolve turns a --stash argument into an image reference: a full
@@ -187,19 +193,28 @@ func composeDirs(ctx context.Context, o Options, images [][]string) (*Report, er
 			return nil, fmt.Errorf("stack %s: %w", o.Stashes[i], err)
 		}
 	}
-	if err := os.Mkdir(o.Root, 0o755); err != nil {
-		return nil, err
-	}
 	planned := time.Now()
 	if o.Log != nil {
 		o.Log.Info("writing the composed root", "root", o.Root)
 	}
-	if err := t.Write(ctx, o.Root); err != nil {
-		os.RemoveAll(o.Root)
+	if err := writeRoot(ctx, &t, o.Root); err != nil {
 		return nil, fmt.Errorf("compose %s: %w", o.Root, err)
 	}
 	if o.Log != nil {
 		o.Log.Debug("composed from layer directories", "plan", planned.Sub(start).Round(time.Millisecond), "write", time.Since(planned).Round(time.Millisecond))
 	}
-	return &Report{Images: o.Stashes, Overwritten: t.Overwritten}, nil
+	return &Report{Images: o.Stashes, Overwritten: t.Overwritten, Shared: t.Shared, Copied: t.Copied, NoReflink: t.NoReflink}, nil
+}
+
+// writeRoot writes a planned tree into root, a new directory; a failed
+// write leaves no root behind.
+func writeRoot(ctx context.Context, t *layerfs.Tree, root string) error {
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return err
+	}
+	if err := t.Write(ctx, root); err != nil {
+		os.RemoveAll(root)
+		return err
+	}
+	return nil
 }

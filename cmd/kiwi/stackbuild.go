@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/oci"
@@ -119,7 +121,17 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 				return err
 			}
 			composed = true
-			g.log.Info("stack composed", "root", root, "images", len(rep.Images), "overwritten_files", len(rep.Overwritten))
+			g.log.Info("stack composed", "root", root, "images", len(rep.Images), "overwritten_files", len(rep.Overwritten),
+				"data_shared", units.HumanSize(float64(rep.Shared)), "data_copied", units.HumanSize(float64(rep.Copied)))
+			if rep.Copied > 256<<20 {
+				// The one thing that makes composing a big stack cheap.
+				switch {
+				case errors.Is(rep.NoReflink, unix.EOPNOTSUPP):
+					g.log.Info("file data was copied: the target dir's filesystem has no reflinks; with local storage and the target dir on one xfs or btrfs filesystem it is shared instead")
+				case errors.Is(rep.NoReflink, unix.EXDEV):
+					g.log.Info("file data was copied: local storage and the target dir are on different filesystems (or mounts); on one xfs or btrfs filesystem it is shared instead")
+				}
+			}
 			for _, p := range rep.Overwritten {
 				g.log.Debug("overwritten by a later image", "path", p)
 			}
