@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/kiwi-go/kiwi/build"
 )
 
 // vmArch is what a VM box of one architecture needs from QEMU.
@@ -22,10 +24,10 @@ type vmArch struct {
 	// console is the kernel's name of the serial port -serial stdio
 	// gives the box.
 	console string
-	// elf is the ELF machine of the kiwi binary the box can run; goarch
-	// is Go's name for the arch, for the cross build the error names.
-	elf    elf.Machine
-	goarch string
+	// elf is the ELF machine of the kiwi binary the box can run. (Go's
+	// name for the arch, for the cross build an error names, is the OCI
+	// one: build.OCIArch.)
+	elf elf.Machine
 }
 
 // vmArches are the architectures kiwi runs VM boxes of. On aarch64 the
@@ -36,11 +38,11 @@ type vmArch struct {
 // cortex-a57: ARMv8.0, which Debian's arm64 needs, and without the
 // pointer authentication -cpu max enables, which TCG emulates slowly.
 var vmArches = map[string]vmArch{
-	"x86_64": {console: "ttyS0", elf: elf.EM_X86_64, goarch: "amd64"},
+	"x86_64": {console: "ttyS0", elf: elf.EM_X86_64},
 	"aarch64": {
 		machine: "virt,gic-version=max", tcgMachine: "virt",
 		cpu: "max", tcgCPU: "cortex-a57",
-		console: "ttyAMA0", elf: elf.EM_AARCH64, goarch: "arm64",
+		console: "ttyAMA0", elf: elf.EM_AARCH64,
 	},
 }
 
@@ -135,7 +137,7 @@ func BoxKiwi(arch, hostArch, running, given string) (string, error) {
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("a box of arch %s runs a kiwi built for %s, and there is no %s next to this kiwi: build it from kiwi's source with "+
 			"CGO_ENABLED=0 GOARCH=%s go build -tags \"exclude_graphdriver_btrfs containers_image_openpgp\" -o %s ./cmd/kiwi, or name one with --box-kiwi FILE",
-			arch, arch, p, va.goarch, p)
+			arch, arch, p, build.OCIArch(arch), p)
 	}
 	if err := checkKiwiArch(p, arch, va); err != nil {
 		return "", fmt.Errorf("%s: %w", p, err)
@@ -158,7 +160,7 @@ func checkKiwiArch(p, arch string, va vmArch) error {
 	}
 	defer f.Close()
 	if f.Machine != va.elf {
-		return fmt.Errorf("built for %s, not for the box's %s: build it with GOARCH=%s", f.Machine, arch, va.goarch)
+		return fmt.Errorf("built for %s, not for the box's %s: build it with GOARCH=%s", f.Machine, arch, build.OCIArch(arch))
 	}
 	return nil
 }
