@@ -2,12 +2,9 @@ package box
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kiwi-go/kiwi/internal/checksum"
 )
 
 // CacheEnv overrides the box cache directory.
@@ -148,7 +147,7 @@ func (c Cache) Install(stage string, m Meta) (*Entry, error) {
 	sort.Strings(m.Files)
 	var sums strings.Builder
 	for _, f := range m.Files {
-		sum, err := fileSHA256(filepath.Join(stage, f))
+		sum, err := checksum.File(filepath.Join(stage, f))
 		if err != nil {
 			return nil, fmt.Errorf("box cache: %w", err)
 		}
@@ -199,7 +198,7 @@ func (e *Entry) Verify() error {
 		if !ok {
 			return fmt.Errorf("box %s: bad line in %s: %q", e.Meta.Box, e.Path(sumsFile), sc.Text())
 		}
-		got, err := fileSHA256(e.Path(name))
+		got, err := checksum.File(e.Path(name))
 		if err != nil {
 			return fmt.Errorf("box %s: %w", e.Meta.Box, err)
 		}
@@ -230,17 +229,4 @@ func (e *Entry) Sum(name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("box %s: no checksum of %s", e.Meta.Box, name)
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -2,8 +2,6 @@ package build
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +14,9 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/kiwi-go/kiwi/boot"
 	"github.com/kiwi-go/kiwi/disk"
+	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
@@ -572,7 +569,7 @@ func publish(work, target string, results []Result) ([]Result, error) {
 				errs <- nil
 				return
 			}
-			sum, err := fileSHA256(filepath.Join(work, r.Filename))
+			sum, err := checksum.File(filepath.Join(work, r.Filename))
 			if err == nil {
 				err = os.WriteFile(filepath.Join(work, r.Filename+".sha256"), []byte(sum+"  "+r.Filename+"\n"), 0o644)
 			}
@@ -605,54 +602,6 @@ func publish(work, target string, results []Result) ([]Result, error) {
 		return nil, err
 	}
 	return results, nil
-}
-
-// fileSHA256 hashes a file, feeding its holes as zeros without reading
-// them: disk images are mostly holes, and reading gigabytes of zero pages
-// costs more than hashing them.
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	zeros := make([]byte, 1<<20)
-	hashZeros := func(n int64) {
-		for n > 0 {
-			k := min(n, int64(len(zeros)))
-			h.Write(zeros[:k])
-			n -= k
-		}
-	}
-	var pos int64
-	for pos < fi.Size() {
-		data, err := unix.Seek(int(f.Fd()), pos, unix.SEEK_DATA)
-		if errors.Is(err, unix.ENXIO) {
-			break
-		}
-		if err != nil {
-			return "", fmt.Errorf("hash %s: %w", p, err)
-		}
-		hole, err := unix.Seek(int(f.Fd()), data, unix.SEEK_HOLE)
-		if err != nil {
-			return "", fmt.Errorf("hash %s: %w", p, err)
-		}
-		hashZeros(data - pos)
-		if _, err := f.Seek(data, io.SeekStart); err != nil {
-			return "", err
-		}
-		if _, err := io.CopyN(h, f, hole-data); err != nil {
-			return "", fmt.Errorf("hash %s: %w", p, err)
-		}
-		pos = hole
-	}
-	hashZeros(fi.Size() - pos)
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // treeSize is the space the tree's files take (allocated blocks).

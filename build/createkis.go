@@ -10,6 +10,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/boot"
 	"github.com/kiwi-go/kiwi/disk"
+	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -172,7 +173,7 @@ func CreateKis(ctx context.Context, t KisType, o CreateOptions) ([]Result, error
 	if err := os.WriteFile(filepath.Join(work, names.Append), []byte(kisAppend(uuid, t.KernelCmdline)+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(filepath.Join(work, names.Root))
+	sum, err := checksum.File(filepath.Join(work, names.Root))
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,9 @@ package oci
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"encoding/gob"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,6 +17,8 @@ import (
 	"github.com/vbatts/go-mtree"
 	"github.com/vbatts/go-mtree/pkg/govis"
 	"golang.org/x/sys/unix"
+
+	"github.com/kiwi-go/kiwi/internal/checksum"
 )
 
 // HostDirs are the directories of a root tree whose contents belong to the
@@ -209,7 +208,7 @@ func (w *walker) state(rel string) (FileState, error) {
 			c.Size == fs.Size && c.MtimeNsec == fs.MtimeNsec && c.CtimeNsec == fs.CtimeNsec {
 			fs.Digest = c.Digest
 		} else {
-			d, err := fileDigest(full)
+			d, err := checksum.File(full)
 			if err != nil {
 				return FileState{}, fmt.Errorf("%s: %w", rel, err)
 			}
@@ -222,19 +221,6 @@ func (w *walker) state(rel string) (FileState, error) {
 	}
 	fs.Xattrs = x
 	return fs, nil
-}
-
-func fileDigest(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func readXattrs(p string) (map[string]string, error) {
