@@ -198,25 +198,7 @@ func TestTreePlainTreeHasNoWhiteouts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "etc/.wh.not-a-whiteout"), []byte("kept"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var tr Tree
-	if err := tr.AddTree(context.Background(), src); err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(t.TempDir(), "copy")
-	if err := writeTo(&tr, dst); err != nil {
-		t.Fatal(err)
-	}
-	want, err := fstest.Scan(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fstest.Scan(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := fstest.Diff(want, got, "."); len(d) > 0 {
-		t.Errorf("the copy differs:\n%v", d)
-	}
+	writeSampleCopy(t, src, filepath.Join(t.TempDir(), "copy"))
 }
 
 // TestTreeLeavesOutHostLabels: security.selinux is the host's labelling of
@@ -385,7 +367,8 @@ func writeSample(t *testing.T, dir string) (src, dst string, size int64) {
 	return src, dst, size
 }
 
-// writeSampleCopy copies src to dst through a Tree and checks they are equal.
+// writeSampleCopy copies the tree src to dst, a new directory, through a
+// Tree and fails the test unless the two are equal.
 func writeSampleCopy(t *testing.T, src, dst string) *Tree {
 	t.Helper()
 	var tr Tree
