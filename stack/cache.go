@@ -70,7 +70,7 @@ func composeCached(ctx context.Context, o Options, refs []oci.ImageRef) (*Report
 	if err != nil {
 		return nil, err
 	}
-	rep.Shared, rep.Copied, rep.NoReflink = t.Shared, t.Copied, t.NoReflink
+	rep.Data = t.Data
 	prune(o.CacheDir, keepStacks)
 	return rep, nil
 }

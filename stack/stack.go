@@ -41,12 +41,9 @@ type Report struct {
 	Images []string `json:"images"`
 	// Overwritten are the files a later image replaced.
 	Overwritten []string `json:"overwritten"`
-	// Shared and Copied count the bytes of file data the root got by
-	// reflink from the layers and by copying (see layerfs.Tree).
-	Shared int64 `json:"-"`
-	Copied int64 `json:"-"`
-	// NoReflink is why the data was copied (layerfs.Tree.NoReflink).
-	NoReflink error `json:"-"`
+	// Data is how the root got its file data: shared by reflink or
+	// copied, and why (the copy out of the stack cache, on that path).
+	Data layerfs.Data `json:"-"`
 }
 
 // Resolve turns a --stash argument into an image reference: a full
@@ -203,7 +200,7 @@ func composeDirs(ctx context.Context, o Options, images [][]string) (*Report, er
 	if o.Log != nil {
 		o.Log.Debug("composed from layer directories", "plan", planned.Sub(start).Round(time.Millisecond), "write", time.Since(planned).Round(time.Millisecond))
 	}
-	return &Report{Images: o.Stashes, Overwritten: t.Overwritten, Shared: t.Shared, Copied: t.Copied, NoReflink: t.NoReflink}, nil
+	return &Report{Images: o.Stashes, Overwritten: t.Overwritten, Data: t.Data}, nil
 }
 
 // writeRoot writes a planned tree into root, a new directory; a failed

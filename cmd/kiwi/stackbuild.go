@@ -122,13 +122,13 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			}
 			composed = true
 			g.log.Info("stack composed", "root", root, "images", len(rep.Images), "overwritten_files", len(rep.Overwritten),
-				"data_shared", units.HumanSize(float64(rep.Shared)), "data_copied", units.HumanSize(float64(rep.Copied)))
-			if rep.Copied > 256<<20 {
+				"data_shared", units.HumanSize(float64(rep.Data.Shared)), "data_copied", units.HumanSize(float64(rep.Data.Copied)))
+			if rep.Data.Copied > 256<<20 {
 				// The one thing that makes composing a big stack cheap.
 				switch {
-				case errors.Is(rep.NoReflink, unix.EOPNOTSUPP):
+				case errors.Is(rep.Data.NoReflink, unix.EOPNOTSUPP):
 					g.log.Info("file data was copied: the target dir's filesystem has no reflinks; with local storage and the target dir on one xfs or btrfs filesystem it is shared instead")
-				case errors.Is(rep.NoReflink, unix.EXDEV):
+				case errors.Is(rep.Data.NoReflink, unix.EXDEV):
 					g.log.Info("file data was copied: local storage and the target dir are on different filesystems (or mounts); on one xfs or btrfs filesystem it is shared instead")
 				}
 			}

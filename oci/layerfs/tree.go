@@ -41,10 +41,15 @@ type Tree struct {
 	// Overwritten records non-directory paths a later image replaced
 	// (not those it holds from a layer it shares with the earlier one).
 	Overwritten []string
-	// Shared and Copied count the bytes of file data Write gave the new
-	// tree: shared with the layers by reflink (xfs, btrfs: the blocks
-	// are stored once and copied on write, so the root and storage stay
-	// independent) or copied (filesystems without reflinks, like ext4).
+	// Data is how Write gave the new tree its file data.
+	Data Data
+}
+
+// Data counts the bytes of file data a tree got: shared with the layers
+// by reflink (xfs, btrfs: the blocks are stored once and copied on write,
+// so the tree and storage stay independent) or copied (filesystems
+// without reflinks, like ext4).
+type Data struct {
 	Shared, Copied int64
 	// NoReflink is why data was copied when the filesystem refused
 	// reflinks: unix.EOPNOTSUPP (it has none), unix.EXDEV (the layers and
@@ -331,9 +336,9 @@ func (t *Tree) Write(ctx context.Context, dir string) error {
 		}
 	}
 	err := parallel(ctx, files, workers, w.writeEntry)
-	t.Shared, t.Copied = w.data.shared.Load(), w.data.copied.Load()
+	t.Data = Data{Shared: w.data.shared.Load(), Copied: w.data.copied.Load()}
 	if why := w.data.noClone.Load(); why != nil {
-		t.NoReflink = *why
+		t.Data.NoReflink = *why
 	}
 	if err != nil {
 		return err

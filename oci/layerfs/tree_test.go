@@ -287,8 +287,8 @@ func TestTreeSharesDataByReflink(t *testing.T) {
 			t.Fatal("the sample has no file data")
 		}
 		tr := writeSampleCopy(t, src, dst)
-		if tr.Shared != size || tr.Copied != 0 || tr.NoReflink != nil {
-			t.Fatalf("shared %d and copied %d bytes (%v), want all %d shared", tr.Shared, tr.Copied, tr.NoReflink, size)
+		if tr.Data.Shared != size || tr.Data.Copied != 0 || tr.Data.NoReflink != nil {
+			t.Fatalf("shared %d and copied %d bytes (%v), want all %d shared", tr.Data.Shared, tr.Data.Copied, tr.Data.NoReflink, size)
 		}
 		big := filepath.Join(dst, "big")
 		out, err := exec.Command("filefrag", "-v", big).CombinedOutput()
@@ -313,15 +313,15 @@ func TestTreeSharesDataByReflink(t *testing.T) {
 	t.Run("this machine's filesystem", func(t *testing.T) {
 		src, dst, size := writeSample(t, t.TempDir())
 		tr := writeSampleCopy(t, src, dst)
-		if tr.Shared+tr.Copied != size {
-			t.Fatalf("shared %d + copied %d bytes, want %d", tr.Shared, tr.Copied, size)
+		if tr.Data.Shared+tr.Data.Copied != size {
+			t.Fatalf("shared %d + copied %d bytes, want %d", tr.Data.Shared, tr.Data.Copied, size)
 		}
 		var fs unix.Statfs_t
 		if err := unix.Statfs(dst, &fs); err != nil {
 			t.Fatal(err)
 		}
-		if fs.Type == unix.EXT4_SUPER_MAGIC && (tr.Shared != 0 || !errors.Is(tr.NoReflink, unix.EOPNOTSUPP)) {
-			t.Fatalf("shared %d bytes on ext4 (%v), which has no reflinks (want EOPNOTSUPP)", tr.Shared, tr.NoReflink)
+		if fs.Type == unix.EXT4_SUPER_MAGIC && (tr.Data.Shared != 0 || !errors.Is(tr.Data.NoReflink, unix.EOPNOTSUPP)) {
+			t.Fatalf("shared %d bytes on ext4 (%v), which has no reflinks (want EOPNOTSUPP)", tr.Data.Shared, tr.Data.NoReflink)
 		}
 	})
 }
