@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kiwi-go/kiwi/internal/chroot"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -111,7 +112,7 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 		args = append(args, "--omit", m)
 	}
 	args = append(args, "/"+k.Initrd, k.Version)
-	if _, err := InRoot(ctx, r, root, nil, "dracut", args...); err != nil {
+	if _, err := chroot.Run(ctx, r, root, nil, "dracut", args...); err != nil {
 		return fmt.Errorf("build initrd: %w", err)
 	}
 	return nil

@@ -69,3 +69,12 @@ func versionLess(a, b string) bool {
 func fields(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == '.' || r == '-' || r == '_' || r == '+' })
 }
+
+// HasDracut fails when root has no dracut, which kiwi runs inside the
+// root to build every initrd.
+func HasDracut(root string) error {
+	if _, err := os.Stat(filepath.Join(root, "usr/bin/dracut")); err != nil {
+		return fmt.Errorf("%s has no dracut (usr/bin/dracut): install the dracut package (and a kernel) in the image", root)
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiwi-go/kiwi/internal/chroot"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -60,7 +61,7 @@ func HasMkconfig(root string) bool {
 //
 // grub-mkconfig asks grub-probe about the block devices under / and
 // /boot; a disk that is still an image file has none. So for this one
-// command, in the private mount namespace of RunInRoot, grub-probe and
+// command, in the private mount namespace of chroot.RunCmd, grub-probe and
 // grub-mkrelpath are replaced by scripts that answer for the disk being
 // built (dir is where those scripts are written). Nothing is mounted on
 // the host and the root's own tools are untouched.
@@ -75,9 +76,9 @@ func Mkconfig(ctx context.Context, r runner.Runner, root, dir string, o Mkconfig
 	if err := os.WriteFile(relpath, []byte(relpathScript(o.Boot != nil)), 0o755); err != nil {
 		return fmt.Errorf("write grub-mkrelpath stand-in: %w", err)
 	}
-	if _, err := RunInRoot(ctx, r, RootCmd{
+	if _, err := chroot.RunCmd(ctx, r, chroot.Cmd{
 		Root: root,
-		Binds: []Bind{
+		Binds: []chroot.Bind{
 			{Host: probe, InRoot: "/usr/sbin/grub-probe", File: true},
 			{Host: relpath, InRoot: "/usr/bin/grub-mkrelpath", File: true},
 		},

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/arch"
 )
 
 // vmArch is what a VM box of one architecture needs from QEMU.
@@ -119,34 +119,34 @@ func machineArgs(arch, hostArch string, noAccel bool, machine, cpu string) (args
 // when set, else the running kiwi when the box has the host's arch, else
 // kiwi-<arch> next to the running kiwi. A binary for another arch is
 // refused; a missing one is an error that names the command building it.
-func BoxKiwi(arch, hostArch, running, given string) (string, error) {
-	va, err := vmArchOf(arch)
+func BoxKiwi(boxArch, hostArch, running, given string) (string, error) {
+	va, err := vmArchOf(boxArch)
 	if err != nil {
 		return "", err
 	}
 	if given != "" {
-		if err := checkKiwiArch(given, arch, va); err != nil {
+		if err := checkKiwiArch(given, boxArch, va); err != nil {
 			return "", fmt.Errorf("--box-kiwi %s: %w", given, err)
 		}
 		return given, nil
 	}
-	if arch == hostArch {
+	if boxArch == hostArch {
 		return running, nil
 	}
-	p := filepath.Join(filepath.Dir(running), "kiwi-"+arch)
+	p := filepath.Join(filepath.Dir(running), "kiwi-"+boxArch)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("a box of arch %s runs a kiwi built for %s, and there is no %s next to this kiwi: build it from kiwi's source with "+
+		return "", fmt.Errorf("a box of boxArch %s runs a kiwi built for %s, and there is no %s next to this kiwi: build it from kiwi's source with "+
 			"CGO_ENABLED=0 GOARCH=%s go build -tags \"exclude_graphdriver_btrfs containers_image_openpgp\" -o %s ./cmd/kiwi, or name one with --box-kiwi FILE",
-			arch, arch, p, build.OCIArch(arch), p)
+			boxArch, boxArch, p, arch.OCI(boxArch), p)
 	}
-	if err := checkKiwiArch(p, arch, va); err != nil {
+	if err := checkKiwiArch(p, boxArch, va); err != nil {
 		return "", fmt.Errorf("%s: %w", p, err)
 	}
 	return p, nil
 }
 
 // checkKiwiArch checks that p is an executable ELF file for arch.
-func checkKiwiArch(p, arch string, va vmArch) error {
+func checkKiwiArch(p, boxArch string, va vmArch) error {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return err
@@ -156,11 +156,11 @@ func checkKiwiArch(p, arch string, va vmArch) error {
 	}
 	f, err := elf.Open(p)
 	if err != nil {
-		return fmt.Errorf("not a kiwi binary for %s: %w", arch, err)
+		return fmt.Errorf("not a kiwi binary for %s: %w", boxArch, err)
 	}
 	defer f.Close()
 	if f.Machine != va.elf {
-		return fmt.Errorf("built for %s, not for the box's %s: build it with GOARCH=%s", f.Machine, arch, build.OCIArch(arch))
+		return fmt.Errorf("built for %s, not for the box's %s: build it with GOARCH=%s", f.Machine, boxArch, arch.OCI(boxArch))
 	}
 	return nil
 }

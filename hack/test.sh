@@ -15,7 +15,7 @@ go test -tags "$KIWI_TAGS" -count=1 -timeout 60m ./... || status=1
 # coordinator can report a spurious "context deadline exceeded" when a
 # duration runs out while a worker is busy (golang/go#75804, fixed in 1.27).
 # The counts take about 30 s each on 2 cores.
-for target in ./oci/layerfs:FuzzApply:10000 ./build:FuzzLoad:100000; do
+for target in ./oci/layerfs:FuzzApply:10000 ./build/description:FuzzLoad:100000; do
   pkg=${target%%:*} rest=${target#*:}
   fn=${rest%%:*} execs=${KIWI_FUZZ_EXECS:-${rest#*:}}
   go test -tags "$KIWI_TAGS" -run '^$' -fuzz "^$fn\$" -fuzztime "${execs}x" -fuzzminimizetime 200x "$pkg" || status=1

@@ -19,7 +19,7 @@ import (
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
-	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/oci"
 )
@@ -97,11 +97,11 @@ func Stash(ctx context.Context, store *oci.Store, o Options) (*Result, error) {
 		return nil, fmt.Errorf("root tree %q is not a directory: give the root of a prepare or build with --root", o.Root)
 	}
 	descPath := filepath.Join(o.Root, "image", "config.xml")
-	head, err := build.ReadHead(descPath)
+	head, err := description.ReadHead(descPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && o.Name != "":
 		log.Warn("no image description in the root; stash carries no description", "path", descPath)
-		head = &build.Head{}
+		head = &description.Head{}
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("no image description at %s: stash a root made by kiwi system prepare/build, or name the stash with --container-name", descPath)
 	case err != nil:

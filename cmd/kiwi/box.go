@@ -13,6 +13,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/box"
 	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 )
@@ -104,7 +105,7 @@ func (a *archFlags) arch() (string, error) {
 	case a.aarch64:
 		return "aarch64", nil
 	}
-	return build.HostArch(), nil
+	return arch.Host(), nil
 }
 
 func newBoxListCommand(g *globals) *cobra.Command {
@@ -166,8 +167,8 @@ func boxCache(dir string) (box.Cache, error) {
 // provideBox returns the cached set of box b, building it when the cache
 // has none or (unless noUpdate) when it was built from another version of
 // the shipped description. The caller holds the box's cache lock.
-func provideBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch string, noUpdate bool) (*box.Entry, error) {
-	e, err := cache.Lookup(b.Name, arch)
+func provideBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, boxArch string, noUpdate bool) (*box.Entry, error) {
+	e, err := cache.Lookup(b.Name, boxArch)
 	if err != nil {
 		return nil, err
 	}
@@ -188,20 +189,20 @@ func provideBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, ar
 		return nil, fmt.Errorf("box %s is not in the cache %s and has no description to build it from", b.Name, cache.Dir)
 	}
 	g.log.Info("the box is not in the cache: building it", "box", b.Name, "cache", cache.Dir)
-	return buildBox(ctx, g, cache, b, arch)
+	return buildBox(ctx, g, cache, b, boxArch)
 }
 
 // buildBox builds box b from its shipped description into the cache.
-func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch string) (*box.Entry, error) {
+func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, boxArch string) (*box.Entry, error) {
 	if b.Description == "" {
 		return nil, fmt.Errorf("box %s has no description to build it from (it comes from %s only)", b.Name, b.Arch[0].Container)
 	}
 	// A box of another arch is prepared through QEMU's user-mode
 	// emulation: refuse early, saying how to set it up, when it is missing.
-	if err := build.CanRun(arch); err != nil {
-		return nil, fmt.Errorf("box %s for %s: %w", b.Name, arch, err)
+	if err := arch.CanRun(boxArch); err != nil {
+		return nil, fmt.Errorf("box %s for %s: %w", b.Name, boxArch, err)
 	}
-	foreign := arch != build.HostArch()
+	foreign := boxArch != arch.Host()
 	start := time.Now()
 	digest, err := box.DescriptionDigest(b.Description)
 	if err != nil {
@@ -219,7 +220,7 @@ func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch
 	// The user's --type and --profile are for their builds, not the box's;
 	// the box's arch is its target arch.
 	bg := *g
-	bg.types, bg.profiles, bg.targetArch = "", nil, arch
+	bg.types, bg.profiles, bg.targetArch = "", nil, boxArch
 	var p prepareFlags
 	d, err := loadForBuild(&bg, desc, &p)
 	if err != nil {
@@ -227,15 +228,15 @@ func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch
 	}
 	target := filepath.Join(work, "out")
 	root := filepath.Join(target, "build", "image-root")
-	prepared, err := prepareRoot(ctx, &bg, d, root, &p, true)
+	prepared, err := build.Prepare(ctx, d, prepareOptions(&bg, root, &p))
 	if err != nil {
 		return nil, fmt.Errorf("box %s: %w", b.Name, err)
 	}
-	results, err := createFromRoot(ctx, &bg, root, target)
+	results, err := build.Create(ctx, root, target, buildOptions(&bg))
 	if err != nil {
 		return nil, fmt.Errorf("box %s: %w", b.Name, err)
 	}
-	stage, err := cache.Stage(b.Name, arch)
+	stage, err := cache.Stage(b.Name, boxArch)
 	if err != nil {
 		return nil, err
 	}
@@ -274,14 +275,14 @@ func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, arch
 		boxFiles = append(boxFiles, box.ContainerFile)
 	}
 	e, err := cache.Install(stage, box.Meta{
-		Box: b.Name, Arch: arch, Description: b.Description, DescriptionDigest: digest,
+		Box: b.Name, Arch: boxArch, Description: b.Description, DescriptionDigest: digest,
 		Kiwi: g.version, Built: time.Now(), Files: boxFiles,
 	})
 	if err != nil {
 		return nil, err
 	}
 	installed = true
-	g.log.Info("box built", "box", b.Name, "arch", arch, "dir", e.Dir, "took", time.Since(start).Round(time.Second))
+	g.log.Info("box built", "box", b.Name, "arch", boxArch, "dir", e.Dir, "took", time.Since(start).Round(time.Second))
 	return e, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/box"
 	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -152,16 +153,16 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	} else if o.connection != "" {
 		return fmt.Errorf("--connection is a container option: add --container")
 	}
-	arch, err := o.arch.arch()
+	boxArch, err := o.arch.arch()
 	if err != nil {
 		return err
 	}
-	if arch != build.HostArch() && !vm {
+	if boxArch != arch.Host() && !vm {
 		// A container runs the host's arch; through binfmt_misc podman
 		// could run another's, but kiwi's box images carry no other
 		// arch and the build's own tools (mkfs, dracut) would all be
 		// emulated one by one: a VM box is the way.
-		return fmt.Errorf("--%s: a container box runs this host's arch (%s) only; a box of %s runs as a VM: leave out --container and --kube-yaml (the VM runs under TCG)", arch, build.HostArch(), arch)
+		return fmt.Errorf("--%s: a container box runs this host's arch (%s) only; a box of %s runs as a VM: leave out --container and --kube-yaml (the VM runs under TCG)", boxArch, arch.Host(), boxArch)
 	}
 	if n := btoi(o.share9p) + btoi(o.virtiofs) + btoi(o.sshfs); n > 1 {
 		return fmt.Errorf("--9p-sharing, --virtiofs-sharing and --sshfs-sharing: choose one")
@@ -219,13 +220,13 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	// description as that arch (arch= sections, the type's support).
 	vg := *g
 	if vg.targetArch == "" {
-		vg.targetArch = arch
+		vg.targetArch = boxArch
 	}
 	d, err := loadForBuild(&vg, desc, &pf)
 	if err != nil {
 		return err
 	}
-	if err := createSupported(d); err != nil {
+	if _, err := build.Plan(d, g.log); err != nil {
 		return err
 	}
 	kiwi, err := os.Executable()
@@ -250,12 +251,12 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err != nil {
 		return err
 	}
-	if _, err := bx.ForArch(arch); err != nil {
+	if _, err := bx.ForArch(boxArch); err != nil {
 		return err
 	}
 	if vm {
 		// The box runs a kiwi of its own arch.
-		if b.Kiwi, err = box.BoxKiwi(arch, build.HostArch(), b.Kiwi, o.boxKiwi); err != nil {
+		if b.Kiwi, err = box.BoxKiwi(boxArch, arch.Host(), b.Kiwi, o.boxKiwi); err != nil {
 			return err
 		}
 	}
@@ -278,14 +279,14 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	}
 	run := runner.Runner{Log: g.log}
 	if vm {
-		return runVMBox(cmd, g, o, b, bx, arch, cache, memoryMB)
+		return runVMBox(cmd, g, o, b, bx, boxArch, cache, memoryMB)
 	}
 	svc, err := box.Connect(ctx, o.connection, g.tempDir, run, g.log)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	image, err := provideContainerBox(ctx, g, svc, cache, bx, arch, o.noUpdate)
+	image, err := provideContainerBox(ctx, g, svc, cache, bx, boxArch, o.noUpdate)
 	if err != nil {
 		return err
 	}
@@ -301,14 +302,14 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 // provideContainerBox makes the box's container image available to the
 // service, under the box's cache lock (two boxbuilds never build or load
 // the same box twice at once).
-func provideContainerBox(ctx context.Context, g *globals, svc *box.Service, cache box.Cache, bx *box.Box, arch string, noUpdate bool) (string, error) {
+func provideContainerBox(ctx context.Context, g *globals, svc *box.Service, cache box.Cache, bx *box.Box, boxArch string, noUpdate bool) (string, error) {
 	unlock, err := cache.Lock(bx.Name)
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
-	return svc.ProvideImage(ctx, bx, arch, noUpdate, func(ctx context.Context) (*box.Entry, error) {
-		return provideBox(ctx, g, cache, bx, arch, noUpdate)
+	return svc.ProvideImage(ctx, bx, boxArch, noUpdate, func(ctx context.Context) (*box.Entry, error) {
+		return provideBox(ctx, g, cache, bx, boxArch, noUpdate)
 	}, g.log)
 }
 
@@ -349,13 +350,13 @@ func passedArgs(fs *pflag.FlagSet) []string {
 }
 
 // runVMBox runs the build in a QEMU VM of box bx.
-func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx *box.Box, arch string, cache box.Cache, memoryMB int) error {
+func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx *box.Box, boxArch string, cache box.Cache, memoryMB int) error {
 	ctx := cmd.Context()
 	unlock, err := cache.Lock(bx.Name)
 	if err != nil {
 		return err
 	}
-	e, err := provideBox(ctx, g, cache, bx, arch, o.noUpdate)
+	e, err := provideBox(ctx, g, cache, bx, boxArch, o.noUpdate)
 	unlock()
 	if err != nil {
 		return err
@@ -370,7 +371,7 @@ func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx 
 	if cpus == 0 {
 		cpus = max(bx.Processors, 1)
 	}
-	a, err := bx.ForArch(arch)
+	a, err := bx.ForArch(boxArch)
 	if err != nil {
 		return err
 	}
@@ -383,7 +384,7 @@ func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx 
 		sharing = box.ShareSSHFS
 	}
 	code, err := box.RunVM(ctx, box.VMRun{
-		Build: b, Box: bx, Entry: e, Arch: arch, HostArch: build.HostArch(), MemoryMB: memoryMB, CPUs: cpus, Console: console,
+		Build: b, Box: bx, Entry: e, Arch: boxArch, HostArch: arch.Host(), MemoryMB: memoryMB, CPUs: cpus, Console: console,
 		Debug: o.debug, NoSnapshot: o.noSnapshot, NoAccel: o.noAccel, Machine: o.machine, CPU: o.cpu,
 		Sharing: sharing, SSHKey: o.sshKey, SSHPort: o.sshPort, ScratchGB: o.scratchGB, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(),
 		Run: runner.Runner{Log: g.log}, Log: g.log,

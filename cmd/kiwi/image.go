@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/kiwi-go/kiwi/build/create"
+	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/spf13/cobra"
-
-	"github.com/kiwi-go/kiwi/build"
 )
 
 func newImageCommand(g *globals) *cobra.Command {
@@ -20,18 +20,23 @@ func newImageCommand(g *globals) *cobra.Command {
 
 // imageInfo is what `kiwi image info` prints.
 type imageInfo struct {
-	Image        string                     `json:"image"`
-	Version      string                     `json:"version"`
-	DisplayName  string                     `json:"displayname,omitempty"`
-	Description  string                     `json:"description_file"`
-	Profiles     []string                   `json:"profiles"`
-	TargetArch   string                     `json:"target_arch"`
-	Type         build.Type                 `json:"type"`
-	Types        []string                   `json:"types"`
-	Preferences  build.Preferences          `json:"preferences"`
-	Packages     map[string]*build.Packages `json:"packages"`
-	Repositories []build.Repository         `json:"repositories"`
-	Users        []build.User               `json:"users"`
+	Image        string                           `json:"image"`
+	Version      string                           `json:"version"`
+	DisplayName  string                           `json:"displayname,omitempty"`
+	Description  string                           `json:"description_file"`
+	Profiles     []string                         `json:"profiles"`
+	TargetArch   string                           `json:"target_arch"`
+	Type         description.Type                 `json:"type"`
+	Types        []string                         `json:"types"`
+	Preferences  description.Preferences          `json:"preferences"`
+	Packages     map[string]*description.Packages `json:"packages"`
+	Repositories []description.Repository         `json:"repositories"`
+	Users        []description.User               `json:"users"`
+	// Buildable says, for each type of the selected profiles, whether
+	// this kiwi builds it.
+	Buildable map[string]bool `json:"buildable"`
+	// Build is why the selected type cannot be built ("" when it can).
+	Build string `json:"build_refused,omitempty"`
 }
 
 func newImageInfoCommand(g *globals) *cobra.Command {
@@ -47,7 +52,10 @@ or the file named by --kiwi-file), resolves its includes, checks it, selects the
 profiles (--profile, else those marked import="true"), the build type (--type, else
 the primary one, else the first) and the target architecture (--target-arch), and
 prints the image name, version, selected profiles, the selected type with all its
-attributes, the packages per section, the repositories and the users as JSON.
+attributes, the packages per section, the repositories and the users as JSON,
+and which of its types this kiwi builds (buildable; build_refused says why
+the selected one cannot be built). Luks passphrases, repository credentials
+and plain-text passwords are masked.
 --list-profiles prints the profiles of the description instead; --print-xml prints
 the processed description (includes resolved) after the JSON.`,
 		Args: cobra.NoArgs,
@@ -55,11 +63,11 @@ the processed description (includes resolved) after the JSON.`,
 			if o.description == "" {
 				return fmt.Errorf("image info needs --description DIR")
 			}
-			opts := build.LoadOptions{
+			opts := description.LoadOptions{
 				KiwiFile: g.kiwiFile, Profiles: g.profiles, Type: g.types,
-				TargetArch: g.targetArch, Warn: build.WarnLog(g.log),
+				TargetArch: g.targetArch, Warn: description.WarnLog(g.log),
 			}
-			src, err := build.Open(o.description, opts)
+			src, err := description.Open(o.description, opts)
 			if err != nil {
 				return err
 			}
@@ -70,11 +78,11 @@ the processed description (includes resolved) after the JSON.`,
 			if o.listProfiles {
 				profiles := src.Profiles()
 				if profiles == nil {
-					profiles = []build.Profile{}
+					profiles = []description.Profile{}
 				}
 				if err := enc.Encode(struct {
-					Image    string          `json:"image"`
-					Profiles []build.Profile `json:"profiles"`
+					Image    string                `json:"image"`
+					Profiles []description.Profile `json:"profiles"`
 				}{src.Name(), profiles}); err != nil {
 					return err
 				}
@@ -83,16 +91,25 @@ the processed description (includes resolved) after the JSON.`,
 				if err != nil {
 					return err
 				}
-				if err := enc.Encode(imageInfo{
+				d = d.Redacted()
+				info := imageInfo{
 					Image: d.Name, Version: d.Version, DisplayName: d.DisplayName, Description: d.File,
 					Profiles: d.Profiles, TargetArch: d.TargetArch, Type: d.Type, Types: d.TypeNames,
 					Preferences: d.Preferences, Packages: d.Packages, Repositories: d.Repositories, Users: d.Users,
-				}); err != nil {
+					Buildable: map[string]bool{},
+				}
+				for _, t := range d.TypeNames {
+					info.Buildable[t] = create.Buildable(t)
+				}
+				if _, err := create.Plan(d); err != nil {
+					info.Build = err.Error()
+				}
+				if err := enc.Encode(info); err != nil {
 					return err
 				}
 			}
 			if o.printXML {
-				_, err := out.Write(src.XML())
+				_, err := out.Write(src.RedactedXML())
 				return err
 			}
 			return nil

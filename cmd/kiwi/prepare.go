@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +11,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kiwi-go/kiwi/build"
-	"github.com/kiwi-go/kiwi/internal/runner"
-	"github.com/kiwi-go/kiwi/oci"
+	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/build/prepare"
 )
 
 // prepareFlags are the options system prepare and system build share
@@ -67,20 +66,20 @@ func parseBuildArgs(args []string, p *prepareFlags, extra func(*pflag.FlagSet)) 
 }
 
 // overrides turns the flags into the description changes they ask for.
-func (p *prepareFlags) overrides() (build.Overrides, error) {
-	o := build.Overrides{
+func (p *prepareFlags) overrides() (description.Overrides, error) {
+	o := description.Overrides{
 		IgnoreRepos: p.ignoreRepos, AddPackages: p.addPackages, AddBootstrapPackages: p.addBootstrap,
 		DeletePackages: p.deletePackages, TypeAttrs: p.typeAttrs, ReleaseVersion: p.releaseVersion,
 	}
 	if p.setRepo != "" {
-		t, err := build.ParseRepoTuple(p.setRepo)
+		t, err := description.ParseRepoTuple(p.setRepo)
 		if err != nil {
 			return o, fmt.Errorf("--set-repo: %w", err)
 		}
 		o.SetRepo = &t
 	}
 	for _, r := range p.addRepos {
-		t, err := build.ParseRepoTuple(r)
+		t, err := description.ParseRepoTuple(r)
 		if err != nil {
 			return o, fmt.Errorf("--add-repo: %w", err)
 		}
@@ -96,7 +95,7 @@ func (p *prepareFlags) overrides() (build.Overrides, error) {
 
 // loadForBuild reads the description with the global options and the
 // command line's changes applied.
-func loadForBuild(g *globals, dir string, p *prepareFlags) (*build.Description, error) {
+func loadForBuild(g *globals, dir string, p *prepareFlags) (*description.Description, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("no description given: use --description DIR")
 	}
@@ -104,44 +103,25 @@ func loadForBuild(g *globals, dir string, p *prepareFlags) (*build.Description, 
 	if err != nil {
 		return nil, err
 	}
-	lo := build.LoadOptions{Profiles: g.profiles, Type: g.types, TargetArch: g.targetArch, KiwiFile: g.kiwiFile, Warn: build.WarnLog(g.log)}
-	d, err := build.Load(dir, lo)
+	lo := description.LoadOptions{Profiles: g.profiles, Type: g.types, TargetArch: g.targetArch, KiwiFile: g.kiwiFile, Warn: description.WarnLog(g.log)}
+	d, err := build.Load(dir, lo, ov)
 	if err != nil {
 		return nil, fmt.Errorf("--description: %w", err)
-	}
-	d, err = d.Override(ov, lo)
-	if err != nil {
-		return nil, err
 	}
 	return d, nil
 }
 
-// prepareRoot runs prepare for d into root; with container it also
-// commits the root as a container image.
-func prepareRoot(ctx context.Context, g *globals, d *build.Description, root string, p *prepareFlags, container bool) (*build.Prepared, error) {
-	o := build.PrepareOptions{
+// prepareOptions are the build library's options for a root made from
+// the command line's flags.
+func prepareOptions(g *globals, root string, p *prepareFlags) build.Options {
+	o := buildOptions(g)
+	o.Prepare = prepare.Options{
 		Root: root, AllowExistingRoot: p.allowExistingRoot, CacheDir: g.sharedCacheDir, TempDir: g.tempDir,
 		ClearCache: p.clearCache, SigningKeys: p.signingKeys, Tool: "kiwi " + g.version,
-		Run: runner.Runner{Log: g.log, Progress: progressEvery}, Log: g.log,
+		Run: o.Run, Log: g.log,
 	}
-	if container {
-		store, err := oci.OpenStore(oci.StoreOptions{})
-		if err != nil {
-			return nil, err
-		}
-		defer store.Close()
-		o.Store = store
-	}
-	res, err := build.Prepare(ctx, d, o)
-	if err != nil {
-		return nil, err
-	}
-	if res.Image != "" {
-		g.log.Info("prepared root", "root", res.Root, "container", res.Image, "reused_phases", len(res.Reused))
-	} else {
-		g.log.Info("prepared root", "root", res.Root)
-	}
-	return res, nil
+	o.Container = !p.noContainer
+	return o
 }
 
 func newPrepareCommand(g *globals) *cobra.Command {
@@ -170,7 +150,7 @@ unchanged phase is taken from its layer on the next prepare.`,
 			if err != nil {
 				return err
 			}
-			_, err = prepareRoot(cmd.Context(), g, d, root, &p, !p.noContainer)
+			_, err = build.Prepare(cmd.Context(), d, prepareOptions(g, root, &p))
 			return err
 		},
 	}
@@ -206,21 +186,9 @@ selected in the description is built from it.`,
 			if err != nil {
 				return err
 			}
-			if err := createSupported(d); err != nil {
-				return err
-			}
-			root := filepath.Join(target, "build", "image-root")
-			// A failed prepare removes its fresh root; the target dirs
-			// made for it go too, so the target is left as it was.
-			created, err := mkdirNew(filepath.Dir(root))
-			if err != nil {
-				return fmt.Errorf("--target-dir %s: %w", target, err)
-			}
-			if _, err := prepareRoot(cmd.Context(), g, d, root, &p, !p.noContainer); err != nil {
-				removeEmpty(created)
-				return err
-			}
-			results, err := createFromRoot(cmd.Context(), g, root, target)
+			o := prepareOptions(g, build.Root(target), &p)
+			o.TargetDir = target
+			results, err := build.Build(cmd.Context(), d, o)
 			if err != nil {
 				return err
 			}

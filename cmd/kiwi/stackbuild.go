@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/oci"
 	"github.com/kiwi-go/kiwi/stack"
 )
@@ -71,13 +71,13 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			}
 			// The stack is the existing root the description builds on.
 			pf.allowExistingRoot = true
-			var desc *build.Description
+			var desc *description.Description
 			if o.description != "" {
 				d, err := loadForBuild(g, o.description, &pf)
 				if err != nil {
 					return err
 				}
-				if err := createSupported(d); err != nil {
+				if _, err := build.Plan(d, g.log); err != nil {
 					return err
 				}
 				desc = d
@@ -94,7 +94,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			if err := stack.CheckNewRoot(root); err != nil {
 				return err
 			}
-			created, err := mkdirNew(filepath.Dir(root))
+			created, err := build.MkdirNew(filepath.Dir(root))
 			if err != nil {
 				return fmt.Errorf("--target-dir %s: %w", o.target, err)
 			}
@@ -110,7 +110,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 						g.log.Warn("could not remove the composed root", "root", root, "error", err)
 					}
 				}
-				removeEmpty(created)
+				build.RemoveEmpty(created)
 			}()
 			rep, err := stack.Compose(cmd.Context(), store, stack.Options{
 				Stashes: o.stashes, FromRegistry: o.registry, Root: root,
@@ -142,11 +142,12 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			if desc != nil {
 				// The stack is already in storage: the root built on it
 				// is not committed again.
-				if _, err := prepareRoot(cmd.Context(), g, desc, root, &pf, false); err != nil {
+				pf.noContainer = true
+				if _, err := build.Prepare(cmd.Context(), desc, prepareOptions(g, root, &pf)); err != nil {
 					return err
 				}
 			}
-			results, err := createFromRoot(cmd.Context(), g, root, o.target)
+			results, err := build.Create(cmd.Context(), root, o.target, buildOptions(g))
 			if err != nil {
 				return err
 			}
@@ -163,34 +164,4 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 	f.BoolVar(&o.composeOnly, "compose-only", false, "stop after composing the root (no description applied, nothing created)")
 	f.BoolVar(&o.insecure, "tls-verify-off", false, "allow plain HTTP and unverified TLS for the registry (loopback registries always are)")
 	return c
-}
-
-// mkdirNew makes dir and its missing parents and returns the directories
-// it made, outermost first.
-func mkdirNew(dir string) ([]string, error) {
-	var missing []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			break
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, err // not known to be missing: never ours to remove
-		}
-		missing = append([]string{d}, missing...)
-		if d == filepath.Dir(d) {
-			break
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		removeEmpty(missing)
-		return nil, err
-	}
-	return missing, nil
-}
-
-// removeEmpty removes the directories mkdirNew made, innermost first,
-// where they are still empty: anything written into them stays.
-func removeEmpty(created []string) {
-	for i := len(created) - 1; i >= 0; i-- {
-		_ = os.Remove(created[i])
-	}
 }

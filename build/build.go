@@ -1,0 +1,211 @@
+// Package build is the prepare-then-create orchestration every command
+// shares: load a description with the command line's changes, plan its
+// image before any work, prepare the root, create the image, and undo
+// what a failed run made.
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/kiwi-go/kiwi/build/create"
+	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/build/prepare"
+	"github.com/kiwi-go/kiwi/internal/arch"
+	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/oci"
+)
+
+// Options are what a build needs besides its description.
+type Options struct {
+	// TargetDir receives the results; the root is made in
+	// Root(TargetDir) unless Prepare.Root says otherwise.
+	TargetDir string
+	// Prepare are prepare's options; Root defaults as above. Store is
+	// opened by Prepare when Container is set and Store is nil.
+	Prepare prepare.Options
+	// Container commits the prepared root to local storage, one layer
+	// per phase (and reuses unchanged phases).
+	Container bool
+	// Load selects profiles, type and arch when create reads the root's
+	// description again.
+	Load description.LoadOptions
+	Run  runner.Runner
+	Log  *slog.Logger
+}
+
+// Root is where build makes its root tree in target, as KIWI does.
+func Root(target string) string { return filepath.Join(target, "build", "image-root") }
+
+// Load reads the description in dir (lo selects file, profiles, type
+// and arch) and applies the command line's changes ov.
+func Load(dir string, lo description.LoadOptions, ov description.Overrides) (*description.Description, error) {
+	if dir == "" {
+		return nil, errors.New("no description directory given")
+	}
+	d, err := description.Load(dir, lo)
+	if err != nil {
+		return nil, err
+	}
+	return d.Override(ov, lo)
+}
+
+// Plan plans d's image (create.Plan) and logs the settings that have no
+// effect here. It is the check every command makes before any work.
+func Plan(d *description.Description, log *slog.Logger) (*create.Job, error) {
+	job, err := create.Plan(d)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range job.Ignored {
+		logger(log).Warn(w)
+	}
+	return job, nil
+}
+
+// Prepare makes the root tree of d (prepare.Run) with o.Prepare, first
+// opening local storage when o.Container asks for a container.
+func Prepare(ctx context.Context, d *description.Description, o Options) (*prepare.Result, error) {
+	po := o.Prepare
+	if po.Run.Log == nil {
+		po.Run = o.Run
+	}
+	if po.Log == nil {
+		po.Log = o.Log
+	}
+	if o.Container && po.Store == nil {
+		store, err := oci.OpenStore(oci.StoreOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close()
+		po.Store = store
+	}
+	res, err := prepare.Run(ctx, d, po)
+	if err != nil {
+		return nil, err
+	}
+	if res.Image != "" {
+		logger(o.Log).Info("prepared root", "root", res.Root, "container", res.Image, "reused_phases", len(res.Reused))
+	} else {
+		logger(o.Log).Info("prepared root", "root", res.Root)
+	}
+	return res, nil
+}
+
+// Build is system build: plan d's image, prepare its root, create the
+// image from it. Nothing is written when the plan fails. When prepare
+// fails, its fresh root is gone (prepare's guarantee) and so are the
+// directories Build made for it, so the target dir is as it was.
+func Build(ctx context.Context, d *description.Description, o Options) ([]create.Result, error) {
+	if o.TargetDir == "" {
+		return nil, errors.New("no target dir given")
+	}
+	if _, err := Plan(d, o.Log); err != nil {
+		return nil, err
+	}
+	if o.Prepare.Root == "" {
+		o.Prepare.Root = Root(o.TargetDir)
+	}
+	created, err := MkdirNew(filepath.Dir(o.Prepare.Root))
+	if err != nil {
+		return nil, fmt.Errorf("target dir %s: %w", o.TargetDir, err)
+	}
+	if _, err := Prepare(ctx, d, o); err != nil {
+		RemoveEmpty(created)
+		return nil, err
+	}
+	return Create(ctx, o.Prepare.Root, o.TargetDir, o)
+}
+
+// PlanRoot reads the description prepare left in root/image (with o.Load's
+// selection) and plans its image, checking the root for what the image
+// needs inside it. It writes nothing.
+func PlanRoot(root string, o Options) (*create.Job, error) {
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("root tree %s is not a directory", root)
+	}
+	lo := o.Load
+	lo.KiwiFile = "" // the root's description is always image/config.xml
+	d, err := description.Load(filepath.Join(root, "image"), lo)
+	if err != nil {
+		return nil, fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
+	}
+	job, err := Plan(d, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	// images.sh and dracut run inside the root.
+	if err := arch.CanRun(d.TargetArch); err != nil {
+		return nil, err
+	}
+	if err := job.CheckRoot(root); err != nil {
+		return nil, fmt.Errorf("%s: %w", d.File, err)
+	}
+	return job, nil
+}
+
+// Create is system create: plan the type selected in root/image/config.xml
+// and build it from root into target.
+func Create(ctx context.Context, root, target string, o Options) ([]create.Result, error) {
+	job, err := PlanRoot(root, o)
+	if err != nil {
+		return nil, err
+	}
+	results, err := job.Run(ctx, create.Options{Root: root, TargetDir: target, Run: o.Run, Log: o.Log})
+	if err != nil && noSpace(err) {
+		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another target dir: %w", target, err)
+	}
+	return results, err
+}
+
+// noSpace tells whether err comes from a full filesystem: our own writes
+// (ENOSPC) or a tool's (mkfs, qemu-img say it in their error output).
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), "No space left on device")
+}
+
+// MkdirNew makes dir and its missing parents and returns the directories
+// it made, outermost first, for RemoveEmpty.
+func MkdirNew(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err // not known to be missing: never ours to remove
+		}
+		missing = append([]string{d}, missing...)
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		RemoveEmpty(missing)
+		return nil, err
+	}
+	return missing, nil
+}
+
+// RemoveEmpty removes the directories MkdirNew made, innermost first,
+// where they are still empty: anything written into them stays.
+func RemoveEmpty(created []string) {
+	for i := len(created) - 1; i >= 0; i-- {
+		_ = os.Remove(created[i])
+	}
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return l
+}

@@ -1,0 +1,82 @@
+package create
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/disk"
+)
+
+// FSType is a plain filesystem image type (image="ext4", "squashfs", ...).
+type FSType struct {
+	Name, Version, Arch string
+	Filesystem          string
+	Label               string
+	CreateOptions       []string
+	Compression         string // squashfs
+	Size                int64  // 0: what the tree needs
+}
+
+// FS writes the root tree as one filesystem image,
+// <base>.<filesystem>, plus .packages, .verified, checksums and
+// kiwi.result.json. Like OEM it mounts nothing (xfs excepted) and
+// publishes only complete results.
+func FS(ctx context.Context, t FSType, o Options) ([]Result, error) {
+	o, work, err := begin(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	base := fmt.Sprintf("%s.%s-%s", t.Name, t.Arch, t.Version)
+	size := t.Size
+	if size == 0 {
+		used, err := treeSize(o.Root)
+		if err != nil {
+			return nil, err
+		}
+		size = rootFSSize(used)
+	}
+	label := t.Label
+	if label == "" {
+		label = "ROOT"
+	}
+	name := base + "." + t.Filesystem
+	// The package list and verification read the tree only: they run
+	// while the filesystem is made.
+	packages := startPackageResults(ctx, o, work, base)
+	defer packages()
+	o.Log.Info("making filesystem image", "fs", t.Filesystem, "size_mib", size/disk.MiB)
+	if err := disk.Make(ctx, o.Run, disk.Filesystem{Type: t.Filesystem, Label: label, UUID: disk.NewUUID(), Size: size,
+		CreateOptions: t.CreateOptions, Compression: t.Compression}, o.Root, filepath.Join(work, name), 0); err != nil {
+		return nil, err
+	}
+	extra, err := packages()
+	if err != nil {
+		return nil, err
+	}
+	results := []Result{{Key: "filesystem_image", Filename: name, Shasum: true, Bundle: true}}
+	return publish(work, o.TargetDir, append(results, extra...))
+}
+
+// fsImageTypes are the image types that are one filesystem.
+var fsImageTypes = map[string]bool{"ext2": true, "ext3": true, "ext4": true, "btrfs": true, "xfs": true, "squashfs": true, "erofs": true}
+
+// FSTypeOf reads a plain filesystem type from a description.
+func FSTypeOf(d *description.Description) (FSType, bool) {
+	t := d.Type
+	if !fsImageTypes[t.Image] {
+		return FSType{}, false
+	}
+	ft := FSType{Name: d.Name, Version: d.Version, Arch: d.TargetArch, Filesystem: t.Image, Label: t.RootFSLabel,
+		Compression: t.SquashfsCompression}
+	if ft.Version == "" {
+		ft.Version = "1.0.0"
+	}
+	if t.Size != nil && !t.Size.Additive {
+		ft.Size = t.Size.Bytes()
+	}
+	return ft, true
+}

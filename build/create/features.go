@@ -1,0 +1,108 @@
+package create
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kiwi-go/kiwi/build/description"
+)
+
+// support is what this kiwi does with one element or attribute of KIWI's
+// schema when a description sets it.
+type support int
+
+const (
+	// honoured: the setting takes effect (and a test shows it).
+	honoured support = iota + 1
+	// refused: not built yet; the build stops before any work.
+	refused
+	// ignored: it has no effect on what this kiwi makes (the reason
+	// says why); the build goes on with a warning.
+	ignored
+)
+
+func (s support) String() string {
+	switch s {
+	case honoured:
+		return "honoured"
+	case refused:
+		return "refused"
+	case ignored:
+		return "ignored"
+	}
+	return "undecided"
+}
+
+// feature is the decision for one element or attribute.
+type feature struct {
+	support support
+	// kinds, when set, limits the support to these kinds of the table
+	// (oem, iso, kis, filesystem); on other kinds the setting gets
+	// otherwise (refused when unset).
+	kinds     []string
+	otherwise support
+	// why says, for refused settings, what this kiwi does not build and
+	// what to do instead; for ignored ones, why it has no effect.
+	why string
+	// unlessFalse: only a true value counts (installiso="false" asks
+	// for nothing); likewise an empty value.
+	unlessFalse bool
+}
+
+// decide returns the support of f for kind k.
+func (f feature) decide(k string) support {
+	if len(f.kinds) == 0 || slices.Contains(f.kinds, k) {
+		return f.support
+	}
+	if f.otherwise == 0 {
+		return refused
+	}
+	return f.otherwise
+}
+
+// featureKey names an element ("volume") or an attribute ("type@luks")
+// in the features table.
+func featureKey(element, attr string) string {
+	if attr == "" {
+		return element
+	}
+	return element + "@" + attr
+}
+
+// checkSettings applies the features table to every setting of d that
+// applies to the selection, for kind k. The first refused setting is the
+// error (naming element, attribute, value and position); ignored ones
+// come back as warnings. Settings the table does not know (unknown to
+// KIWI's schema; the schema check warned about them) are passed over.
+func checkSettings(d *description.Description, k string) ([]string, error) {
+	var ignoredOnes []string
+	var refusals []string
+	for _, s := range d.Settings() {
+		f, ok := features[featureKey(s.Element, s.Attr)]
+		if !ok {
+			continue
+		}
+		if f.unlessFalse && (s.Value == "" || s.Value == "false" || s.Value == "0") {
+			continue
+		}
+		what := "<" + s.Element + ">"
+		if s.Attr != "" {
+			what = fmt.Sprintf("<%s %s=%q>", s.Element, s.Attr, description.RedactValue(s.Element, s.Attr, s.Value))
+		}
+		switch f.decide(k) {
+		case refused:
+			why := f.why
+			if len(f.kinds) > 0 && !slices.Contains(f.kinds, k) {
+				why = fmt.Sprintf("it is built for %s images only", strings.Join(f.kinds, ", "))
+			}
+			refusals = append(refusals, fmt.Sprintf("%s: %s: this kiwi does not build it for a %s image yet: %s", s.Pos, what, k, why))
+		case ignored:
+			ignoredOnes = append(ignoredOnes, fmt.Sprintf("%s: %s has no effect here: %s", s.Pos, what, f.why))
+		}
+	}
+	if len(refusals) > 0 {
+		return nil, fmt.Errorf("%s: %s", d.File, strings.Join(refusals, "; "))
+	}
+	return ignoredOnes, nil
+}

@@ -1,0 +1,118 @@
+package description
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseRepoTuple(t *testing.T) {
+	r, err := ParseRepoTuple("http://deb.debian.org/debian,apt-deb,debian,42,true,false,{/k/a.gpg;/k/b.gpg},main contrib,bookworm,false,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := RepoTuple{Source: "http://deb.debian.org/debian", Type: "apt-deb", Alias: "debian", Priority: "42",
+		ImageInclude: "true", PackageGPGCheck: "false", SigningKeys: []string{"/k/a.gpg", "/k/b.gpg"},
+		Components: "main contrib", Distribution: "bookworm", RepoGPGCheck: "false"}
+	if strings.Join(r.SigningKeys, ";") != strings.Join(want.SigningKeys, ";") {
+		t.Errorf("keys %v", r.SigningKeys)
+	}
+	r.SigningKeys, want.SigningKeys = nil, nil
+	if fmt.Sprint(r) != fmt.Sprint(want) {
+		t.Errorf("got %+v\nwant %+v", r, want)
+	}
+	if r, err := ParseRepoTuple("http://x/y"); err != nil || r.Source != "http://x/y" {
+		t.Errorf("source only: %+v %v", r, err)
+	}
+	for _, bad := range []string{"", ",apt-deb", "http://x,apt-deb,a,1,maybe", "http://x,{a", "a,b,c,d,e,f,g,h,i,j,k,l"} {
+		if _, err := ParseRepoTuple(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+const overrideDesc = `<?xml version="1.0"?>
+<image schemaversion="7.4" name="ov">
+  <description type="system"><author>a</author><contact>c</contact><specification>s</specification></description>
+  <preferences>
+    <version>1.0.0</version>
+    <packagemanager>apt</packagemanager>
+    <type image="oem" filesystem="ext4" firmware="bios"/>
+    <type image="kis" filesystem="ext4"/>
+  </preferences>
+  <repository type="apt-deb" alias="first" distribution="bookworm"><source path="http://a/debian"/></repository>
+  <repository type="apt-deb" alias="second" distribution="bookworm"><source path="http://b/debian"/></repository>
+  <packages type="image"><package name="vim"/></packages>
+</image>
+`
+
+func loadOverrideDesc(t *testing.T) *Description {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(overrideDesc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Load(dir, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestOverrideChangesTheDescriptionTree(t *testing.T) {
+	d := loadOverrideDesc(t)
+	set, _ := ParseRepoTuple("http://c/debian,apt-deb,third,,,,,main,trixie")
+	add, _ := ParseRepoTuple("http://d/debian,apt-deb,fourth,,true")
+	d2, err := d.Override(Overrides{
+		SetRepo: &set, AddRepos: []RepoTuple{add},
+		AddPackages: []string{"htop"}, AddBootstrapPackages: []string{"ca-certificates"}, DeletePackages: []string{"nano"},
+		TypeAttrs: []string{"firmware=efi", "format=qcow2"}, ReleaseVersion: "12",
+	}, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aliases []string
+	for _, r := range d2.Repositories {
+		aliases = append(aliases, r.Alias)
+	}
+	if got := strings.Join(aliases, ","); got != "third,second,fourth" {
+		t.Errorf("repositories %s", got)
+	}
+	if d2.Type.Image != "oem" || d2.Type.Firmware != "efi" || d2.Type.Format != "qcow2" {
+		t.Errorf("type %+v", d2.Type)
+	}
+	if got := strings.Join(d2.PackageNames("image"), ","); got != "vim,htop" {
+		t.Errorf("image packages %s", got)
+	}
+	if d2.PackageNames("bootstrap")[0] != "ca-certificates" || d2.PackageNames("delete")[0] != "nano" {
+		t.Errorf("bootstrap %v delete %v", d2.PackageNames("bootstrap"), d2.PackageNames("delete"))
+	}
+	if d2.Preferences.ReleaseVersion != "12" {
+		t.Errorf("release version %q", d2.Preferences.ReleaseVersion)
+	}
+	// What is imported into the root says the same.
+	xml := string(d2.XML())
+	for _, want := range []string{`firmware="efi"`, `name="htop"`, `http://c/debian`, `<release-version>12</release-version>`} {
+		if !strings.Contains(xml, want) {
+			t.Errorf("processed XML lacks %s", want)
+		}
+	}
+}
+
+func TestOverrideRefusesBadValues(t *testing.T) {
+	for _, o := range []Overrides{
+		{TypeAttrs: []string{"firmware=bogus"}},
+		{TypeAttrs: []string{"noequals"}},
+		{TypeAttrs: []string{"image=iso"}},
+	} {
+		if _, err := loadOverrideDesc(t).Override(o, LoadOptions{}); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+	d, err := loadOverrideDesc(t).Override(Overrides{IgnoreRepos: true}, LoadOptions{})
+	if err != nil || len(d.Repositories) != 0 {
+		t.Errorf("ignore repos: %v %v", d.Repositories, err)
+	}
+}

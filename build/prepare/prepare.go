@@ -1,0 +1,364 @@
+package prepare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/internal/arch"
+	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/oci"
+)
+
+// Options are the inputs of Prepare.
+type Options struct {
+	// Root is the root tree to make (or, with AllowExistingRoot, to
+	// build on).
+	Root              string
+	AllowExistingRoot bool
+	// CacheDir is the shared cache: downloaded packages (apt/) and the
+	// tree snapshots of prepared layers (prepare/).
+	CacheDir string
+	TempDir  string
+	// Store, when set, receives the prepared root as a container image,
+	// one layer per phase, and gives back unchanged phases next time.
+	Store *oci.Store
+	// ClearCache runs every phase again and refreshes the repository
+	// lists, whatever is cached.
+	ClearCache bool
+	// SigningKeys are key files the package manager trusts for the
+	// repositories (--signing-key).
+	SigningKeys []string
+	// Tool names this kiwi (and its version) in image history.
+	Tool string
+	Run  runner.Runner
+	Log  *slog.Logger
+}
+
+// Result is what Prepare made.
+type Result struct {
+	Root string
+	// Image is the prepared container (localhost/<name>:<version>) and
+	// ImageID its ID; empty for a root built on an existing one.
+	Image, ImageID string
+	// Reused are the phases taken from cached layers.
+	Reused []string
+}
+
+// Run turns a description into a root tree, in KIWI's order:
+// bootstrap (an empty root gets the bootstrap packages from the
+// description's repositories), image packages with the root's own
+// package manager, then the description imported into /image, .profile,
+// overlay files, archives and files, users, keytable/locale/timezone,
+// config.sh, uninstall and delete packages, and clean-up.
+//
+// With o.Store the three phases (bootstrap, packages, configuration) are
+// also layers of the container localhost/<name>:<version>; a phase whose
+// inputs did not change since an earlier prepare is applied from its
+// layer instead of being run.
+//
+// A root that did not exist is removed again when Prepare fails; an
+// existing root (AllowExistingRoot) is left as the failure left it.
+// Nothing stays mounted: every command in the root runs in a private
+// mount namespace.
+func Run(ctx context.Context, d *description.Description, o Options) (res *Result, err error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Tool == "" {
+		o.Tool = "kiwi"
+	}
+	if pm := d.Preferences.PackageManager; pm != "apt" {
+		return nil, unsupportedPackageManager(d.File, pm)
+	}
+	if err := arch.CanRun(d.TargetArch); err != nil {
+		return nil, err
+	}
+	fresh, err := checkRoot(o.Root, o.AllowExistingRoot)
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		if err := os.MkdirAll(o.Root, 0o755); err != nil {
+			return nil, fmt.Errorf("create root %s: %w", o.Root, err)
+		}
+		defer func() {
+			if err != nil {
+				if m := mountsBelow(o.Root); len(m) > 0 {
+					// Never remove through a mount into the host.
+					o.Log.Warn("not removing the unfinished root: something is mounted in it", "root", o.Root, "mounts", strings.Join(m, " "))
+					return
+				}
+				if rerr := os.RemoveAll(o.Root); rerr != nil {
+					o.Log.Warn("could not remove the unfinished root", "root", o.Root, "error", rerr)
+				}
+			}
+		}()
+	}
+	pm, err := newApt(d, o.Root, o.CacheDir, o.Run)
+	if err != nil {
+		return nil, err
+	}
+	pm.keys = o.SigningKeys
+	if o.ClearCache {
+		if err := os.RemoveAll(filepath.Join(pm.cache, "lists")); err != nil {
+			return nil, fmt.Errorf("clear the repository cache: %w", err)
+		}
+	}
+	p := &preparation{d: d, o: o, pm: pm, set: setup{d: d, root: o.Root, run: o.Run}}
+	if !fresh || o.Store == nil {
+		// A root built on an existing one (a stack, a root from
+		// elsewhere) has no phase layers of its own to reuse.
+		for _, ph := range phases {
+			if ph == phaseBootstrap && !fresh {
+				o.Log.Info("existing root: no bootstrap", "root", o.Root)
+				continue
+			}
+			if err := p.run(ctx, ph); err != nil {
+				return nil, err
+			}
+		}
+		return &Result{Root: o.Root}, nil
+	}
+	return p.layered(ctx)
+}
+
+// unsupportedPackageManager explains why a description's package
+// manager cannot be used here: whether the host lacks the tool, and that
+// only apt roots are prepared by this kiwi.
+func unsupportedPackageManager(file, pm string) error {
+	tool := map[string]string{"zypper": "zypper", "dnf": "dnf", "dnf4": "dnf", "dnf5": "dnf5", "microdnf": "microdnf", "yum": "yum", "pacman": "pacman", "apk": "apk"}[pm]
+	host := "this host has it, but "
+	if tool == "" {
+		tool = pm
+	}
+	if _, err := exec.LookPath(tool); err != nil {
+		host = fmt.Sprintf("this host has no %s, and ", tool)
+	}
+	return fmt.Errorf("%s: packagemanager %q: %sthis kiwi prepares only apt (Debian, Ubuntu) roots so far; build %s roots on a host or in a box that has KIWI NG", file, pm, host, pm)
+}
+
+// mountsBelow lists the mount points at or under dir.
+func mountsBelow(dir string) []string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 1 && (f[1] == abs || strings.HasPrefix(f[1], abs+"/")) {
+			out = append(out, f[1])
+		}
+	}
+	return out
+}
+
+// checkRoot tells whether root must be made from nothing. An existing
+// root needs allowExisting; one with a /usr is built on as it is.
+func checkRoot(root string, allowExisting bool) (fresh bool, err error) {
+	if root == "" {
+		return false, errors.New("no root directory given (--root)")
+	}
+	fi, err := os.Stat(root)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return true, nil
+	case err != nil:
+		return false, err
+	case !fi.IsDir():
+		return false, fmt.Errorf("root %s exists and is not a directory", root)
+	case !allowExisting:
+		return false, fmt.Errorf("root directory %s already exists: remove it, pick another, or build on it with --allow-existing-root (nothing was changed)", root)
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr")); err != nil {
+		entries, rerr := os.ReadDir(root)
+		if rerr != nil {
+			return false, rerr
+		}
+		if len(entries) > 0 {
+			return false, fmt.Errorf("root directory %s is neither empty nor a root tree (no /usr): refusing to bootstrap into it", root)
+		}
+		// An empty directory is filled like a new root, but not
+		// removed on failure: it was the caller's.
+		return false, nil
+	}
+	return false, nil
+}
+
+// preparation is one run of Prepare.
+type preparation struct {
+	d   *description.Description
+	o   Options
+	pm  *apt
+	set setup
+}
+
+// run runs one phase on the root.
+func (p *preparation) run(ctx context.Context, phase string) error {
+	log := p.o.Log
+	start := time.Now()
+	defer func() { log.Debug("phase done", "phase", phase, "took", time.Since(start).Round(time.Millisecond)) }()
+	switch phase {
+	case phaseBootstrap:
+		if _, err := os.Stat(filepath.Join(p.o.Root, "usr")); err == nil {
+			log.Info("existing root: no bootstrap", "root", p.o.Root)
+			return nil
+		}
+		if bp := p.d.Packages["bootstrap"]; bp != nil && bp.BootstrapPackage != "" {
+			log.Warn("bootstrap_package is not used for apt: the root is bootstrapped with debootstrap", "package", bp.BootstrapPackage)
+		}
+		pkgs := p.d.PackageNames("bootstrap")
+		log.Info("bootstrapping the root (debootstrap)", "packages", len(pkgs))
+		return p.pm.Bootstrap(ctx, pkgs)
+	case phasePackages:
+		want := p.d.PackageNames("image", p.d.Type.Image)
+		if len(want) == 0 {
+			return nil
+		}
+		have, err := p.pm.Installed(ctx)
+		if err != nil {
+			return err
+		}
+		miss := missing(want, have)
+		if len(miss) == 0 {
+			// Nothing to fetch: no repository is needed, so a stack
+			// with everything in it builds offline.
+			log.Info("all image packages are installed already", "packages", len(want))
+			return nil
+		}
+		log.Info("installing image packages (apt-get)", "packages", len(miss))
+		if err := p.pm.Install(ctx, miss); err != nil {
+			return err
+		}
+		return p.pm.Finish()
+	case phaseConfig:
+		return p.configure(ctx)
+	}
+	return fmt.Errorf("unknown phase %q", phase)
+}
+
+// configure is the configuration phase: everything after the packages.
+func (p *preparation) configure(ctx context.Context) error {
+	s, log := p.set, p.o.Log
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"import description", s.importDescription},
+		{"write .profile", s.writeProfile},
+		{"overlay files", func() error { return s.overlay(ctx) }},
+		{"archives and files", func() error { return s.archivesAndFiles(ctx) }},
+		{"users", func() error { return s.users(ctx) }},
+		{"keytable, locale, timezone", s.localization},
+		{"config.sh", func() error { return s.script(ctx, "config.sh") }},
+		{"uninstall packages", func() error { return p.pm.Uninstall(ctx, p.d.PackageNames("uninstall")) }},
+		{"delete packages", func() error { return p.deletePackages(ctx) }},
+		{"clean up", p.cleanUp},
+	}
+	for _, st := range steps {
+		log.Info(st.name)
+		if err := st.do(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deletePackages removes the delete section's packages that are
+// installed; the others are skipped (kiwi-ng 9.24 fails the build on
+// them, which makes one description unusable across releases).
+func (p *preparation) deletePackages(ctx context.Context) error {
+	want := p.d.PackageNames("delete")
+	if len(want) == 0 {
+		return nil
+	}
+	have, err := p.pm.Installed(ctx)
+	if err != nil {
+		return err
+	}
+	var del []string
+	for _, n := range want {
+		if have[n] {
+			del = append(del, n)
+		}
+	}
+	return p.pm.Delete(ctx, del)
+}
+
+// cleanUp removes what the build left in the root for itself.
+func (p *preparation) cleanUp() error {
+	if err := p.pm.Finish(); err != nil {
+		return err
+	}
+	for _, dir := range []string{"var/lib/kiwi"} {
+		d := filepath.Join(p.o.Root, dir)
+		if entries, err := os.ReadDir(d); err == nil && len(entries) == 0 {
+			if err := os.Remove(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// layered runs the phases on a fresh root, each committed as a layer,
+// reusing the cached ones from the bottom up.
+func (p *preparation) layered(ctx context.Context) (*Result, error) {
+	d, o := p.d, p.o
+	keys, err := phaseKeys(d, o.Tool, o.SigningKeys)
+	if err != nil {
+		return nil, err
+	}
+	cache := &phaseCache{
+		store: o.Store, name: strings.ToLower(d.Name), author: d.Info.Author, tool: o.Tool,
+		tempDir: o.TempDir, state: filepath.Join(o.CacheDir, "prepare"), log: o.Log,
+		arch: arch.OCI(d.TargetArch),
+	}
+	res := &Result{Root: o.Root}
+	done, id := 0, ""
+	if !o.ClearCache {
+		done, id = cache.deepest(keys)
+	}
+	var snap *oci.Snapshot
+	if done > 0 {
+		res.Reused = append(res.Reused, phases[:done]...)
+		o.Log.Info("reusing cached phases", "phases", strings.Join(res.Reused, ", "), "image", id[:12])
+		if snap, err = cache.restore(ctx, o.Run, id, o.Root); err != nil {
+			return nil, err
+		}
+	}
+	for i := done; i < len(phases); i++ {
+		if err := p.run(ctx, phases[i]); err != nil {
+			return nil, err
+		}
+		if id, snap, err = cache.commit(ctx, o.Root, id, phases[i], keys[i], snap); err != nil {
+			return nil, err
+		}
+	}
+	version := d.Version
+	if version == "" {
+		version = "latest"
+	}
+	if res.Image, err = cache.tag(id, version); err != nil {
+		return nil, err
+	}
+	res.ImageID = id
+	if err := cache.keepTree(ctx, o.Run, id, o.Root); err != nil {
+		o.Log.Warn("the prepared tree was not cached; the next prepare applies its layers", "error", err)
+	}
+	cache.prune()
+	return res, nil
+}
