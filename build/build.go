@@ -55,7 +55,11 @@ func Load(dir string, lo description.LoadOptions, ov description.Overrides) (*de
 	if err != nil {
 		return nil, err
 	}
-	return d.Override(ov, lo)
+	d, err = d.Override(ov, lo)
+	if err != nil {
+		return nil, fmt.Errorf("changes to %s: %w", dir, err)
+	}
+	return d, nil
 }
 
 // Plan plans d's image (create.Plan) and logs the settings that have no

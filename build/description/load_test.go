@@ -373,7 +373,7 @@ func TestFindDescription(t *testing.T) {
 		{files: []string{"image/config.xml", "a.kiwi"}, want: "image/config.xml"},
 		{files: []string{"b.kiwi", "a.kiwi"}, want: "a.kiwi"},
 		{files: []string{"config.xml", "other.xml"}, kiwiFile: "other.xml", want: "other.xml"},
-		{files: []string{"config.xml"}, kiwiFile: "missing.xml", err: "missing.xml (--kiwi-file) not found"},
+		{files: []string{"config.xml"}, kiwiFile: "missing.xml", err: "missing.xml not found"},
 		{files: []string{"README"}, err: "no description found in"},
 	}
 	for _, tt := range tests {

@@ -163,15 +163,15 @@ func (d *Description) Override(o Overrides, lo LoadOptions) (*Description, error
 	if len(o.TypeAttrs) > 0 {
 		t := d.typeNode()
 		if t == nil {
-			return nil, fmt.Errorf("--set-type-attr: the selected type %q was not found in %s", d.Type.Image, d.File)
+			return nil, fmt.Errorf("type attributes: the selected type %q was not found in %s", d.Type.Image, d.File)
 		}
 		for _, kv := range o.TypeAttrs {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok || k == "" {
-				return nil, fmt.Errorf("--set-type-attr %q: use attribute=value", kv)
+				return nil, fmt.Errorf("type attribute %q: use attribute=value", kv)
 			}
 			if k == "image" {
-				return nil, fmt.Errorf("--set-type-attr %q: the image type is chosen with --type", kv)
+				return nil, fmt.Errorf("type attribute %q: the image type is not an attribute to set; select the type instead", kv)
 			}
 			t.set(k, v)
 		}
@@ -179,7 +179,7 @@ func (d *Description) Override(o Overrides, lo LoadOptions) (*Description, error
 	if o.ReleaseVersion != "" {
 		prefs := root.first("preferences")
 		if prefs == nil {
-			return nil, fmt.Errorf("--set-release-version: %s has no <preferences>", d.File)
+			return nil, fmt.Errorf("release version: %s has no <preferences>", d.File)
 		}
 		rv := prefs.first("release-version")
 		if rv == nil {

@@ -37,6 +37,10 @@ type Source struct {
 	root          *node
 }
 
+// ErrNoDescription is the error of FindDescription (and Load) when dir
+// has no description file.
+var ErrNoDescription = errors.New("no description found")
+
 // FindDescription returns the description file of dir: kiwiFile if given,
 // else config.xml, else image/config.xml, else the first *.kiwi in sorted
 // order. A dir that is a regular file is returned as it is.
@@ -51,7 +55,7 @@ func FindDescription(dir, kiwiFile string) (string, error) {
 	if kiwiFile != "" {
 		p := filepath.Join(dir, kiwiFile)
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("description file %s (--kiwi-file) not found in %s", kiwiFile, dir)
+			return "", fmt.Errorf("description file %s not found in %s: %w", kiwiFile, dir, ErrNoDescription)
 		}
 		return p, nil
 	}
@@ -69,7 +73,7 @@ func FindDescription(dir, kiwiFile string) (string, error) {
 	if len(matches) > 0 {
 		return matches[0], nil
 	}
-	return "", fmt.Errorf("no description found in %s: expected config.xml, image/config.xml or a *.kiwi file (or name one with --kiwi-file)", dir)
+	return "", fmt.Errorf("%w in %s: expected config.xml, image/config.xml or a *.kiwi file (or name the file)", ErrNoDescription, dir)
 }
 
 // Open finds the description in dir (see FindDescription), reads it,

@@ -76,9 +76,9 @@ func aptRepoOf(r description.Repository, i int) (aptRepo, error) {
 	case strings.HasPrefix(uri, "/"):
 		uri = "file://" + uri
 	case strings.HasPrefix(uri, "obs://"):
-		return aptRepo{}, fmt.Errorf("%s: repository %s needs the Open Build Service, which kiwi cannot reach: give an http(s) mirror with --set-repo (e.g. --set-repo http://deb.debian.org/debian,apt-deb,debian,,,,,main,bookworm)", r.Pos, uri)
+		return aptRepo{}, fmt.Errorf("%s: repository %s needs the Open Build Service, which kiwi cannot reach: replace its source with an http(s) mirror (e.g. http://deb.debian.org/debian, type apt-deb, components main, distribution bookworm)", r.Pos, description.RedactURL(uri))
 	default:
-		return aptRepo{}, fmt.Errorf("%s: repository source %q: use an http://, https:// or file:// URL", r.Pos, uri)
+		return aptRepo{}, fmt.Errorf("%s: repository source %q: use an http://, https:// or file:// URL", r.Pos, description.RedactURL(uri))
 	}
 	ar := aptRepo{alias: r.Alias, uri: uri, dist: r.Distribution, imageInclude: r.ImageInclude}
 	if ar.alias == "" {
@@ -203,7 +203,7 @@ func (a *apt) trustKeys() error {
 	for i, k := range a.keys {
 		b, err := os.ReadFile(k)
 		if err != nil {
-			return fmt.Errorf("--signing-key %s: %w", k, err)
+			return fmt.Errorf("signing key %s: %w", k, err)
 		}
 		ext := ".gpg"
 		if strings.Contains(string(b), "BEGIN PGP PUBLIC KEY BLOCK") {
@@ -214,7 +214,7 @@ func (a *apt) trustKeys() error {
 			return err
 		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("kiwi-key-%d%s", i+1, ext)), b, 0o644); err != nil {
-			return fmt.Errorf("--signing-key %s: %w", k, err)
+			return fmt.Errorf("signing key %s: %w", k, err)
 		}
 	}
 	return nil

@@ -43,6 +43,10 @@ type Options struct {
 	Log  *slog.Logger
 }
 
+// ErrRootExists is Run's error for an existing root it was not allowed
+// to build on.
+var ErrRootExists = errors.New("already exists")
+
 // Result is what Prepare made.
 type Result struct {
 	Root string
@@ -181,7 +185,7 @@ func checkRoot(root string, allowExisting bool) (fresh bool, err error) {
 	case !fi.IsDir():
 		return false, fmt.Errorf("root %s exists and is not a directory", root)
 	case !allowExisting:
-		return false, fmt.Errorf("root directory %s already exists: remove it, pick another, or build on it with --allow-existing-root (nothing was changed)", root)
+		return false, fmt.Errorf("root directory %s: %w: remove it, pick another, or allow building on an existing root (nothing was changed)", root, ErrRootExists)
 	}
 	if _, err := os.Stat(filepath.Join(root, "usr")); err != nil {
 		entries, rerr := os.ReadDir(root)

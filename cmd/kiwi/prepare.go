@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -105,10 +106,25 @@ func loadForBuild(g *globals, dir string, p *prepareFlags) (*description.Descrip
 	}
 	lo := description.LoadOptions{Profiles: g.profiles, Type: g.types, TargetArch: g.targetArch, KiwiFile: g.kiwiFile, Warn: description.WarnLog(g.log)}
 	d, err := build.Load(dir, lo, ov)
-	if err != nil {
+	switch {
+	case errors.Is(err, description.ErrNoDescription) && g.kiwiFile != "":
+		return nil, fmt.Errorf("--description with --kiwi-file %s: %w", g.kiwiFile, err)
+	case errors.Is(err, description.ErrNoDescription):
+		return nil, fmt.Errorf("--description: %w (--kiwi-file names another file)", err)
+	case err != nil:
 		return nil, fmt.Errorf("--description: %w", err)
 	}
 	return d, nil
+}
+
+// flagHint adds to a library error the command-line option that fixes
+// it, where there is one.
+func flagHint(err error) error {
+	switch {
+	case errors.Is(err, prepare.ErrRootExists):
+		return fmt.Errorf("%w (--allow-existing-root builds on it)", err)
+	}
+	return err
 }
 
 // prepareOptions are the build library's options for a root made from
@@ -151,7 +167,7 @@ unchanged phase is taken from its layer on the next prepare.`,
 				return err
 			}
 			_, err = build.Prepare(cmd.Context(), d, prepareOptions(g, root, &p))
-			return err
+			return flagHint(err)
 		},
 	}
 	f := c.Flags()
@@ -190,7 +206,7 @@ selected in the description is built from it.`,
 			o.TargetDir = target
 			results, err := build.Build(cmd.Context(), d, o)
 			if err != nil {
-				return err
+				return flagHint(err)
 			}
 			logResults(g, results)
 			return nil

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -86,7 +87,7 @@ func (r Runner) command(ctx context.Context, c Cmd, death syscall.Signal) *exec.
 // Run runs c and returns its standard output (unless c.Stdout is set).
 // On cancellation the process group gets SIGTERM, then SIGKILL after 5 s.
 func (r Runner) Run(ctx context.Context, c Cmd) ([]byte, error) {
-	line := c.Name + " " + strings.Join(quote(c.Args), " ")
+	line := redactURLs(c.Name + " " + strings.Join(quote(c.Args), " "))
 	if r.Log != nil {
 		r.Log.Debug("run", "cmd", line)
 	}
@@ -136,7 +137,7 @@ func (r Runner) Run(ctx context.Context, c Cmd) ([]byte, error) {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
-		return out.Bytes(), &Error{Line: line, Code: code, Stderr: errb.String(), Err: err}
+		return out.Bytes(), &Error{Line: line, Code: code, Stderr: redactURLs(errb.String()), Err: err}
 	}
 	return out.Bytes(), nil
 }
@@ -165,4 +166,15 @@ func quote(args []string) []string {
 		}
 	}
 	return out
+}
+
+// urlPassword matches the password of a URL's user info
+// (scheme://user:password@host).
+var urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]*@`)
+
+// redactURLs masks passwords in URLs (a repository given as
+// https://user:secret@host/...), so command lines and tool output that
+// name them can be logged and put in errors.
+func redactURLs(s string) string {
+	return urlPassword.ReplaceAllString(s, "${1}***@")
 }

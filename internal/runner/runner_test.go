@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -121,4 +122,21 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+func TestCommandLinesHideURLPasswords(t *testing.T) {
+	var logged bytes.Buffer
+	r := Runner{Log: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	_, err := r.Run(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "echo https://u:secret@host/x >&2; exit 3", "https://user:pw1@mirror/debian"}})
+	if err == nil {
+		t.Fatal("want the exit code as an error")
+	}
+	for _, s := range []string{logged.String(), err.Error()} {
+		if strings.Contains(s, "secret") || strings.Contains(s, "pw1") {
+			t.Errorf("a URL password was shown: %s", s)
+		}
+	}
+	if !strings.Contains(err.Error(), "https://user:***@mirror/debian") {
+		t.Errorf("the command line lost its URL: %v", err)
+	}
 }
