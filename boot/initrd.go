@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kiwi-go/kiwi/internal/chroot"
 	"github.com/kiwi-go/kiwi/internal/runner"
@@ -23,29 +24,108 @@ type InitrdOptions struct {
 	Persistent *Persistent
 }
 
-// resizeModule is kiwi's dracut module: before the root is switched to,
-// grow the root's partition to the end of its disk (growpart) and the
-// mounted filesystem into it. It is idempotent, so it may run at every
-// boot: once the partition fills the disk, growpart reports NOCHANGE.
+// resizeModuleSetup is kiwi's dracut module: before the root is
+// switched to, grow the root's partition to the end of its disk and the
+// mounted filesystem into it. The partition is grown by growpart when
+// the image has it, else by sfdisk. Every tool is installed with -o, so
+// that a missing one never breaks dracut: ResizeTools checks at build
+// time that the image has what the hook needs.
 const resizeModuleSetup = `#!/bin/bash
 # kiwi: grow the root partition and filesystem on first boot.
 check() { return 255; }
 depends() { echo rootfs-block; return 0; }
 install() {
-    inst_multiple growpart sfdisk partx flock awk sed grep readlink lsblk findmnt basename cat mktemp rm dd udevadm
-    inst_multiple -o resize2fs btrfs xfs_growfs sgdisk
+    # The hook itself, and its sfdisk path (util-linux).
+    inst_multiple -o awk sed readlink findmnt basename cat sfdisk partx
+    # growpart (a script) and what it runs.
+    inst_multiple -o growpart sgdisk flock grep lsblk mktemp rm dd udevadm
+    # The filesystems' grow tools.
+    inst_multiple -o resize2fs btrfs xfs_growfs
     inst_hook pre-pivot 50 "$moddir/kiwi-resize.sh"
 }
 `
 
-const resizeHook = `#!/bin/sh
-# kiwi: grow the root partition to the end of the disk, then the
-# filesystem mounted at $NEWROOT into it. dracut sources this file: it
-# must return, never exit.
-type getarg >/dev/null 2>&1 || . /lib/dracut-lib.sh
+// resizeFunctions are the hook's shell functions; the hook calls
+// kiwi_resize. kiwi_grow_sfdisk is growpart's partition step done by
+// sfdisk alone; the tests run it on image files.
+const resizeFunctions = `# kiwi_grow_sfdisk DISK NR grows partition NR of DISK (a disk or an
+# image file) over the free space after it, up to the next partition or
+# the end of the disk, with util-linux's sfdisk; on GPT the backup header
+# is moved to the disk's end first. It prints "CHANGED: ..." or
+# "NOCHANGE: ..." as growpart does, or why it failed (and returns 1). It
+# writes nothing when less than 1 MiB would be gained, so it may run at
+# every boot. The kernel is not told: that is the caller's part (partx).
+kiwi_grow_sfdisk() {
+    local disk="$1" nr="$2" total plan label start size room ssz new out
+    # The disk's size in sectors: the first line of sfdisk --list is
+    # "Disk DISK: SIZE, N bytes, M sectors".
+    total=$(LANG=C sfdisk --list "$disk" 2>/dev/null | sed -n '1s/^Disk .* bytes, \([0-9][0-9]*\) sectors$/\1/p')
+    if [ -z "$total" ]; then
+        echo "FAILED: sfdisk cannot read the size of $disk"
+        return 1
+    fi
+    # From the table: its type, the partition's start and size, and the
+    # free sectors after it, up to the next partition, the end of an
+    # msdos extended partition around it, or the disk's end (less GPT's
+    # backup entries and header; msdos sizes are 32-bit). A GPT whose
+    # backup header is still at the old end of the disk does not know
+    # the new end: the disk's size counts.
+    plan=$(LANG=C sfdisk --dump "$disk" 2>/dev/null | sed 's/[=,]/ /g' | awk -v nr="$nr" -v total="$total" '
+        $1 == "label:" { label = $2 }
+        $1 == "sector-size:" { ssz = $2 }
+        $1 == "table-length:" { entries = $2 }
+        $2 == ":" && $3 == "start" {
+            n++; s[n] = $4; e[n] = $4 + $6
+            if ($1 ~ ("[^0-9]" nr "$")) me = n
+        }
+        END {
+            if (!me) label = "none"
+            if (ssz == "") ssz = 512
+            if (entries == "") entries = 128
+            limit = total
+            if (label == "gpt") limit = total - 1 - int((entries * 128 + ssz - 1) / ssz)
+            if (label == "dos" && s[me] + 4294967295 < limit) limit = s[me] + 4294967295
+            for (i = 1; i <= n; i++) {
+                if (i == me) continue
+                if (s[i] >= e[me] && s[i] < limit) limit = s[i]
+                if (s[i] <= s[me] && e[i] >= e[me] && e[i] < limit) limit = e[i]
+            }
+            printf "%s %.0f %.0f %.0f %.0f\n", label, s[me], e[me] - s[me], limit - e[me], ssz
+        }')
+    # shellcheck disable=SC2086 # five words
+    set -- $plan
+    label=$1 start=$2 size=$3 room=$4 ssz=$5
+    case "$label" in
+        gpt|dos) ;;
+        none) echo "FAILED: $disk has no partition $nr"; return 1 ;;
+        *) echo "FAILED: cannot grow a partition in a '$label' partition table ($disk)"; return 1 ;;
+    esac
+    if [ $((room * ssz)) -lt 1048576 ]; then
+        echo "NOCHANGE: partition $nr is size $size. it cannot be grown"
+        return 0
+    fi
+    # The partition is in use (the root is mounted): no re-read by
+    # sfdisk, and the kernel is told by the caller.
+    if [ "$label" = gpt ] && ! out=$(LANG=C sfdisk --no-reread --no-tell-kernel --relocate gpt-bak-std "$disk" 2>&1); then
+        echo "FAILED: sfdisk --relocate gpt-bak-std $disk: $out"
+        return 1
+    fi
+    if ! out=$(echo ', +' | LANG=C sfdisk --no-reread --no-tell-kernel -N "$nr" "$disk" 2>&1); then
+        echo "FAILED: sfdisk -N $nr $disk: $out"
+        return 1
+    fi
+    new=$(LANG=C sfdisk --dump "$disk" 2>/dev/null | sed 's/[=,]/ /g' | awk -v nr="$nr" '$2 == ":" && $3 == "start" && $1 ~ ("[^0-9]" nr "$") { print $6 }')
+    if [ -z "$new" ] || [ "$new" -le "$size" ]; then
+        echo "FAILED: sfdisk -N $nr $disk did not grow the partition (size $size, now ${new:-unknown}): $out"
+        return 1
+    fi
+    echo "CHANGED: partition=$nr start=$start old: size=$size end=$((start + size - 1)) new: size=$new end=$((start + new - 1))"
+}
 
+# kiwi_resize grows the root's partition to the end of its disk, then
+# the filesystem mounted at $NEWROOT into it. It returns, never exits.
 kiwi_resize() {
-    local dev name sys part disk out fstype
+    local dev name sys part disk out fstype tool
     dev=$(findmnt -n -o SOURCE "$NEWROOT" 2>&1 | sed 's/\[.*//')
     if [ ! -b "$dev" ]; then
         warn "kiwi-resize: root $NEWROOT is not on a block device ($dev)"
@@ -59,21 +139,46 @@ kiwi_resize() {
     fi
     part=$(cat "$sys/partition")
     disk=/dev/$(basename "$(readlink -f "$sys/..")")
-    out=$(LANG=C growpart "$disk" "$part" 2>&1)
+    if command -v growpart >/dev/null 2>&1; then
+        tool=growpart
+        out=$(LANG=C growpart "$disk" "$part" 2>&1)
+    elif command -v sfdisk >/dev/null 2>&1; then
+        tool=sfdisk
+        out=$(kiwi_grow_sfdisk "$disk" "$part" 2>&1)
+    else
+        warn "kiwi-resize: neither growpart nor sfdisk is in the initrd: $dev is not grown"
+        return 0
+    fi
     case "$out" in
-        CHANGED*) info "kiwi-resize: $out" ;;
+        CHANGED*) info "kiwi-resize: $tool: $out" ;;
         NOCHANGE*) return 0 ;;
-        *) warn "kiwi-resize: growpart $disk $part: $out"; return 0 ;;
+        *) warn "kiwi-resize: $tool $disk $part: $out"; return 0 ;;
     esac
+    # growpart tells the kernel itself; after sfdisk partx does, for this
+    # one partition (BLKPG resize works while it is mounted).
+    if [ "$tool" = sfdisk ] && ! out=$(partx -u --nr "$part" "$disk" 2>&1); then
+        warn "kiwi-resize: partx -u --nr $part $disk: $out"
+        return 0
+    fi
     fstype=$(findmnt -n -o FSTYPE "$NEWROOT")
     case "$fstype" in
         ext2|ext3|ext4) out=$(resize2fs "$dev" 2>&1) ;;
         btrfs) out=$(btrfs filesystem resize max "$NEWROOT" 2>&1) ;;
         xfs) out=$(xfs_growfs "$NEWROOT" 2>&1) ;;
         *) warn "kiwi-resize: cannot grow $fstype"; return 0 ;;
-    esac || warn "kiwi-resize: growing $fstype failed: $out"
+    esac || { warn "kiwi-resize: growing $fstype on $dev failed: $out"; return 0; }
     info "kiwi-resize: grew $fstype on $dev"
 }
+`
+
+// resizeHook is the module's pre-pivot hook.
+const resizeHook = `#!/bin/sh
+# kiwi: grow the root partition to the end of the disk, then the
+# filesystem mounted at $NEWROOT into it. dracut sources this file: it
+# must return, never exit.
+type getarg >/dev/null 2>&1 || . /lib/dracut-lib.sh
+
+` + resizeFunctions + `
 kiwi_resize
 `
 
@@ -132,4 +237,108 @@ func initrdCompressor(root string) string {
 		}
 	}
 	return "gzip -1"
+}
+
+// ResizeTools tells whether the root tree at root has what kiwi-resize
+// (<oem-resize>) needs to grow the root partition and a root filesystem
+// of type filesystem at first boot: growpart or sfdisk, partx, and the
+// filesystem's grow tool. growpart runs sfdisk, or sgdisk on GPT, so it
+// counts without sfdisk only beside sgdisk. The programs are looked for
+// where dracut finds them (usr/sbin, usr/bin, sbin, bin), with symlinks
+// resolved inside root as the image sees them: a link to /usr/... is
+// root's /usr, never the host's. It changes nothing. The error names
+// every missing program, the packages that carry it (Debian's and the
+// rpm distributions'), and <oem-resize>false</oem-resize> as the other
+// way out.
+func ResizeTools(root, filesystem string) error {
+	const off = "set <oem-resize>false</oem-resize> in <oemconfig>"
+	var grow, growPackage string
+	switch filesystem {
+	case "ext2", "ext3", "ext4":
+		grow, growPackage = "resize2fs", "e2fsprogs"
+	case "btrfs":
+		grow, growPackage = "btrfs", "btrfs-progs"
+	case "xfs":
+		grow, growPackage = "xfs_growfs", "xfsprogs"
+	default:
+		return fmt.Errorf("oem-resize cannot grow a %q root filesystem at boot (only ext2, ext3, ext4, btrfs and xfs): %s", filesystem, off)
+	}
+	has := func(prog string) bool { return toolInRoot(root, prog) }
+	var missing []string
+	switch {
+	case has("sfdisk"), has("growpart") && has("sgdisk"):
+	case has("growpart"):
+		missing = append(missing, "sfdisk, which growpart runs (Debian: package fdisk; rpm distributions: util-linux)")
+	default:
+		missing = append(missing, "growpart or sfdisk (Debian: package cloud-guest-utils or fdisk; rpm distributions: cloud-utils-growpart or util-linux)")
+	}
+	for _, t := range [][2]string{{"partx", "util-linux"}, {grow, growPackage}} {
+		if !has(t[0]) {
+			missing = append(missing, fmt.Sprintf("%s (package %s)", t[0], t[1]))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("oem-resize grows the root partition and its %s filesystem at first boot, and the image lacks %s: add the packages to the image, or %s",
+			filesystem, strings.Join(missing, ", "), off)
+	}
+	return nil
+}
+
+// toolInRoot tells whether root has the program prog where dracut
+// looks for it: an executable regular file, symlinks resolved in root.
+func toolInRoot(root, prog string) bool {
+	for _, dir := range []string{"usr/sbin", "usr/bin", "sbin", "bin"} {
+		p, err := resolveInRoot(root, dir+"/"+prog)
+		if err != nil {
+			continue
+		}
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveInRoot resolves the slash-separated path rel inside root as a
+// process chrooted there would: every symlink is followed within root,
+// an absolute target starts again at root, and ".." stops at root. It
+// returns the host path of what rel names, which has no symlink left
+// in it, or the error of the first component that does not exist.
+func resolveInRoot(root, rel string) (string, error) {
+	done := "" // resolved so far: clean, relative to root, no symlinks
+	rest := strings.Split(rel, "/")
+	for links := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if done = filepath.Dir(done); done == "." {
+				done = ""
+			}
+			continue
+		}
+		next := filepath.Join(done, c)
+		fi, err := os.Lstat(filepath.Join(root, next))
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			done = next
+			continue
+		}
+		if links++; links > 40 {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", rel)
+		}
+		target, err := os.Readlink(filepath.Join(root, next))
+		if err != nil {
+			return "", err
+		}
+		if strings.HasPrefix(target, "/") {
+			done = ""
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return filepath.Join(root, done), nil
 }

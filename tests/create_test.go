@@ -109,6 +109,11 @@ func TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices(t *testing.T) {
 	// The profile has a spare partition mounted at /srv/spare: what the
 	// tree holds there must move to it.
 	root := bootRoot(t)
+	// No growpart (cloud-guest-utils) in this root: kiwi-resize grows the
+	// root partition with sfdisk and partx, and this boot proves that path.
+	if err := os.Remove(filepath.Join(root, "usr/bin/growpart")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(filepath.Join(root, "srv/spare"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +145,11 @@ func TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices(t *testing.T) {
 	pos := v.Login(t)
 	out, pos := v.Run(t, pos, "df -B1 --output=size / | tail -1")
 	if size := lastNumber(out); size < meta.VirtualSize*3/2 {
-		journal, _ := v.Run(t, pos, "journalctl -b --no-pager | grep -i -e kiwi -e growpart | tail -20; lsblk")
+		journal, _ := v.Run(t, pos, "journalctl -b --no-pager | grep -i -e kiwi-resize -e growpart -e sfdisk -e partx | tail -20; lsblk")
 		t.Fatalf("root filesystem is %d bytes on a %d byte disk: it did not grow\n%s", size, 2*meta.VirtualSize, journal)
+	}
+	if out, pos = v.Run(t, pos, "journalctl -b --no-pager | grep -c 'kiwi-resize: sfdisk: CHANGED'"); lastNumber(out) < 1 {
+		t.Errorf("the root partition was not grown by kiwi-resize's sfdisk path: %q", out)
 	}
 	out, pos = v.Run(t, pos, "findmnt -n -o FSTYPE,LABEL /srv/spare; cat /srv/spare/marker")
 	if !strings.Contains(out, "ext4") || !strings.Contains(out, "SPARE") || !strings.Contains(out, "on the spare partition") {

@@ -105,3 +105,32 @@ func TestImageInfoDescribesEveryType(t *testing.T) {
 		t.Errorf("image info: type %q buildable %v refused %q", info.Type.Image, info.Buildable, info.Refused)
 	}
 }
+
+// TestCreateRefusesAResizeThatCannotRun: an oem disk with <oem-resize>
+// from a root without growpart and sfdisk is refused before any work,
+// naming the packages to add; no resize that cannot run is shipped.
+func TestCreateRefusesAResizeThatCannotRun(t *testing.T) {
+	root := bootRoot(t)
+	for _, p := range []string{"usr/bin/growpart", "usr/sbin/sfdisk", "sbin/sfdisk"} {
+		if err := os.Remove(filepath.Join(root, p)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	target := filepath.Join(t.TempDir(), "out")
+	start := time.Now()
+	r := kiwi(t, "--profile", "efi-btrfs", "system", "create", "--root", root, "--target-dir", target)
+	if r.err == nil || !strings.Contains(r.stderr, "cloud-guest-utils") || !strings.Contains(r.stderr, "fdisk") || !strings.Contains(r.stderr, "oem-resize") {
+		t.Fatalf("create: err=%v, want a refusal naming the packages:\n%s", r.err, tail(r.stderr, 1500))
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the refusal took %s; it must come before any work", took)
+	}
+	if _, err := os.Stat(target); err == nil {
+		t.Error("a refused create left a target dir")
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/fstab")); err == nil {
+		if b, _ := os.ReadFile(filepath.Join(root, "etc/fstab")); strings.Contains(string(b), "UUID=") {
+			t.Error("the refused create wrote the root's fstab")
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/disk"
@@ -18,6 +19,8 @@ type FSType struct {
 	CreateOptions       []string
 	Compression         string // squashfs
 	Size                int64  // 0: what the tree needs
+	// SizeAdditive adds Size to what the tree needs (<size additive>).
+	SizeAdditive bool
 }
 
 // FS writes the root tree as one filesystem image,
@@ -32,12 +35,12 @@ func FS(ctx context.Context, t FSType, o Options) ([]Result, error) {
 	defer os.RemoveAll(work)
 	base := fmt.Sprintf("%s.%s-%s", t.Name, t.Arch, t.Version)
 	size := t.Size
-	if size == 0 {
+	if size == 0 || t.SizeAdditive {
 		used, err := treeSize(o.Root)
 		if err != nil {
 			return nil, err
 		}
-		size = rootFSSize(used)
+		size = rootFSSize(used) + t.Size
 	}
 	label := t.Label
 	if label == "" {
@@ -71,12 +74,12 @@ func FSTypeOf(d *description.Description) (FSType, bool) {
 		return FSType{}, false
 	}
 	ft := FSType{Name: d.Name, Version: d.Version, Arch: d.TargetArch, Filesystem: t.Image, Label: t.RootFSLabel,
-		Compression: t.SquashfsCompression}
+		Compression: t.SquashfsCompression, CreateOptions: strings.Fields(t.FSCreateOptions)}
 	if ft.Version == "" {
 		ft.Version = "1.0.0"
 	}
-	if t.Size != nil && !t.Size.Additive {
-		ft.Size = t.Size.Bytes()
+	if t.Size != nil {
+		ft.Size, ft.SizeAdditive = t.Size.Bytes(), t.Size.Additive
 	}
 	return ft, true
 }

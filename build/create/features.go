@@ -1,6 +1,7 @@
 package create
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -96,13 +97,14 @@ func checkSettings(d *description.Description, k string) ([]string, error) {
 			if len(f.kinds) > 0 && !slices.Contains(f.kinds, k) {
 				why = fmt.Sprintf("it is built for %s images only", strings.Join(f.kinds, ", "))
 			}
-			refusals = append(refusals, fmt.Sprintf("%s: %s: this kiwi does not build it for a %s image yet: %s", s.Pos, what, k, why))
+			refusals = append(refusals, fmt.Sprintf("%s: %s: this kiwi does not build it for image=%q yet: %s", s.Pos, what, d.Type.Image, why))
 		case ignored:
 			ignoredOnes = append(ignoredOnes, fmt.Sprintf("%s: %s has no effect here: %s", s.Pos, what, f.why))
 		}
 	}
 	if len(refusals) > 0 {
-		return nil, fmt.Errorf("%s: %s", d.File, strings.Join(refusals, "; "))
+		// Each refusal starts with its position, which names the file.
+		return nil, errors.New(strings.Join(refusals, "; "))
 	}
 	return ignoredOnes, nil
 }

@@ -148,6 +148,10 @@ func planOEM(d *description.Description) (builder, error) {
 			if err := bootRootCheck(root); err != nil {
 				return err
 			}
+			// A resize that cannot run at first boot is never shipped.
+			if dt.OEMResize {
+				return boot.ResizeTools(root, dt.Filesystem)
+			}
 			return nil
 		},
 	}, nil
@@ -199,6 +203,21 @@ func planFS(d *description.Description) (builder, error) {
 func checkBootSettings(d *description.Description) error {
 	if b := d.Type.Bootloader; b != nil && b.Name != "grub2" {
 		return fmt.Errorf("<bootloader name=%q>: this kiwi installs grub2 only so far; use name=\"grub2\"", b.Name)
+	}
+	if b := d.Type.Bootloader; b != nil {
+		for _, c := range strings.Fields(b.Console) {
+			if c != "serial" && c != "console" {
+				return fmt.Errorf("<bootloader output_console=%q>: this kiwi sets up grub's serial and text consoles only (serial, console or both); leave %s out", b.Console, c)
+			}
+		}
+	}
+	switch f := d.Type.Firmware; f {
+	case "", "bios", "efi", "uefi":
+	default:
+		return fmt.Errorf("firmware=%q: this kiwi boots images with bios, efi or uefi (shim) firmware only so far", f)
+	}
+	if p := d.Type.DevicePersistency; p == "by-partuuid" {
+		return fmt.Errorf("devicepersistency=%q: this kiwi names filesystems by-uuid (default) or by-label only so far", p)
 	}
 	if s := d.Type.InitrdSystem; s != "" && s != "dracut" {
 		return fmt.Errorf("initrd_system=%q: this kiwi builds the initrd with the image's dracut only; use initrd_system=\"dracut\" or leave it out", s)
