@@ -46,33 +46,55 @@ type Report struct {
 	Data layerfs.Data `json:"-"`
 }
 
-// Resolve turns a --stash argument into an image reference: a full
-// transport reference as given; with a registry, exactly that image in the
-// registry (which is pulled into local storage first, so a second stack
-// of it needs no network); else the stash in local storage.
+// StashError is an error about one image of a stack as given
+// (Options.Stashes): it names no image that can be stacked. Its text names
+// the image as given; callers add how they took it (a command-line flag).
+type StashError struct {
+	Stash string
+	// NotStored: a NAME[:TAG] that is not in local storage (an image of a
+	// registry needs the registry given).
+	NotStored bool
+	Err       error
+}
+
+func (e *StashError) Error() string { return e.Err.Error() }
+func (e *StashError) Unwrap() error { return e.Err }
+
+// ErrRootExists: the root to compose into exists already.
+var ErrRootExists = errors.New("already exists")
+
+// Resolve turns an image of a stack as given (NAME[:TAG] or a full
+// transport reference) into an image reference: a full transport
+// reference as given; with a registry, exactly that image in the registry
+// (which is pulled into local storage first, so a second stack of it
+// needs no network); else the stash in local storage.
 func Resolve(ctx context.Context, store *oci.Store, stash, registry string, o oci.CopyOptions) (oci.ImageRef, error) {
 	if strings.Contains(stash, ":/") || strings.HasPrefix(stash, "oci:") || strings.HasPrefix(stash, "oci-archive:") ||
 		strings.HasPrefix(stash, "docker-archive:") || strings.HasPrefix(stash, "containers-storage:") || strings.HasPrefix(stash, "dir:") {
-		return store.ParseReference(stash)
+		ref, err := store.ParseReference(stash)
+		if err != nil {
+			return nil, &StashError{Stash: stash, Err: err}
+		}
+		return ref, nil
 	}
 	name, tag, _ := strings.Cut(stash, ":")
 	if tag == "" {
 		tag = "latest"
 	}
 	if name == "" || strings.ContainsAny(name, " \t") {
-		return nil, fmt.Errorf("--stash %q: give NAME[:TAG] or a transport reference (docker://, oci:, oci-archive:, containers-storage:)", stash)
+		return nil, &StashError{Stash: stash, Err: fmt.Errorf("stash %q: give NAME[:TAG] or a transport reference (docker://, oci:, oci-archive:, containers-storage:)", stash)}
 	}
 	if registry != "" {
 		registry = strings.TrimSuffix(strings.TrimPrefix(registry, "docker://"), "/")
 		remote, err := store.ParseReference("docker://" + registry + "/" + name + ":" + tag)
 		if err != nil {
-			return nil, fmt.Errorf("--stash %q in --from-registry %q: %w", stash, registry, err)
+			return nil, &StashError{Stash: stash, Err: fmt.Errorf("stash %q in registry %q: %w", stash, registry, err)}
 		}
 		// Pulled under the registry's name: this image, not a local stash
 		// of the same short name (KIWI's defect), is what gets stacked.
 		local, err := store.ParseReference("containers-storage:" + registry + "/" + name + ":" + tag)
 		if err != nil {
-			return nil, err
+			return nil, &StashError{Stash: stash, Err: fmt.Errorf("stash %q in registry %q: %w", stash, registry, err)}
 		}
 		if _, err := oci.Copy(ctx, remote, local, o); err != nil {
 			return nil, fmt.Errorf("pull %s/%s:%s: %w", registry, name, tag, err)
@@ -84,14 +106,15 @@ func Resolve(ctx context.Context, store *oci.Store, stash, registry string, o oc
 			return store.ParseReference("containers-storage:" + candidate)
 		}
 	}
-	return nil, fmt.Errorf("--stash %q: no image localhost/%s:%s in local storage (kiwi system stash --list shows the stashes; use --from-registry for a registry)", stash, name, tag)
+	return nil, &StashError{Stash: stash, NotStored: true,
+		Err: fmt.Errorf("stash %q: no image localhost/%s:%s in local storage (kiwi system stash --list shows the stashes)", stash, name, tag)}
 }
 
 // CheckNewRoot fails when root exists: a stack is composed into a new
 // root only, and an existing one is never touched.
 func CheckNewRoot(root string) error {
 	if _, err := os.Lstat(root); err == nil {
-		return fmt.Errorf("%s already exists: stackbuild composes into a new root; remove it or choose another --target-dir", root)
+		return fmt.Errorf("%s %w: a stack is composed into a new root only; remove it or choose another target dir", root, ErrRootExists)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -102,11 +125,21 @@ func CheckNewRoot(root string) error {
 // failure the partly composed root is removed again (it was new).
 func Compose(ctx context.Context, store *oci.Store, o Options) (*Report, error) {
 	if len(o.Stashes) == 0 {
-		return nil, errors.New("stackbuild needs at least one --stash NAME[:TAG]")
+		return nil, errors.New("no images to stack")
 	}
 	if err := CheckNewRoot(o.Root); err != nil {
 		return nil, err
 	}
+	refs, err := resolveAll(ctx, store, o)
+	if err != nil {
+		return nil, err
+	}
+	return composeRefs(ctx, store, o, refs)
+}
+
+// resolveAll resolves every image of the stack (Resolve), pulling those
+// of a registry.
+func resolveAll(ctx context.Context, store *oci.Store, o Options) ([]oci.ImageRef, error) {
 	refs := make([]oci.ImageRef, len(o.Stashes))
 	for i, s := range o.Stashes {
 		if o.FromRegistry != "" && o.Log != nil {
@@ -118,6 +151,13 @@ func Compose(ctx context.Context, store *oci.Store, o Options) (*Report, error) 
 		}
 		refs[i] = ref
 	}
+	return refs, nil
+}
+
+// composeRefs composes the resolved images refs into o.Root: from
+// storage's layer directories when every image has them, else from the
+// layer blobs (through the stack cache when there is one).
+func composeRefs(ctx context.Context, store *oci.Store, o Options, refs []oci.ImageRef) (*Report, error) {
 	if err := os.MkdirAll(filepath.Dir(o.Root), 0o755); err != nil {
 		return nil, err
 	}

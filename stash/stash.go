@@ -36,6 +36,23 @@ const (
 // <state>/<name>/<image id>.snapshot.
 const snapshotSuffix = ".snapshot"
 
+// Errors about one input of Stash, for callers to name the input their
+// way (a command-line flag).
+var (
+	// ErrInvalidName: the stash name (Options.Name, or the image name of
+	// the root's description when it has none) breaks the name rule.
+	ErrInvalidName = errors.New("invalid stash name")
+	// ErrInvalidTag: Options.Tag breaks the tag rule.
+	ErrInvalidTag = errors.New("invalid tag")
+	// ErrNotRoot: Options.Root is no directory.
+	ErrNotRoot = errors.New("is not a directory")
+	// ErrNoDescription: the root has no image/config.xml and the stash
+	// has no name.
+	ErrNoDescription = errors.New("no image description")
+	// ErrPushReference: Options.Push is no image reference.
+	ErrPushReference = errors.New("push reference")
+)
+
 var (
 	nameRule = regexp.MustCompile(`^[0-9a-zA-Z][0-9a-zA-Z-]*[0-9a-zA-Z]$`)
 	tagRule  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
@@ -79,7 +96,7 @@ type Result struct {
 // ValidateName checks a stash name against KIWI's container name rule.
 func ValidateName(name string) error {
 	if !nameRule.MatchString(name) {
-		return fmt.Errorf("invalid stash name %q: use letters, digits and '-', starting and ending with a letter or digit (set one with --container-name)", name)
+		return fmt.Errorf("%w %q: use letters, digits and '-', starting and ending with a letter or digit", ErrInvalidName, name)
 	}
 	return nil
 }
@@ -94,7 +111,7 @@ func Stash(ctx context.Context, store *oci.Store, o Options) (*Result, error) {
 	}
 	fi, err := os.Stat(o.Root)
 	if err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("root tree %q is not a directory: give the root of a prepare or build with --root", o.Root)
+		return nil, fmt.Errorf("root tree %q %w: give the root tree of a kiwi system prepare or build", o.Root, ErrNotRoot)
 	}
 	descPath := filepath.Join(o.Root, "image", "config.xml")
 	head, err := description.ReadHead(descPath)
@@ -103,7 +120,7 @@ func Stash(ctx context.Context, store *oci.Store, o Options) (*Result, error) {
 		log.Warn("no image description in the root; stash carries no description", "path", descPath)
 		head = &description.Head{}
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("no image description at %s: stash a root made by kiwi system prepare/build, or name the stash with --container-name", descPath)
+		return nil, fmt.Errorf("%w at %s: stash a root made by kiwi system prepare/build, or give the stash a name", ErrNoDescription, descPath)
 	case err != nil:
 		return nil, fmt.Errorf("read image description: %w", err)
 	}
@@ -112,6 +129,9 @@ func Stash(ctx context.Context, store *oci.Store, o Options) (*Result, error) {
 		name = head.Name
 	}
 	if err := ValidateName(name); err != nil {
+		if o.Name == "" {
+			return nil, fmt.Errorf("%w (the image name of %s)", err, descPath)
+		}
 		return nil, err
 	}
 	tag := o.Tag
@@ -119,12 +139,12 @@ func Stash(ctx context.Context, store *oci.Store, o Options) (*Result, error) {
 		tag = "latest"
 	}
 	if !tagRule.MatchString(tag) {
-		return nil, fmt.Errorf("invalid tag %q: use up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-' (--tag)", tag)
+		return nil, fmt.Errorf("%w %q: use up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'", ErrInvalidTag, tag)
 	}
 	var push = o.Push
 	if push != "" {
 		if _, err := store.ParseReference(push); err != nil {
-			return nil, fmt.Errorf("--push: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrPushReference, err)
 		}
 	}
 
@@ -216,7 +236,7 @@ func Stash(ctx context.Context, store *oci.Store, o Options) (*Result, error) {
 	if push != "" {
 		dst, err := store.ParseReference(push)
 		if err != nil {
-			return nil, fmt.Errorf("--push: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrPushReference, err)
 		}
 		log.Info("pushing stash", "to", push)
 		src, err := store.LocalReference(name, tag)

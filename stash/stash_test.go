@@ -230,7 +230,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	cases := []struct {
 		name, root, stashName, tag, want string
 	}{
-		{"invalid name", root, "-bad_name", "", "--container-name"},
+		{"invalid name", root, "-bad_name", "", "invalid stash name \"-bad_name\""},
 		{"name with slash", root, "a/b", "", "invalid stash name"},
 		{"invalid tag", root, "", "bad tag", "invalid tag"},
 		{"missing root", filepath.Join(root, "nope"), "", "", "is not a directory"},

@@ -104,6 +104,58 @@ func TestStackbuildBadInputFailsClearly(t *testing.T) {
 	}
 }
 
+// TestStackbuildWithoutDescriptionIsRefusedBeforeComposing: a stack whose
+// images carry no description (a plain Debian root stashed by name, from
+// storage and as an OCI layout), built without --description, is refused
+// before anything is composed: quickly, naming the images and the fix,
+// and leaving no target dir behind.
+func TestStackbuildWithoutDescriptionIsRefusedBeforeComposing(t *testing.T) {
+	base := debianRoot(t)
+	if _, err := os.Stat(filepath.Join(base, "image", "config.xml")); err == nil {
+		t.Fatalf("%s carries a description; the test needs a plain root", base)
+	}
+	mustKiwi(t, "system", "stash", "--root", base, "--container-name", "plain-debian", "--tag", "1")
+	layout := "oci:" + filepath.Join(t.TempDir(), "layout") + ":1"
+	if r := command(t, "skopeo", "copy", "containers-storage:localhost/plain-debian:1", layout); r.err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", r.err, r.stderr)
+	}
+	for _, c := range []struct {
+		name  string
+		stash string
+		limit time.Duration
+	}{
+		// From storage's layer directories: a few stats.
+		{"storage", "plain-debian:1", 5 * time.Second},
+		// From an OCI layout: its layer tar's headers are read.
+		{"layout", layout, 15 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			parent := filepath.Join(t.TempDir(), "new")
+			target := filepath.Join(parent, "t")
+			start := time.Now()
+			r := kiwi(t, "--shared-cache-dir", sharedCache(t), "system", "stackbuild", "--stash", c.stash, "--target-dir", target)
+			took := time.Since(start)
+			if r.err == nil {
+				t.Fatalf("stackbuild of a stack without a description succeeded:\n%s", tail(r.stderr, 2000))
+			}
+			for _, want := range []string{c.stash, "no image description", "give --description D, or stash a root made by kiwi system prepare/build"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("the error does not say %q:\n%s", want, tail(r.stderr, 2000))
+				}
+			}
+			if strings.Contains(r.stderr, "stack composed") || strings.Contains(r.stderr, "writing the composed root") {
+				t.Errorf("composed before refusing:\n%s", tail(r.stderr, 2000))
+			}
+			if took > c.limit {
+				t.Errorf("refusing took %v, want under %v", took, c.limit)
+			}
+			if _, err := os.Lstat(parent); err == nil {
+				t.Errorf("the refused stackbuild left %s behind", parent)
+			}
+		})
+	}
+}
+
 func mustOutput(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	r := command(t, name, args...)

@@ -3,13 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/build/description"
@@ -37,7 +34,8 @@ containers-storage:). Files a later image overwrote are counted (listed with
 --debug).
 
 Without --description the image is created from the description the (last)
-stash carries in /image/config.xml. With --description D, D is built on top
+stash carries in /image/config.xml; a stack none of whose images carries one
+is refused before anything is composed. With --description D, D is built on top
 of the stack as system build --allow-existing-root does: packages the stack
 lacks are installed with its own package manager (none missing: no repository
 is needed), then overlay files, users and config.sh, and D's type is created.
@@ -49,10 +47,10 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			if len(o.stashes) == 0 {
 				return fmt.Errorf("stackbuild needs at least one --stash NAME[:TAG]")
 			}
+			root := build.Root(o.target)
 			// The root is locked too: prepare --root locks that path, not
 			// the target dir around it.
-			release, err := claim(g, commandLine(), map[string]string{o.target: "--target-dir", filepath.Join(o.target, "build", "image-root"): "--root"},
-				[]string{filepath.Join(o.target, "build", "image-root")})
+			release, err := claim(g, commandLine(), map[string]string{o.target: "--target-dir", root: "--root"}, []string{root})
 			if err != nil {
 				return err
 			}
@@ -69,90 +67,31 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 					return fmt.Errorf("%w (they are system build options; --description and --target-dir are stackbuild's own)", err)
 				}
 			}
-			// The stack is the existing root the description builds on.
-			pf.allowExistingRoot = true
+			// The stack is the existing root the description builds on,
+			// and it is in storage already: the root built on it is not
+			// committed again.
+			pf.allowExistingRoot, pf.noContainer = true, true
 			var desc *description.Description
 			if o.description != "" {
-				d, err := loadForBuild(g, o.description, &pf)
-				if err != nil {
+				if desc, err = loadForBuild(g, o.description, &pf); err != nil {
 					return err
 				}
-				if _, err := build.Plan(d, g.log); err != nil {
-					return err
-				}
-				desc = d
 			}
 			store, err := oci.OpenStore(oci.StoreOptions{})
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			root := filepath.Join(o.target, "build", "image-root")
-			// A failed or interrupted stackbuild leaves the target dir as
-			// it found it: the composed root (cheap to get again from the
-			// stack cache) and the directories made for it go.
-			if err := stack.CheckNewRoot(root); err != nil {
-				return err
-			}
-			created, err := build.MkdirNew(filepath.Dir(root))
-			if err != nil {
-				return fmt.Errorf("--target-dir %s: %w", o.target, err)
-			}
-			// composed: the root is this run's (Compose removes a partly
-			// composed one itself); done: the run succeeded.
-			composed, done := false, false
-			defer func() {
-				if done {
-					return
-				}
-				if composed {
-					if err := os.RemoveAll(root); err != nil {
-						g.log.Warn("could not remove the composed root", "root", root, "error", err)
-					}
-				}
-				build.RemoveEmpty(created)
-			}()
-			rep, err := stack.Compose(cmd.Context(), store, stack.Options{
-				Stashes: o.stashes, FromRegistry: o.registry, Root: root,
-				Copy: oci.CopyOptions{Progress: progress(), Insecure: o.insecure}, Log: g.log,
-				CacheDir: filepath.Join(g.sharedCacheDir, "stack"),
+			res, err := stack.Build(cmd.Context(), store, stack.BuildOptions{
+				Stashes: o.stashes, FromRegistry: o.registry, TargetDir: o.target,
+				Description: desc, Build: prepareOptions(g, root, &pf), ComposeOnly: o.composeOnly,
+				Copy:     oci.CopyOptions{Progress: progress(), Insecure: o.insecure},
+				CacheDir: filepath.Join(g.sharedCacheDir, "stack"), Log: g.log,
 			})
 			if err != nil {
-				return err
+				return stackbuildFlagHint(err, o.registry)
 			}
-			composed = true
-			g.log.Info("stack composed", "root", root, "images", len(rep.Images), "overwritten_files", len(rep.Overwritten),
-				"data_shared", units.HumanSize(float64(rep.Data.Shared)), "data_copied", units.HumanSize(float64(rep.Data.Copied)))
-			if rep.Data.Copied > 256<<20 {
-				// The one thing that makes composing a big stack cheap.
-				switch {
-				case errors.Is(rep.Data.NoReflink, unix.EOPNOTSUPP):
-					g.log.Info("file data was copied: the target dir's filesystem has no reflinks; with local storage and the target dir on one xfs or btrfs filesystem it is shared instead")
-				case errors.Is(rep.Data.NoReflink, unix.EXDEV):
-					g.log.Info("file data was copied: local storage and the target dir are on different filesystems (or mounts); on one xfs or btrfs filesystem it is shared instead")
-				}
-			}
-			for _, p := range rep.Overwritten {
-				g.log.Debug("overwritten by a later image", "path", p)
-			}
-			if o.composeOnly {
-				done = true
-				return nil
-			}
-			if desc != nil {
-				// The stack is already in storage: the root built on it
-				// is not committed again.
-				pf.noContainer = true
-				if _, err := build.Prepare(cmd.Context(), desc, prepareOptions(g, root, &pf)); err != nil {
-					return err
-				}
-			}
-			results, err := build.Create(cmd.Context(), root, o.target, buildOptions(g))
-			if err != nil {
-				return err
-			}
-			done = true
-			logResults(g, results)
+			logResults(g, res.Results)
 			return nil
 		},
 	}
@@ -164,4 +103,21 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 	f.BoolVar(&o.composeOnly, "compose-only", false, "stop after composing the root (no description applied, nothing created)")
 	f.BoolVar(&o.insecure, "tls-verify-off", false, "allow plain HTTP and unverified TLS for the registry (loopback registries always are)")
 	return c
+}
+
+// stackbuildFlagHint names the flag behind a library error of stackbuild,
+// and the flags that fix it.
+func stackbuildFlagHint(err error, registry string) error {
+	var se *stack.StashError
+	switch {
+	case errors.As(err, &se) && se.NotStored && registry == "":
+		return fmt.Errorf("--stash: %w; --from-registry URI stacks the images of a registry", err)
+	case errors.As(err, &se):
+		return fmt.Errorf("--stash: %w", err)
+	case errors.Is(err, stack.ErrRootExists):
+		return fmt.Errorf("--target-dir: %w", err)
+	case errors.Is(err, stack.ErrNoDescription):
+		return fmt.Errorf("%w: give --description D, or stash a root made by kiwi system prepare/build", err)
+	}
+	return err
 }

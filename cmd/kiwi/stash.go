@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ DIR/image/config.xml, TAG to "latest". SOURCE_DATE_EPOCH fixes all timestamps.`,
 				Log:             g.log,
 			})
 			if err != nil {
-				return err
+				return stashFlagHint(err, o.name)
 			}
 			g.log.Info("stashed", "image", "localhost/"+res.Name+":"+res.Tag, "id", res.ImageID[:12],
 				"layers", res.Layers, "new_layer", units.HumanSize(float64(res.LayerSize)), "changed_paths", res.Changed)
@@ -84,6 +85,26 @@ DIR/image/config.xml, TAG to "latest". SOURCE_DATE_EPOCH fixes all timestamps.`,
 	f.BoolVar(&o.list, "list", false, "list the stashes")
 	f.BoolVar(&o.json, "json", false, "with --list: print JSON")
 	return c
+}
+
+// stashFlagHint names the flag behind a library error of stash, and the
+// flag that fixes it.
+func stashFlagHint(err error, name string) error {
+	switch {
+	case errors.Is(err, stash.ErrNotRoot):
+		return fmt.Errorf("--root: %w", err)
+	case errors.Is(err, stash.ErrInvalidName) && name != "":
+		return fmt.Errorf("--container-name: %w", err)
+	case errors.Is(err, stash.ErrInvalidName):
+		return fmt.Errorf("%w: give a valid one with --container-name", err)
+	case errors.Is(err, stash.ErrNoDescription):
+		return fmt.Errorf("%w (--container-name)", err)
+	case errors.Is(err, stash.ErrInvalidTag):
+		return fmt.Errorf("--tag: %w", err)
+	case errors.Is(err, stash.ErrPushReference):
+		return fmt.Errorf("--push: %w", err)
+	}
+	return err
 }
 
 func listStashes(cmd *cobra.Command, store *oci.Store, asJSON bool) error {
