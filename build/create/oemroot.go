@@ -1,0 +1,176 @@
+package create
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kiwi-go/kiwi/boot"
+	"github.com/kiwi-go/kiwi/disk"
+)
+
+// identities are the UUIDs of every filesystem of the disk.
+type identities struct {
+	fsUUID map[disk.Role]string
+	labels map[disk.Role]string
+}
+
+func newIdentities(l *disk.Layout) identities {
+	ids := identities{fsUUID: map[disk.Role]string{}, labels: map[disk.Role]string{}}
+	for _, p := range l.Partitions {
+		switch {
+		case p.Filesystem == "fat":
+			u := strings.ToUpper(disk.NewUUID()[:8])
+			ids.fsUUID[p.Role] = u[:4] + "-" + u[4:]
+		case p.Filesystem != "" || p.Role == disk.RoleSwap:
+			ids.fsUUID[p.Role] = disk.NewUUID()
+		}
+		ids.labels[p.Role] = p.Label
+	}
+	return ids
+}
+
+func (ids identities) device(r disk.Role, byLabel bool) string {
+	if byLabel && ids.labels[r] != "" {
+		return "LABEL=" + ids.labels[r]
+	}
+	return "UUID=" + ids.fsUUID[r]
+}
+
+// bootPlace is where grub finds its files and the kernels: the boot
+// partition when the disk has one, else the root filesystem.
+type bootPlace struct {
+	UUID      string // the filesystem grub searches for
+	KernelDir string // the kernels' directory in it
+	GrubDir   string // grub's directory in it
+}
+
+func bootPlaceOf(l *disk.Layout, ids identities) bootPlace {
+	if l.Find(disk.RoleBoot) != nil {
+		return bootPlace{UUID: ids.fsUUID[disk.RoleBoot], KernelDir: "/", GrubDir: "/grub"}
+	}
+	return bootPlace{UUID: ids.fsUUID[disk.RoleRoot], KernelDir: "/boot", GrubDir: "/boot/grub"}
+}
+
+func kernelCmdline(t DiskType, ids identities) string {
+	args := []string{"root=" + ids.device(disk.RoleRoot, t.ByLabel), "rw"}
+	if t.KernelCmdline != "" {
+		args = append(args, t.KernelCmdline)
+	}
+	if strings.Contains(t.Console, "serial") && !strings.Contains(t.KernelCmdline, "console=") {
+		args = append(args, "console=tty0", "console=ttyS0,115200")
+	}
+	return strings.Join(args, " ")
+}
+
+// grubMenu is kiwi's boot menu for the disk: one entry booting kernel
+// from place with kernelCmdline.
+func grubMenu(t DiskType, kernel *boot.Kernel, ids identities, place bootPlace) boot.Menu {
+	return boot.Menu{
+		Title: t.DisplayName, BootUUID: place.UUID, KernelDir: place.KernelDir, Kernel: kernel,
+		Cmdline: kernelCmdline(t, ids), Timeout: t.BootTimeout,
+		Serial: strings.Contains(t.Console, "serial"), Console: t.Console,
+	}
+}
+
+// rootFiles writes into the root tree what it needs to mount the planned
+// disk's filesystems: etc/fstab (replaced; by UUID, or by label with
+// devicepersistency="by-label"; the spare at spare_part_mountpoint), the
+// boot/efi mount point when the disk has an ESP, and boot/grub for
+// bootFiles. It runs nothing and writes nothing outside the root.
+//
+// After an error the root may have boot/efi but still its old fstab (or
+// none); nothing else changed.
+func rootFiles(root string, t DiskType, l *disk.Layout, ids identities) error {
+	if err := writeFstab(root, l, ids, t); err != nil {
+		return err
+	}
+	return os.MkdirAll(filepath.Join(root, "boot/grub"), 0o755)
+}
+
+func writeFstab(root string, l *disk.Layout, ids identities, t DiskType) error {
+	opts := t.FSMountOptions
+	if opts == "" {
+		opts = "defaults"
+	}
+	var b strings.Builder
+	b.WriteString("# Written by kiwi\n")
+	fmt.Fprintf(&b, "%s / %s %s 0 1\n", ids.device(disk.RoleRoot, t.ByLabel), t.Filesystem, opts)
+	if p := l.Find(disk.RoleBoot); p != nil {
+		fmt.Fprintf(&b, "%s /boot %s defaults 0 2\n", ids.device(disk.RoleBoot, t.ByLabel), p.Filesystem)
+	}
+	if l.Find(disk.RoleESP) != nil {
+		if err := os.MkdirAll(filepath.Join(root, "boot/efi"), 0o755); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s /boot/efi vfat defaults 0 0\n", ids.device(disk.RoleESP, false))
+	}
+	if l.Find(disk.RoleSwap) != nil {
+		fmt.Fprintf(&b, "%s swap swap defaults 0 0\n", ids.device(disk.RoleSwap, t.ByLabel))
+	}
+	if p := l.Find(disk.RoleSpare); p != nil && t.SpareMountpoint != "" {
+		fmt.Fprintf(&b, "%s %s %s defaults 0 2\n", ids.device(disk.RoleSpare, t.ByLabel), t.SpareMountpoint, p.Filesystem)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/fstab"), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("write fstab: %w", err)
+	}
+	return nil
+}
+
+// bootFiles writes what the root needs to boot from place, after
+// rootFiles: the initrd (kernel.Initrd, built by the root's dracut in a
+// private mount namespace; with <oem-resize> kiwi's dracut module
+// kiwi-resize is installed under usr/lib/dracut/modules.d and added),
+// then boot/grub/grub.cfg, last because the root's own
+// grub-mkconfig lists the kernels and initrds it finds in /boot (it also
+// writes etc/default/grub.d/kiwi.cfg); a root without grub-mkconfig gets
+// kiwi's one-entry menu (grubMenu). Its scratch files go to work.
+//
+// After an error the root may have a new initrd and no grub.cfg, or a
+// partly written one; nothing is mounted and nothing outside the root and
+// work changed.
+func bootFiles(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids identities, kernel *boot.Kernel, place bootPlace, work string) error {
+	o.Log.Info("building initrd (dracut)")
+	start := time.Now()
+	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Resize: t.OEMResize}); err != nil {
+		return err
+	}
+	o.Log.Debug("initrd done", "took", time.Since(start).Round(time.Millisecond))
+	return writeGrubConfig(ctx, o, t, l, ids, grubMenu(t, kernel, ids, place), work)
+}
+
+// writeGrubConfig writes the root's /boot/grub/grub.cfg: with the root's
+// own grub-mkconfig when it has one (as KIWI does), else kiwi's menu.
+func writeGrubConfig(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids identities, menu boot.Menu, work string) error {
+	cfg := filepath.Join(o.Root, "boot/grub/grub.cfg")
+	if !boot.HasMkconfig(o.Root) {
+		o.Log.Info("grub.cfg: the root has no grub-mkconfig (grub2-common), writing kiwi's menu")
+		if err := os.WriteFile(cfg, []byte(menu.Config()), 0o644); err != nil {
+			return fmt.Errorf("write grub.cfg: %w", err)
+		}
+		return nil
+	}
+	volume := func(r disk.Role) *boot.Volume {
+		p := l.Find(r)
+		if p == nil {
+			return nil
+		}
+		return &boot.Volume{Device: ids.device(r, t.ByLabel), UUID: ids.fsUUID[r], Label: p.Label, FS: p.Filesystem, Partition: p.Number}
+	}
+	// grub-mkconfig adds root= itself; the rest of kiwi's command line
+	// goes to GRUB_CMDLINE_LINUX_DEFAULT.
+	cmdline := strings.TrimSpace(strings.TrimPrefix(menu.Cmdline, "root="+ids.device(disk.RoleRoot, t.ByLabel)))
+	o.Log.Info("grub.cfg: running the root's grub-mkconfig")
+	distributor := t.DisplayName
+	if distributor == "" {
+		distributor = t.Name
+	}
+	return boot.Mkconfig(ctx, o.Run, o.Root, work, boot.MkconfigOptions{
+		Distributor: distributor, Cmdline: cmdline, Timeout: t.BootTimeout,
+		Serial: menu.Serial, Console: menu.Console,
+		Root: *volume(disk.RoleRoot), Boot: volume(disk.RoleBoot), Table: l.Table,
+	})
+}
