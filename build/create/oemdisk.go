@@ -166,8 +166,26 @@ func fillPartitions(ctx context.Context, o Options, t DiskType, l *disk.Layout, 
 				dir = filepath.Join(o.Root, t.SpareMountpoint)
 			}
 		case disk.RoleSwap:
-			file := img.Name()
-			if _, err := o.Run.Run(ctx, runner.Cmd{Name: "mkswap", Args: []string{"-U", ids.fsUUID[p.Role], "-L", p.Label, "--offset", fmt.Sprint(p.Start), file, fmt.Sprint(p.Size / 1024)}}); err != nil {
+			// mkswap of util-linux 2.38 (Debian 12) has no --offset: the
+			// swap area is made in a file of its own and copied in.
+			file := filepath.Join(work, fmt.Sprintf("part%d.img", p.Number))
+			f, err := os.Create(file)
+			if err == nil {
+				err = f.Truncate(p.Size)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("partition %d (swap): %w", p.Number, err)
+			}
+			if _, err := o.Run.Run(ctx, runner.Cmd{Name: "mkswap", Args: []string{"-U", ids.fsUUID[p.Role], "-L", p.Label, file}}); err != nil {
+				return fmt.Errorf("partition %d (swap): %w", p.Number, err)
+			}
+			if err := disk.CopyInto(img, p.Start, p.Size, file); err != nil {
+				return err
+			}
+			if err := os.Remove(file); err != nil {
 				return err
 			}
 			continue

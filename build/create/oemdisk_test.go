@@ -150,13 +150,6 @@ func hostTools(t *testing.T, needs ...string) {
 	}
 }
 
-// mkswapHasOffset tells whether the host's mkswap writes at an offset of
-// a file (util-linux 2.39), as fillPartitions has it do.
-func mkswapHasOffset() bool {
-	out, _ := exec.Command("mkswap", "--help").CombinedOutput()
-	return strings.Contains(string(out), "--offset")
-}
-
 // debugfs runs a debugfs request on the ext* filesystem at offset of file.
 func debugfs(t *testing.T, file string, offset int64, request string) string {
 	t.Helper()
@@ -198,10 +191,6 @@ func TestFilesystemsAndAssembleOnATinyTree(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if c.t.Firmware == "efi" {
 				hostTools(t, "mkfs.fat", "mcopy", "mdir", "/usr/lib/grub/x86_64-efi/kernel.img")
-			}
-			if c.t.SwapSize > 0 && !mkswapHasOffset() {
-				t.Log("the host's mkswap has no --offset (util-linux < 2.39): no swap partition")
-				c.t.SwapSize = 0
 			}
 			ctx := context.Background()
 			root := filepath.Join(t.TempDir(), "root")
