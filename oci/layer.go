@@ -78,7 +78,7 @@ func applyBlob(ctx context.Context, src types.ImageSource, info types.BlobInfo, 
 	verifier := info.Digest.Verifier()
 	// A blob from local storage is a plain stream that does not watch
 	// ctx: check it on every read, so SIGINT stops a big layer at once.
-	raw := io.TeeReader(ctxReader{ctx, rc}, verifier)
+	raw := io.TeeReader(ContextReader(ctx, rc), verifier)
 	plain, _, err := compression.AutoDecompress(raw)
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", info.Digest, err)
@@ -118,7 +118,10 @@ func ConfigDigest(ctx context.Context, ref types.ImageReference, o CopyOptions) 
 	return d.String(), nil
 }
 
-// ctxReader fails reads once ctx is done.
+// ContextReader reads r and fails once ctx is done: a blob from local
+// storage does not watch ctx itself, so a cancelled run stops reading.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

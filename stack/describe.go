@@ -243,7 +243,7 @@ func layersHaveDescription(ctx context.Context, ref oci.ImageRef, o oci.CopyOpti
 		if err != nil {
 			return false, fmt.Errorf("layer %d: fetch blob %s: %w", i+1, info.Digest, err)
 		}
-		has, err = layerDescription(ctxReader{ctx, rc}, has)
+		has, err = layerDescription(oci.ContextReader(ctx, rc), has)
 		rc.Close()
 		if err != nil {
 			return false, fmt.Errorf("layer %d (blob %s): %w", i+1, info.Digest, err)
@@ -285,20 +285,6 @@ func layerDescription(r io.Reader, had bool) (bool, error) {
 		}
 	}
 	return added || had && !hidden, nil
-}
-
-// ctxReader fails reads once ctx is done: a blob from local storage does
-// not watch ctx itself.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // planCarried plans the description found in a layer directory before
