@@ -54,13 +54,13 @@ func vmArchOf(arch string) (vmArch, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return vmArch{}, fmt.Errorf("kiwi runs VM boxes of %s, not %s: use --container on a %s host", strings.Join(names, " and "), arch, arch)
+		return vmArch{}, fmt.Errorf("kiwi runs VM boxes of %s, not %s: on a %s host, use a container box", strings.Join(names, " and "), arch, arch)
 	}
 	return a, nil
 }
 
-// VMConsole is the console device of a VM box for arch entry a: given
-// (--box-console), else a's console in the box config, else the box's,
+// VMConsole is the console device of a VM box for arch entry a: given,
+// else a's console in the box config, else the box's,
 // else the one QEMU's -serial is on that arch (ttyS0, ttyAMA0).
 func VMConsole(b *Box, a *Arch, given string) string {
 	switch {
@@ -80,7 +80,7 @@ func VMConsole(b *Box, a *Arch, given string) string {
 // machineArgs are QEMU's accelerator, -machine and -cpu options for a box
 // of arch on a host of hostArch. A box of another arch than the host's
 // runs under TCG whatever noAccel says (foreign is true then); machine
-// and cpu (--machine, --cpu) replace the arch's defaults.
+// and cpu (QEMU's -machine and -cpu, when given) replace the arch's defaults.
 func machineArgs(arch, hostArch string, noAccel bool, machine, cpu string) (args []string, foreign bool, err error) {
 	va, err := vmArchOf(arch)
 	if err != nil {
@@ -115,8 +115,8 @@ func machineArgs(arch, hostArch string, noAccel bool, machine, cpu string) (args
 	return args, foreign, nil
 }
 
-// BoxKiwi returns the kiwi binary a VM box of arch runs: given (--box-kiwi)
-// when set, else the running kiwi when the box has the host's arch, else
+// BoxKiwi returns the kiwi binary a VM box of arch runs: given when set,
+// else the running kiwi when the box has the host's arch, else
 // kiwi-<arch> next to the running kiwi. A binary for another arch is
 // refused; a missing one is an error that names the command building it.
 func BoxKiwi(boxArch, hostArch, running, given string) (string, error) {
@@ -126,7 +126,7 @@ func BoxKiwi(boxArch, hostArch, running, given string) (string, error) {
 	}
 	if given != "" {
 		if err := checkKiwiArch(given, boxArch, va); err != nil {
-			return "", fmt.Errorf("--box-kiwi %s: %w", given, err)
+			return "", inputError(InputBoxKiwi, "box kiwi %s: %w", given, err)
 		}
 		return given, nil
 	}
@@ -135,9 +135,9 @@ func BoxKiwi(boxArch, hostArch, running, given string) (string, error) {
 	}
 	p := filepath.Join(filepath.Dir(running), "kiwi-"+boxArch)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("a box of boxArch %s runs a kiwi built for %s, and there is no %s next to this kiwi: build it from kiwi's source with "+
-			"CGO_ENABLED=0 GOARCH=%s go build -tags \"exclude_graphdriver_btrfs containers_image_openpgp\" -o %s ./cmd/kiwi, or name one with --box-kiwi FILE",
-			boxArch, boxArch, p, arch.OCI(boxArch), p)
+		return "", fmt.Errorf("a box of %s runs a kiwi built for %s, and there is no %s next to this kiwi: build it from kiwi's source with "+
+			"CGO_ENABLED=0 GOARCH=%s go build -tags \"exclude_graphdriver_btrfs containers_image_openpgp\" -o %s ./cmd/kiwi, or give another kiwi binary for %s",
+			boxArch, boxArch, p, arch.OCI(boxArch), p, boxArch)
 	}
 	if err := checkKiwiArch(p, boxArch, va); err != nil {
 		return "", fmt.Errorf("%s: %w", p, err)

@@ -1,6 +1,7 @@
 package box
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -155,10 +156,10 @@ func TestBoxKiwi(t *testing.T) {
 		t.Errorf("host arch: %q %v", p, err)
 	}
 	// Another arch and nothing next to the running kiwi: the error names
-	// the cross build and --box-kiwi.
+	// the cross build and that another binary may be given.
 	_, err = BoxKiwi("aarch64", "x86_64", running, "")
 	want := "CGO_ENABLED=0 GOARCH=arm64 go build -tags \"exclude_graphdriver_btrfs containers_image_openpgp\" -o " + filepath.Join(dir, "kiwi-aarch64") + " ./cmd/kiwi"
-	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--box-kiwi") {
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "or give another kiwi binary for aarch64") {
 		t.Errorf("missing kiwi-aarch64: %v", err)
 	}
 	hostArch, otherArch, otherGo := "x86_64", "aarch64", "arm64"
@@ -177,15 +178,18 @@ func TestBoxKiwi(t *testing.T) {
 	if _, err := BoxKiwi(otherArch, hostArch, running, ""); err == nil || !strings.Contains(err.Error(), "GOARCH="+otherGo) {
 		t.Errorf("kiwi-%s of the host's arch: %v", otherArch, err)
 	}
-	// --box-kiwi of the box's arch is taken; a text file is not.
+	// A given kiwi of the box's arch is taken; a text file is not, and the
+	// error names it as an input.
 	if p, err := BoxKiwi(hostArch, hostArch, running, wrong); err != nil || p != wrong {
-		t.Errorf("--box-kiwi: %q %v", p, err)
+		t.Errorf("given kiwi: %q %v", p, err)
 	}
 	text := filepath.Join(dir, "script")
 	if err := os.WriteFile(text, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := BoxKiwi(hostArch, hostArch, running, text); err == nil || !strings.Contains(err.Error(), "--box-kiwi "+text) {
-		t.Errorf("--box-kiwi of a script: %v", err)
+	_, err = BoxKiwi(hostArch, hostArch, running, text)
+	var ie *InputError
+	if err == nil || !strings.HasPrefix(err.Error(), "box kiwi "+text+": ") || !errors.As(err, &ie) || ie.Input != InputBoxKiwi {
+		t.Errorf("a given script: %v", err)
 	}
 }

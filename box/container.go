@@ -186,20 +186,16 @@ func RunContainer(ctx context.Context, svc *Service, r ContainerRun) (int, error
 	case <-attached:
 	case <-time.After(5 * time.Second):
 	}
-	code, err := ExitCode(r.Build.Target)
-	if err != nil {
+	code, err := outcome(r.Build, boxTarget)
+	if code < 0 {
+		// No exit code: say how the container ended.
 		state := ""
 		if data, ierr := containers.Inspect(svc.Conn, created.ID, nil); ierr == nil && data.State != nil {
 			state = fmt.Sprintf(", oom-killed %v, error %q", data.State.OOMKilled, data.State.Error)
 		}
 		return -1, fmt.Errorf("%w (the box container exited with %d%s)", err, status, state)
 	}
-	if code == 0 {
-		if err := r.Build.HostResultPaths(boxTarget); err != nil {
-			return code, fmt.Errorf("box build: %w", err)
-		}
-	}
-	return code, nil
+	return code, err
 }
 
 // waitExited waits until the container has really ended and returns
@@ -207,16 +203,27 @@ func RunContainer(ctx context.Context, svc *Service, r ContainerRun) (int, error
 // with 0 while the container was still running (two builds at once on
 // one storage); the container's state decides, not the first answer.
 func waitExited(ctx context.Context, svc *Service, id string, log *slog.Logger) (int32, error) {
+	inspectErrors := 0
 	for {
 		status, err := containers.Wait(ctx, id, nil)
 		if err != nil {
 			return status, err
 		}
+		// Only a container whose state says it ended has ended: a
+		// "stopping" one, or an inspect that failed under load, is
+		// asked again (a few times for inspect errors).
 		data, err := containers.Inspect(svc.Conn, id, nil)
-		if err != nil || data.State == nil || !data.State.Running {
+		switch {
+		case err != nil:
+			if inspectErrors++; inspectErrors > 5 {
+				return status, nil
+			}
+		case data.State == nil:
 			return status, nil
+		case data.State.Dead || data.State.Status == "exited" || data.State.Status == "stopped":
+			return data.State.ExitCode, nil
 		}
-		log.Debug("the podman service reported the box container ended while it still runs; waiting again", "id", id[:12])
+		log.Debug("the podman service reported the box container ended while it has not; waiting again", "id", id[:12])
 		select {
 		case <-ctx.Done():
 			return -1, ctx.Err()

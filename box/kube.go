@@ -7,7 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Kube kinds --kube-kind accepts.
+// Kinds of Kubernetes manifest KubeManifest writes.
 const (
 	KubeJob = "job"
 	KubePod = "pod"
@@ -91,8 +91,8 @@ type kubeHostPath struct {
 // the box). Host paths name the node's directories, and the kiwi binary
 // must be at b.Kiwi on the node.
 func KubeManifest(b Build, image, name, kind string) ([]byte, error) {
-	if kind != KubeJob && kind != KubePod {
-		return nil, fmt.Errorf("--kube-kind %q: use %s or %s", kind, KubeJob, KubePod)
+	if err := CheckKubeKind(kind); err != nil {
+		return nil, err
 	}
 	c := kubeContainer{Name: "build", Image: image, ImagePullPolicy: "IfNotPresent", Command: b.ShellCommand(),
 		Env: []kubeEnv{{Name: "PATH", Value: boxPath}}}
@@ -128,6 +128,14 @@ func KubeManifest(b Build, image, name, kind string) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte("# kiwi system boxbuild --kube-yaml: the build of "+b.Description+" into "+b.Target+"\n"), out...), nil
+}
+
+// CheckKubeKind tells whether KubeManifest makes manifests of kind.
+func CheckKubeKind(kind string) error {
+	if kind != KubeJob && kind != KubePod {
+		return inputError(InputKubeKind, "kube kind %q: use %s or %s", kind, KubeJob, KubePod)
+	}
+	return nil
 }
 
 // volumeName turns a box path into a DNS label part (RFC 1123).

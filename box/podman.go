@@ -31,19 +31,23 @@ type Service struct {
 // tempDir. The service inherits kiwi's environment (CONTAINERS_CONF,
 // CONTAINERS_STORAGE_CONF), so it sees the storage kiwi's podman sees.
 func Connect(ctx context.Context, uri, tempDir string, run runner.Runner, log *slog.Logger) (*Service, error) {
+	given := uri != ""
 	if uri == "" {
 		uri = os.Getenv("CONTAINER_HOST")
 	}
 	if uri != "" {
 		conn, err := bindings.NewConnection(ctx, uri)
 		if err != nil {
-			return nil, fmt.Errorf("podman service %s (--connection): %w", uri, err)
+			if given {
+				return nil, inputError(InputConnection, "podman service %s: %w", uri, err)
+			}
+			return nil, fmt.Errorf("podman service %s ($CONTAINER_HOST): %w", uri, err)
 		}
 		return &Service{Conn: conn, URI: uri}, nil
 	}
 	dir, err := socketDir(tempDir, "kiwi-podman-", "podman.sock")
 	if err != nil {
-		return nil, fmt.Errorf("podman service: %w (--temp-dir)", err)
+		return nil, inputError(InputTempDir, "temp dir %s: podman service socket: %w", tempDir, err)
 	}
 	uri = "unix://" + filepath.Join(dir, "podman.sock")
 	logf, err := os.Create(filepath.Join(dir, "service.log"))
@@ -102,8 +106,8 @@ func (s *Service) Close() {
 // the service and returns its reference: the configured reference is
 // pulled (update check: a newer image is pulled, unless noUpdate); without
 // one, or when the pull fails, the box's container archive from the cache
-// is loaded, built first by buildBox when the cache lacks it or it is out
-// of date.
+// is loaded, which provide gives (see Provide: built first when the cache
+// lacks it or it is out of date).
 func (s *Service) ProvideImage(ctx context.Context, b *Box, arch string, noUpdate bool, provide func(ctx context.Context) (*Entry, error), log *slog.Logger) (string, error) {
 	a, err := b.ForArch(arch)
 	if err != nil {

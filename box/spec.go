@@ -117,7 +117,7 @@ func (b Build) Mounts(scratch string) []Mount {
 func MakeScratch(tempDir string) (string, error) {
 	d, err := os.MkdirTemp(tempDir, journal.TempPattern("kiwi-box-"))
 	if err != nil {
-		return "", fmt.Errorf("box scratch dir: %w (--temp-dir)", err)
+		return "", inputError(InputTempDir, "temp dir %s: box scratch dir: %w", tempDir, err)
 	}
 	for _, s := range []string{scratchStore, scratchState, scratchTemp} {
 		if err := os.Mkdir(filepath.Join(d, s), 0o755); err != nil {
@@ -132,29 +132,29 @@ func MakeScratch(tempDir string) (string, error) {
 // dir is made when missing, as system build does), paths are absolute.
 func (b *Build) Check() error {
 	for _, p := range []struct {
-		what string
-		path *string
-	}{{"--description", &b.Description}, {"--target-dir", &b.Target}, {"--shared-cache-dir", &b.SharedCache}} {
+		input string
+		path  *string
+	}{{InputDescription, &b.Description}, {InputTarget, &b.Target}, {InputSharedCache, &b.SharedCache}} {
 		abs, err := filepath.Abs(*p.path)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", p.what, *p.path, err)
+			return inputError(p.input, "%s %s: %w", p.input, *p.path, err)
 		}
 		*p.path = abs
 	}
 	if fi, err := os.Stat(b.Description); err != nil || !fi.IsDir() {
-		return fmt.Errorf("--description %s is not a directory", b.Description)
+		return inputError(InputDescription, "description %s is not a directory", b.Description)
 	}
 	for i, p := range b.SharedPaths {
 		abs, err := filepath.Abs(p)
 		if err != nil {
-			return fmt.Errorf("--shared-path %s: %w", p, err)
+			return inputError(InputSharedPath, "shared path %s: %w", p, err)
 		}
 		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-			return fmt.Errorf("--shared-path %s is not a directory", p)
+			return inputError(InputSharedPath, "shared path %s is not a directory", p)
 		}
 		for _, reserved := range []string{"/", "/dev", "/proc", "/sys", boxKiwiDir, boxDesc, boxTarget, boxCache, "/var/lib/containers", boxTemp, "/usr", "/etc", "/bin", "/lib"} {
 			if abs == reserved {
-				return fmt.Errorf("--shared-path %s: the box needs its own %s; share another directory", p, abs)
+				return inputError(InputSharedPath, "shared path %s: the box needs its own %s; share another directory", p, abs)
 			}
 		}
 		b.SharedPaths[i] = abs
@@ -167,10 +167,10 @@ func (b *Build) Check() error {
 // read as this run's.
 func (b Build) PrepareTarget() error {
 	if err := os.MkdirAll(b.Target, 0o755); err != nil {
-		return fmt.Errorf("--target-dir: %w", err)
+		return inputError(InputTarget, "target dir %s: %w", b.Target, err)
 	}
 	if err := os.MkdirAll(b.SharedCache, 0o755); err != nil {
-		return fmt.Errorf("--shared-cache-dir: %w", err)
+		return inputError(InputSharedCache, "shared cache dir %s: %w", b.SharedCache, err)
 	}
 	if err := os.Remove(filepath.Join(b.Target, ExitFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the previous exit code: %w", err)

@@ -68,7 +68,10 @@ func startSSHFS(dirs map[string]string, port int, clientKey ssh.PublicKey, log *
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		shares.Close()
-		return nil, fmt.Errorf("--sshfs-sharing: listen on 127.0.0.1:%d: %w (--ssh-port)", port, err)
+		if port != 0 {
+			return nil, inputError(InputSSHPort, "ssh port %d: sshfs sharing: listen on 127.0.0.1:%d: %w", port, port, err)
+		}
+		return nil, fmt.Errorf("sshfs sharing: listen on 127.0.0.1: %w", err)
 	}
 	s := &sshfsServer{ln: ln, shares: shares, cfg: cfg, log: log, conns: map[net.Conn]bool{},
 		HostKey: string(bytes.TrimSpace(ssh.MarshalAuthorizedKey(hostSigner.PublicKey())))}
@@ -152,7 +155,7 @@ func (s *sshfsServer) Close() {
 	s.shares.Close()
 }
 
-// sshfsClientKey is the key the box logs in with: the user's --ssh-key
+// sshfsClientKey is the key the box logs in with: the key file given
 // (an unencrypted OpenSSH private key) or one made for this run. It
 // returns the public key and the private key in OpenSSH PEM form, which
 // the box's ssh reads.
@@ -160,11 +163,11 @@ func sshfsClientKey(file string) (ssh.PublicKey, []byte, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--ssh-key: %w", err)
+			return nil, nil, inputError(InputSSHKey, "ssh key %s: %w", file, err)
 		}
 		signer, err := ssh.ParsePrivateKey(b)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--ssh-key %s: %w (give an unencrypted OpenSSH private key)", file, err)
+			return nil, nil, inputError(InputSSHKey, "ssh key %s: %w (give an unencrypted OpenSSH private key)", file, err)
 		}
 		return signer.PublicKey(), b, nil
 	}

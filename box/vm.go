@@ -64,13 +64,6 @@ type VMRun struct {
 	Log       *slog.Logger
 }
 
-// The ways a VM box gets the host's directories.
-const (
-	Share9p       = "9p"
-	ShareVirtiofs = "virtiofs"
-	ShareSSHFS    = "sshfs"
-)
-
 // virtiofsdPaths are where virtiofsd lives: Debian 12's qemu-system-common
 // ships QEMU's own (C) virtiofsd in /usr/lib/qemu, the virtiofsd package
 // (Rust) installs /usr/libexec/virtiofsd.
@@ -87,11 +80,11 @@ func FindVirtiofsd() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("--virtiofs-sharing needs virtiofsd (Debian: qemu-system-common's /usr/lib/qemu/virtiofsd, or the virtiofsd package); or use the default 9p sharing")
+	return "", inputError(InputVirtiofs, "virtiofs sharing needs virtiofsd (Debian: qemu-system-common's /usr/lib/qemu/virtiofsd, or the virtiofsd package); or use the default 9p sharing")
 }
 
-// ParseMemory reads a --box-memory value: a number of GiB (KIWI's unit),
-// or a number with a G or M suffix. It returns MiB.
+// ParseMemory reads a box memory size: a number of GiB (KIWI's unit), or
+// a number with a G or M suffix. It returns MiB.
 func ParseMemory(s string) (int, error) {
 	t := strings.ToUpper(strings.TrimSpace(s))
 	mult := 1024
@@ -103,11 +96,11 @@ func ParseMemory(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(t)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("--box-memory %q: give GiB as a number (8), or a size with G or M (8G, 2048M)", s)
+		return 0, inputError(InputMemory, "box memory %q: give GiB as a number (8), or a size with G or M (8G, 2048M)", s)
 	}
 	mb := n * mult
 	if mb < 512 {
-		return 0, fmt.Errorf("--box-memory %q: %d MiB is too little for a build box; give at least 512M", s, mb)
+		return 0, inputError(InputMemory, "box memory %q: %d MiB is too little for a build box; give at least 512M", s, mb)
 	}
 	return mb, nil
 }
@@ -125,13 +118,30 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 			return -1, fmt.Errorf("box %s: the cached set %s has no %s (kiwi box build %s)", r.Box.Name, r.Entry.Dir, f, r.Box.Name)
 		}
 	}
+	mode, err := sharingFor(r.Sharing)
+	if err != nil {
+		return -1, err
+	}
+	shares := []Mount{
+		{Host: r.Build.Description, Box: boxDesc},
+		{Host: r.Build.Target, Box: boxTarget},
+		{Host: r.Build.SharedCache, Box: boxCache},
+	}
+	for _, p := range r.Build.SharedPaths {
+		shares = append(shares, Mount{Host: p, Box: p})
+	}
+	for _, m := range shares {
+		if strings.ContainsAny(m.Host, "\n\r") {
+			return -1, fmt.Errorf("shared directory %q holds a line break, which a VM box cannot take", m.Host)
+		}
+	}
 	cmdline, err := os.ReadFile(r.Entry.Path(AppendFile))
 	if err != nil {
 		return -1, err
 	}
 	scratch, err := os.MkdirTemp(r.TempDir, journal.TempPattern("kiwi-box-"))
 	if err != nil {
-		return -1, fmt.Errorf("box scratch dir: %w (--temp-dir)", err)
+		return -1, inputError(InputTempDir, "temp dir %s: box scratch dir: %w", r.TempDir, err)
 	}
 	defer func() {
 		if err := os.RemoveAll(scratch); err != nil {
@@ -161,78 +171,27 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 	if _, err := r.Run.Run(ctx, runner.Cmd{Name: "qemu-img", Args: []string{"create", "-q", "-f", "qcow2", disk, fmt.Sprintf("%dG", r.ScratchGB)}}); err != nil {
 		return -1, fmt.Errorf("box scratch disk: %w", err)
 	}
-	// 9p keeps the host's owners and modes as they are when kiwi runs as
-	// root (the build makes device nodes and root-owned trees); as another
-	// user QEMU can only map them into extended attributes.
-	security := "mapped-xattr"
-	if os.Geteuid() == 0 {
-		security = "passthrough"
-	}
-	shares := []Mount{
-		{Host: r.Build.Description, Box: boxDesc},
-		{Host: r.Build.Target, Box: boxTarget},
-		{Host: r.Build.SharedCache, Box: boxCache},
-	}
-	for _, p := range r.Build.SharedPaths {
-		shares = append(shares, Mount{Host: p, Box: p})
-	}
-	for _, m := range shares {
-		if strings.ContainsAny(m.Host, "\n\r") {
-			return -1, fmt.Errorf("shared directory %q holds a line break, which a VM box cannot take", m.Host)
-		}
-	}
 	qemu, foreign, err := r.qemuBase(disk)
 	if err != nil {
 		return -1, err
 	}
-	// The kiwibox share (kiwi binary, arguments, mount list) is always 9p:
-	// the box reads it before it knows how the rest is shared.
-	qemu = append(qemu, share9p("kiwibox", share, security, true)...)
-	var mounts strings.Builder
-	if r.Sharing == ShareVirtiofs {
-		// vhost-user devices need the guest's memory shared with virtiofsd.
-		qemu = append(qemu, "-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", r.MemoryMB), "-numa", "node,memdev=mem")
+	// The kiwibox share (kiwi binary, arguments, share list) is always
+	// 9p: the box reads it before it knows how the rest is shared.
+	qemu = append(qemu, share9p("kiwibox", share, security9p(), true)...)
+	stop, err := mode.start(ctx, r, shares, scratch, share)
+	defer stop()
+	if err != nil {
+		return -1, err
 	}
-	if r.Sharing == ShareSSHFS {
-		stop, err := shareSSHFS(r, shares, share, &mounts)
-		if err != nil {
-			return -1, err
-		}
-		defer stop()
-	}
-	for i, m := range shares {
-		tag := fmt.Sprintf("share%d", i)
-		switch r.Sharing {
-		case ShareSSHFS:
-			continue
-		case ShareVirtiofs:
-		default:
-			qemu = append(qemu, share9p(tag, m.Host, security, false)...)
-			fmt.Fprintf(&mounts, "%s 9p - %s\n", tag, m.Box)
-			continue
-		}
-		sock := filepath.Join(scratch, tag+".sock")
-		if len(sock) > maxSocketPath {
-			dir, err := socketDir(os.TempDir(), "kiwi-box-", tag+".sock")
-			if err != nil {
-				return -1, err
-			}
-			defer os.RemoveAll(dir)
-			sock = filepath.Join(dir, tag+".sock")
-		}
-		stop, err := startVirtiofsd(ctx, r, sock, m.Host)
-		if err != nil {
-			return -1, err
-		}
-		defer stop()
-		qemu = append(qemu, "-chardev", "socket,id=char-"+tag+",path="+sock,
-			"-device", "vhost-user-fs-pci,queue-size=1024,chardev=char-"+tag+",tag="+tag)
-		fmt.Fprintf(&mounts, "%s virtiofs - %s\n", tag, m.Box)
-	}
+	qemu = append(qemu, mode.qemuArgs(r, shares)...)
 	// "shares": one "tag type port path" a line, the path last so it may
 	// hold spaces. (Boxes of kiwi before sshfs and virtiofs read "mounts",
 	// "tag path" lines, and are rebuilt when their description changes.)
-	if err := os.WriteFile(filepath.Join(share, "shares"), []byte(mounts.String()), 0o644); err != nil {
+	var lines strings.Builder
+	for _, l := range mode.lines(shares) {
+		lines.WriteString(l + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(share, "shares"), []byte(lines.String()), 0o644); err != nil {
 		return -1, err
 	}
 	appendLine, err := r.kernelAppend(string(cmdline))
@@ -244,7 +203,7 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		r.Log.Info("the box's architecture is not the host's: QEMU emulates it (TCG), so the build takes several times longer than in a box of the host's arch",
 			"box_arch", r.Arch, "host_arch", r.HostArch)
 	}
-	r.Log.Info("starting the VM box", "box", r.Box.Name, "arch", r.Arch, "memory_mib", r.MemoryMB, "cpus", r.CPUs, "tcg_only", r.NoAccel || foreign, "snapshot", !r.NoSnapshot, "sharing", r.sharing())
+	r.Log.Info("starting the VM box", "box", r.Box.Name, "arch", r.Arch, "memory_mib", r.MemoryMB, "cpus", r.CPUs, "tcg_only", r.NoAccel || foreign, "snapshot", !r.NoSnapshot, "sharing", mode.name())
 	c := runner.Cmd{Name: "qemu-system-" + r.Arch, Args: qemu, Stdout: r.Output}
 	if r.Debug {
 		c.Stdin = r.Input
@@ -255,16 +214,7 @@ func RunVM(ctx context.Context, r VMRun) (int, error) {
 		}
 		return -1, fmt.Errorf("the VM box failed: %w", err)
 	}
-	code, err := ExitCode(r.Build.Target)
-	if err != nil {
-		return -1, err
-	}
-	if code == 0 {
-		if err := r.Build.HostResultPaths(vmWorkTarget); err != nil {
-			return code, fmt.Errorf("box build: %w", err)
-		}
-	}
-	return code, nil
+	return outcome(r.Build, vmWorkTarget)
 }
 
 // qemuBase is QEMU's command line for the box without its shares and
@@ -315,48 +265,6 @@ func (r VMRun) kernelAppend(boxCmdline string) (string, error) {
 	return line, nil
 }
 
-// shareSSHFS starts the SFTP server for the sshfs sharing and gives the
-// box what it needs to mount the shares: the client key, the server's
-// host key (the box checks it) and a mount line per share with the port.
-func shareSSHFS(r VMRun, shares []Mount, kiwibox string, mounts *strings.Builder) (func(), error) {
-	pub, priv, err := sshfsClientKey(r.SSHKey)
-	if err != nil {
-		return nil, err
-	}
-	dirs := map[string]string{}
-	for i, m := range shares {
-		dirs[fmt.Sprintf("share%d", i)] = m.Host
-	}
-	srv, err := startSSHFS(dirs, r.SSHPort, pub, r.Log)
-	if err != nil {
-		return nil, err
-	}
-	// QEMU's user network shows the host's 127.0.0.1 to the box as 10.0.2.2.
-	host := fmt.Sprintf("[10.0.2.2]:%d", srv.Port())
-	if srv.Port() == 22 {
-		host = "10.0.2.2" // known_hosts names the default port without it
-	}
-	known := host + " " + srv.HostKey + "\n"
-	for name, body := range map[string][]byte{"id_sshfs": priv, "known_hosts": []byte(known)} {
-		if err := os.WriteFile(filepath.Join(kiwibox, name), body, 0o600); err != nil {
-			srv.Close()
-			return nil, err
-		}
-	}
-	for i, m := range shares {
-		fmt.Fprintf(mounts, "share%d sshfs %d %s\n", i, srv.Port(), m.Box)
-	}
-	r.Log.Debug("sshfs: serving the shares over sftp", "port", srv.Port())
-	return srv.Close, nil
-}
-
-func (r VMRun) sharing() string {
-	if r.Sharing == "" {
-		return Share9p
-	}
-	return r.Sharing
-}
-
 // startVirtiofsd serves dir on the vhost-user socket sock for one VM and
 // returns how to stop it. virtiofsd serves one guest and ends when QEMU
 // closes the socket; stop ends it in any case.
@@ -375,7 +283,7 @@ func startVirtiofsd(ctx context.Context, r VMRun, sock, dir string) (func(), err
 		args = []string{"--socket-path=" + sock, "--shared-dir=" + dir, "--cache=auto", "--rlimit-nofile=0"}
 	} else {
 		if strings.Contains(dir, ",") {
-			return nil, fmt.Errorf("--virtiofs-sharing: QEMU's virtiofsd cannot share %s (a comma in the path); rename it or use the default 9p sharing", dir)
+			return nil, inputError(InputVirtiofs, "virtiofs sharing: QEMU's virtiofsd cannot share %s (a comma in the path); rename it or use the default 9p sharing", dir)
 		}
 		// -f: in the foreground, so it stays in its process group and
 		// stops with kiwi.
@@ -418,15 +326,6 @@ func startVirtiofsd(ctx context.Context, r VMRun, sock, dir string) (func(), err
 	}
 	stop()
 	return nil, fmt.Errorf("virtiofsd for %s made no socket within 10 s", dir)
-}
-
-func share9p(tag, path, security string, readOnly bool) []string {
-	// QEMU's option syntax: a comma inside a value is written twice.
-	fsdev := "local,id=fs-" + tag + ",path=" + strings.ReplaceAll(path, ",", ",,") + ",security_model=" + security
-	if readOnly {
-		fsdev += ",readonly=on"
-	}
-	return []string{"-fsdev", fsdev, "-device", "virtio-9p-pci,fsdev=fs-" + tag + ",mount_tag=" + tag}
 }
 
 // linkOrCopy puts src at dst: a hard link when both are on one

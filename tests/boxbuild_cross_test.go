@@ -58,7 +58,7 @@ func TestBoxbuildArchOptions(t *testing.T) {
 		// The description is checked as the box's arch: an oem disk
 		// (x86_64 grub only) is refused for an aarch64 box.
 		{s.kiwi, env, []string{"system", "boxbuild", "--box", "debian", "--aarch64", "--", "--description", filepath.Join(s.repo, "tests", "testdata", "debian-build")},
-			`image="oem" for aarch64: kiwi installs grub for x86_64 (BIOS and EFI) only so far`},
+			`<type image="oem">: kiwi installs grub for x86_64 (BIOS and EFI) only so far, which does not boot on aarch64`},
 	}
 	for _, c := range cases {
 		target := filepath.Join(t.TempDir(), "t")

@@ -96,7 +96,7 @@ func TestBoxbuild(t *testing.T) {
 			{[]string{"--box", "debian", "--container", "--", "--description", desc, "--target-dir", target, "--set-repo", "a,b,c,d,e,f,g,h,i,j,k,l"}, "--set-repo"},
 			{[]string{"--box", "nosuchbox", "--container", "--", "--description", desc, "--target-dir", target}, `no box "nosuchbox"`},
 			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--kube-kind", "deployment", "--", "--description", desc, "--target-dir", target}, "--kube-kind"},
-			{[]string{"--box", "debian", "--container", "--shared-path", "/etc", "--", "--description", desc, "--target-dir", target}, "--shared-path /etc"},
+			{[]string{"--box", "debian", "--container", "--shared-path", "/etc", "--", "--description", desc, "--target-dir", target}, "--shared-path: shared path /etc"},
 		}
 		for _, c := range cases {
 			start := time.Now()
@@ -357,6 +357,57 @@ func TestBoxbuild(t *testing.T) {
 			t.Fatalf("the Job manifest is not a valid batch/v1 Job: %v\n%s", err, b)
 		}
 	})
+}
+
+// TestBoxbuildBoxBuildKilled: a box build killed with -9 leaves its work
+// dir (description, the root being prepared) in --temp-dir; its run record
+// names that dir, so a cleanup run with another --temp-dir removes it.
+func TestBoxbuildBoxBuildKilled(t *testing.T) {
+	cache := sharedCache(t)
+	temp := t.TempDir()
+	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+t.TempDir())
+	c := exec.Command(s.kiwi, "--debug", "--shared-cache-dir", cache, "--temp-dir", temp, "box", "build", "debian")
+	c.Env = env
+	var out strings.Builder
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	var work string
+	for deadline := time.Now().Add(time.Minute); work == "" && time.Now().Before(deadline); {
+		if m, _ := filepath.Glob(filepath.Join(temp, fmt.Sprintf("kiwi-box-%d-*", c.Process.Pid), "description")); len(m) > 0 {
+			work = filepath.Dir(m[0])
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("box build ended (%v) before making its work dir:\n%s", err, tail(out.String(), 2000))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if work == "" {
+		_ = c.Process.Kill()
+		<-done
+		t.Fatalf("box build made no work dir named for its run in %s within a minute:\n%s", temp, tail(out.String(), 2000))
+	}
+	time.Sleep(time.Second) // into prepare
+	_ = c.Process.Kill()
+	<-done
+	if _, err := os.Stat(work); err != nil {
+		t.Fatalf("the killed box build's work dir: %v", err)
+	}
+	r := kiwiEnv(t, env, "--shared-cache-dir", cache, "--temp-dir", t.TempDir(), "system", "cleanup")
+	if r.err != nil {
+		t.Fatalf("cleanup: %v\n%s\n%s", r.err, r.stdout, tail(r.stderr, 2000))
+	}
+	if !strings.Contains(r.stdout, "removed "+work) {
+		t.Errorf("cleanup did not report removing %s:\n%s", work, r.stdout)
+	}
+	if left := dirNames(temp); len(left) > 0 {
+		t.Errorf("left in the killed box build's --temp-dir after cleanup: %v", left)
+	}
 }
 
 // TestBoxbuildVM is issue 8's VM check: the Debian box boots under TCG

@@ -1,21 +1,15 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kiwi-go/kiwi/box"
-	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
-	"github.com/kiwi-go/kiwi/oci"
 )
 
 func newBoxCommand(g *globals) *cobra.Command {
@@ -47,33 +41,29 @@ with binfmt_misc; kiwi says how when it is missing) and has no container
 form: it is for VM boxbuilds only.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := box.LoadConfig()
+			boxArch, err := a.arch()
 			if err != nil {
 				return err
 			}
-			b, err := cfg.Box(args[0])
+			b, err := box.Find(args[0], boxArch)
 			if err != nil {
-				return err
-			}
-			arch, err := a.arch()
-			if err != nil {
-				return err
-			}
-			if _, err := b.ForArch(arch); err != nil {
 				return err
 			}
 			cache, err := boxCache(cacheDir)
 			if err != nil {
 				return err
 			}
-			unlock, err := cache.Lock(b.Name)
+			// The build's work dir in --temp-dir and its trees in the
+			// shared cache are this run's: recorded, cleanup removes them
+			// when the run is killed.
+			release, err := claim(g, commandLine(), nil, nil)
 			if err != nil {
 				return err
 			}
-			defer unlock()
-			e, err := buildBox(cmd.Context(), g, cache, b, arch)
+			defer release()
+			e, err := box.BuildBox(cmd.Context(), boxBuildOptions(g, cache, b, boxArch))
 			if err != nil {
-				return err
+				return flagged(err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), e.Dir)
 			return nil
@@ -164,137 +154,42 @@ func boxCache(dir string) (box.Cache, error) {
 	return box.Cache{Dir: dir}, nil
 }
 
-// provideBox returns the cached set of box b, building it when the cache
-// has none or (unless noUpdate) when it was built from another version of
-// the shipped description. The caller holds the box's cache lock.
-func provideBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, boxArch string, noUpdate bool) (*box.Entry, error) {
-	e, err := cache.Lookup(b.Name, boxArch)
-	if err != nil {
-		return nil, err
+// boxBuildOptions are the options of a box build (box build, or a
+// boxbuild whose box is missing) from the global ones.
+func boxBuildOptions(g *globals, cache box.Cache, b *box.Box, boxArch string) box.BuildOptions {
+	return box.BuildOptions{
+		Box: b, Arch: boxArch, Cache: cache, SharedCacheDir: g.sharedCacheDir, TempDir: g.tempDir,
+		Version: g.version, Progress: progress(), Run: runner.Runner{Log: g.log, Progress: progressEvery}, Log: g.log,
 	}
-	if e != nil && b.Description != "" && !noUpdate {
-		digest, err := box.DescriptionDigest(b.Description)
-		if err != nil {
-			return nil, err
-		}
-		if digest != e.Meta.DescriptionDigest {
-			g.log.Info("the box description changed since the box was built: building it again (--no-update-check keeps the old box)", "box", b.Name)
-			e = nil
-		}
-	}
-	if e != nil {
-		return e, nil
-	}
-	if b.Description == "" {
-		return nil, fmt.Errorf("box %s is not in the cache %s and has no description to build it from", b.Name, cache.Dir)
-	}
-	g.log.Info("the box is not in the cache: building it", "box", b.Name, "cache", cache.Dir)
-	return buildBox(ctx, g, cache, b, boxArch)
 }
 
-// buildBox builds box b from its shipped description into the cache.
-func buildBox(ctx context.Context, g *globals, cache box.Cache, b *box.Box, boxArch string) (*box.Entry, error) {
-	if b.Description == "" {
-		return nil, fmt.Errorf("box %s has no description to build it from (it comes from %s only)", b.Name, b.Arch[0].Container)
-	}
-	// A box of another arch is prepared through QEMU's user-mode
-	// emulation: refuse early, saying how to set it up, when it is missing.
-	if err := arch.CanRun(boxArch); err != nil {
-		return nil, fmt.Errorf("box %s for %s: %w", b.Name, boxArch, err)
-	}
-	foreign := boxArch != arch.Host()
-	start := time.Now()
-	digest, err := box.DescriptionDigest(b.Description)
-	if err != nil {
-		return nil, err
-	}
-	work, err := os.MkdirTemp(g.tempDir, "kiwi-boxbuild-")
-	if err != nil {
-		return nil, fmt.Errorf("box build: %w (--temp-dir)", err)
-	}
-	defer os.RemoveAll(work)
-	desc := filepath.Join(work, "description")
-	if err := box.WriteDescription(b.Description, desc); err != nil {
-		return nil, err
-	}
-	// The user's --type and --profile are for their builds, not the box's;
-	// the box's arch is its target arch.
-	bg := *g
-	bg.types, bg.profiles, bg.targetArch = "", nil, boxArch
-	var p prepareFlags
-	d, err := loadForBuild(&bg, desc, &p)
-	if err != nil {
-		return nil, fmt.Errorf("box %s: %w", b.Name, err)
-	}
-	target := filepath.Join(work, "out")
-	root := filepath.Join(target, "build", "image-root")
-	prepared, err := build.Prepare(ctx, d, prepareOptions(&bg, root, &p))
-	if err != nil {
-		return nil, fmt.Errorf("box %s: %w", b.Name, err)
-	}
-	results, err := build.Create(ctx, root, target, buildOptions(&bg))
-	if err != nil {
-		return nil, fmt.Errorf("box %s: %w", b.Name, err)
-	}
-	stage, err := cache.Stage(b.Name, boxArch)
-	if err != nil {
-		return nil, err
-	}
-	installed := false
-	defer func() {
-		if !installed {
-			os.RemoveAll(stage)
-		}
-	}()
-	files := map[string]string{"kernel": box.KernelFile, "initrd": box.InitrdFile, "filesystem_image": box.RootFile, "kernel_append": box.AppendFile}
-	for _, r := range results {
-		if name, ok := files[r.Key]; ok {
-			if err := moveFile(ctx, r.Filename, filepath.Join(stage, name)); err != nil {
-				return nil, fmt.Errorf("box %s: %w", b.Name, err)
-			}
-			delete(files, r.Key)
-		}
-	}
-	if len(files) > 0 {
-		return nil, fmt.Errorf("box %s: its description must build a kis set (kernel, initrd, root filesystem, append); missing: %v", b.Name, files)
-	}
-	boxFiles := []string{box.KernelFile, box.InitrdFile, box.RootFile, box.AppendFile}
-	if !foreign {
-		// The container box: the prepared image, as an archive any
-		// podman service (local or remote) can load. A box of another
-		// arch has none: container boxbuilds run the host's arch only.
-		store, err := oci.OpenStore(oci.StoreOptions{})
-		if err != nil {
-			return nil, err
-		}
-		err = exportImage(ctx, store, prepared.Image, "oci-archive:"+filepath.Join(stage, box.ContainerFile)+":kiwi-box-"+b.Name)
-		store.Close()
-		if err != nil {
-			return nil, fmt.Errorf("box %s: container archive: %w", b.Name, err)
-		}
-		boxFiles = append(boxFiles, box.ContainerFile)
-	}
-	e, err := cache.Install(stage, box.Meta{
-		Box: b.Name, Arch: boxArch, Description: b.Description, DescriptionDigest: digest,
-		Kiwi: g.version, Built: time.Now(), Files: boxFiles,
-	})
-	if err != nil {
-		return nil, err
-	}
-	installed = true
-	g.log.Info("box built", "box", b.Name, "arch", boxArch, "dir", e.Dir, "took", time.Since(start).Round(time.Second))
-	return e, nil
+// boxFlags are the options of the box inputs box errors are about.
+var boxFlags = map[string]string{
+	box.InputMemory:      "--box-memory",
+	box.InputBoxKiwi:     "--box-kiwi",
+	box.InputSSHKey:      "--ssh-key",
+	box.InputSSHPort:     "--ssh-port",
+	box.InputVirtiofs:    "--virtiofs-sharing",
+	box.InputTempDir:     "--temp-dir",
+	box.InputConnection:  "--connection",
+	box.InputDescription: "--description",
+	box.InputTarget:      "--target-dir",
+	box.InputSharedCache: "--shared-cache-dir",
+	box.InputSharedPath:  "--shared-path",
+	box.InputKubeKind:    "--kube-kind",
+	box.InputKubeFile:    "--kube-yaml",
 }
 
-// moveFile renames src to dst, copying (sparse) across filesystems.
-func moveFile(ctx context.Context, src, dst string) error {
-	if err := os.Rename(src, dst); err == nil {
-		return nil
+// flagged names the option in front of a box error about an input given
+// by it (box.InputError).
+func flagged(err error) error {
+	var ie *box.InputError
+	if errors.As(err, &ie) {
+		if f, ok := boxFlags[ie.Input]; ok {
+			return fmt.Errorf("%s: %w", f, err)
+		}
 	}
-	if _, err := (runner.Runner{}).Run(ctx, runner.Cmd{Name: "cp", Args: []string{"--sparse=always", src, dst}}); err != nil {
-		return err
-	}
-	return os.Remove(src)
+	return err
 }
 
 // boxGlobals are the global options that pass into the box.
@@ -319,25 +214,4 @@ func boxGlobals(g *globals) []string {
 		a = append(a, "--setenv", e)
 	}
 	return a
-}
-
-// exportImage copies the local image name to the transport reference dest.
-func exportImage(ctx context.Context, store *oci.Store, name, dest string) error {
-	src, err := store.ParseReference(name)
-	if err != nil {
-		return err
-	}
-	dst, err := store.ParseReference(dest)
-	if err != nil {
-		return err
-	}
-	_, err = oci.Copy(ctx, src, dst, oci.CopyOptions{Progress: progress()})
-	return err
-}
-
-// randomName is a short random suffix for names that must not collide.
-func randomName() string {
-	b := make([]byte, 5)
-	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
-	return hex.EncodeToString(b)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,7 +98,7 @@ and gic-version=max on an aarch64 host); --machine and --cpu replace them.`,
 				}
 				return listBoxes(cmd, cache)
 			}
-			return runBoxbuild(cmd, g, &o, args)
+			return flagged(runBoxbuild(cmd, g, &o, args))
 		},
 	}
 	f := c.Flags()
@@ -127,18 +126,19 @@ and gic-version=max on an aarch64 host); --machine and --cpu replace them.`,
 	f.StringVar(&o.cpu, "cpu", "", "QEMU CPU model (-cpu); default: QEMU's on x86_64, on aarch64 max (cortex-a57 under TCG)")
 	f.StringVar(&o.boxKiwi, "box-kiwi", "", "kiwi binary to run in a VM box (default: this one; for another arch, kiwi-<arch> next to it)")
 	o.arch.register(c)
-	f.IntVar(&o.scratchGB, "box-scratch-size", 40, "size in GiB of the VM's sparse scratch disk (its container storage and temp data)")
+	f.IntVar(&o.scratchGB, "box-scratch-size", box.DefaultScratchGB, "size in GiB of the VM's sparse scratch disk (its container storage and temp data)")
 	return c
 }
 
 // runBoxbuild checks everything, then runs the build in the box.
 func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string) error {
-	ctx := cmd.Context()
 	if o.box == "" {
 		return fmt.Errorf("boxbuild needs --box NAME (kiwi system boxbuild --list-boxes lists them)")
 	}
-	if o.kubeYAML != "" && o.kubeKind != box.KubeJob && o.kubeKind != box.KubePod {
-		return fmt.Errorf("--kube-kind %q: use %s or %s", o.kubeKind, box.KubeJob, box.KubePod)
+	if o.kubeYAML != "" {
+		if err := box.CheckKubeKind(o.kubeKind); err != nil {
+			return err
+		}
 	}
 	if o.kubeYAML == "" && cmd.Flags().Changed("kube-kind") {
 		return fmt.Errorf("--kube-kind needs --kube-yaml FILE")
@@ -178,6 +178,13 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if o.sshPort < 0 || o.sshPort > 65535 {
 		return fmt.Errorf("--ssh-port %d: give a port number (1-65535), or leave it out for a free one", o.sshPort)
 	}
+	sharing := box.Share9p
+	switch {
+	case o.virtiofs:
+		sharing = box.ShareVirtiofs
+	case o.sshfs:
+		sharing = box.ShareSSHFS
+	}
 	if o.virtiofs {
 		if _, err := box.FindVirtiofsd(); err != nil {
 			return err
@@ -188,11 +195,9 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	}
 	memoryMB := 0
 	if o.memory != "" {
-		mb, err := box.ParseMemory(o.memory)
-		if err != nil {
+		if memoryMB, err = box.ParseMemory(o.memory); err != nil {
 			return err
 		}
-		memoryMB = mb
 	}
 	if cmd.Flags().Changed("box-smp-cpus") && o.cpus < 1 {
 		return fmt.Errorf("--box-smp-cpus %d: give at least 1", o.cpus)
@@ -243,20 +248,16 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err := b.Check(); err != nil {
 		return err
 	}
-	cfg, err := box.LoadConfig()
+	bx, err := box.Find(o.box, boxArch)
 	if err != nil {
-		return err
-	}
-	bx, err := cfg.Box(o.box)
-	if err != nil {
-		return err
-	}
-	if _, err := bx.ForArch(boxArch); err != nil {
 		return err
 	}
 	if vm {
 		// The box runs a kiwi of its own arch.
 		if b.Kiwi, err = box.BoxKiwi(boxArch, arch.Host(), b.Kiwi, o.boxKiwi); err != nil {
+			if o.boxKiwi == "" {
+				return fmt.Errorf("%w (--box-kiwi FILE)", err)
+			}
 			return err
 		}
 	}
@@ -264,70 +265,32 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err != nil {
 		return err
 	}
-	if o.kubeYAML == "" {
-		// The box's own kiwi locks /bundle in the box, which no other
-		// box sees: the host-side lock keeps a second boxbuild (or build)
-		// out of this target dir.
-		// The root a container box makes in the target dir is this run's
-		// to clean up if it is killed.
-		release, err := claim(g, commandLine(), map[string]string{b.Target: "--target-dir"},
-			[]string{filepath.Join(b.Target, "build", "image-root")})
-		if err != nil {
-			return err
-		}
-		defer release()
-	}
-	run := runner.Runner{Log: g.log}
-	if vm {
-		return runVMBox(cmd, g, o, b, bx, boxArch, cache, memoryMB)
-	}
-	svc, err := box.Connect(ctx, o.connection, g.tempDir, run, g.log)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
-	image, err := provideContainerBox(ctx, g, svc, cache, bx, boxArch, o.noUpdate)
-	if err != nil {
-		return err
-	}
+	// The box's own kiwi locks /bundle in the box, which no other box
+	// sees: the host-side lock keeps a second boxbuild (or build) out of
+	// this target dir. The root a container box makes in the target dir
+	// is this run's to clean up if it is killed. A run writing a manifest
+	// has no target dir yet, but may build the box in --temp-dir.
+	locks, creates := map[string]string{b.Target: "--target-dir"}, []string{build.Root(b.Target)}
 	if o.kubeYAML != "" {
-		return writeKubeYAML(g, b, image, o)
+		locks, creates = nil, nil
 	}
-	code, err := box.RunContainer(ctx, svc, box.ContainerRun{
-		Build: b, Image: image, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Log: g.log,
-	})
-	return boxDone(g, bx, b, code, err)
-}
-
-// provideContainerBox makes the box's container image available to the
-// service, under the box's cache lock (two boxbuilds never build or load
-// the same box twice at once).
-func provideContainerBox(ctx context.Context, g *globals, svc *box.Service, cache box.Cache, bx *box.Box, boxArch string, noUpdate bool) (string, error) {
-	unlock, err := cache.Lock(bx.Name)
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	return svc.ProvideImage(ctx, bx, boxArch, noUpdate, func(ctx context.Context) (*box.Entry, error) {
-		return provideBox(ctx, g, cache, bx, boxArch, noUpdate)
-	}, g.log)
-}
-
-func writeKubeYAML(g *globals, b box.Build, image string, o *boxbuildFlags) error {
-	manifest, err := box.KubeManifest(b, image, "kiwi-boxbuild-"+randomName(), o.kubeKind)
+	release, err := claim(g, commandLine(), locks, creates)
 	if err != nil {
 		return err
 	}
-	tmp := o.kubeYAML + ".tmp"
-	if err := os.WriteFile(tmp, manifest, 0o644); err != nil {
-		return fmt.Errorf("--kube-yaml: %w", err)
+	defer release()
+	src := box.ProvideOptions{BuildOptions: boxBuildOptions(g, cache, bx, boxArch), NoUpdate: o.noUpdate}
+	if vm {
+		return box.BuildInVM(cmd.Context(), box.VMOptions{Source: src, VM: box.VMRun{
+			Build: b, MemoryMB: memoryMB, CPUs: o.cpus, Console: o.console,
+			Debug: o.debug, NoSnapshot: o.noSnapshot, NoAccel: o.noAccel, Machine: o.machine, CPU: o.cpu,
+			Sharing: sharing, SSHKey: o.sshKey, SSHPort: o.sshPort, ScratchGB: o.scratchGB, TempDir: g.tempDir,
+			Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(), Run: runner.Runner{Log: g.log}, Log: g.log,
+		}})
 	}
-	if err := os.Rename(tmp, o.kubeYAML); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("--kube-yaml: %w", err)
-	}
-	g.log.Info("wrote the Kubernetes manifest", "file", o.kubeYAML, "kind", o.kubeKind, "image", image)
-	return nil
+	return box.BuildInContainer(cmd.Context(), box.ContainerOptions{
+		Source: src, Connection: o.connection, Build: b, KubeFile: o.kubeYAML, KubeKind: o.kubeKind, Output: cmd.OutOrStdout(),
+	})
 }
 
 // passedArgs are the build options given after -- that go into the box:
@@ -347,62 +310,6 @@ func passedArgs(fs *pflag.FlagSet) []string {
 		out = append(out, "--"+f.Name+"="+f.Value.String())
 	})
 	return out
-}
-
-// runVMBox runs the build in a QEMU VM of box bx.
-func runVMBox(cmd *cobra.Command, g *globals, o *boxbuildFlags, b box.Build, bx *box.Box, boxArch string, cache box.Cache, memoryMB int) error {
-	ctx := cmd.Context()
-	unlock, err := cache.Lock(bx.Name)
-	if err != nil {
-		return err
-	}
-	e, err := provideBox(ctx, g, cache, bx, boxArch, o.noUpdate)
-	unlock()
-	if err != nil {
-		return err
-	}
-	if memoryMB == 0 {
-		memoryMB = bx.MemMB
-	}
-	if memoryMB == 0 {
-		memoryMB = 8192
-	}
-	cpus := o.cpus
-	if cpus == 0 {
-		cpus = max(bx.Processors, 1)
-	}
-	a, err := bx.ForArch(boxArch)
-	if err != nil {
-		return err
-	}
-	console := box.VMConsole(bx, a, o.console)
-	sharing := box.Share9p
-	switch {
-	case o.virtiofs:
-		sharing = box.ShareVirtiofs
-	case o.sshfs:
-		sharing = box.ShareSSHFS
-	}
-	code, err := box.RunVM(ctx, box.VMRun{
-		Build: b, Box: bx, Entry: e, Arch: boxArch, HostArch: arch.Host(), MemoryMB: memoryMB, CPUs: cpus, Console: console,
-		Debug: o.debug, NoSnapshot: o.noSnapshot, NoAccel: o.noAccel, Machine: o.machine, CPU: o.cpu,
-		Sharing: sharing, SSHKey: o.sshKey, SSHPort: o.sshPort, ScratchGB: o.scratchGB, TempDir: g.tempDir, Output: cmd.OutOrStdout(), Input: cmd.InOrStdin(),
-		Run: runner.Runner{Log: g.log}, Log: g.log,
-	})
-	return boxDone(g, bx, b, code, err)
-}
-
-// boxDone turns a box run's exit code into boxbuild's result.
-func boxDone(g *globals, bx *box.Box, b box.Build, code int, err error) error {
-	if err != nil {
-		return err
-	}
-	log := filepath.Join(b.Target, box.LogFile)
-	if code != 0 {
-		return fmt.Errorf("the build in box %s failed with exit code %d; its log: %s", bx.Name, code, log)
-	}
-	g.log.Info("box build done", "box", bx.Name, "target", b.Target, "log", log)
-	return nil
 }
 
 func btoi(b bool) int {
