@@ -10,7 +10,7 @@ status=0
 # Fixture roots are built once per run and cached under KIWI_TEST_CACHE.
 ./hack/debian-root.sh >/dev/null
 go vet -tags "$KIWI_TAGS" ./... || status=1
-go test -tags "$KIWI_TAGS" -count=1 -timeout 60m ./... || status=1
+go test -tags "$KIWI_TAGS" -count=1 -timeout 80m ./... || status=1
 # Fuzz budgets are counts of executions, not durations: Go 1.26's fuzz
 # coordinator can report a spurious "context deadline exceeded" when a
 # duration runs out while a worker is busy (golang/go#75804, fixed in 1.27).
