@@ -140,6 +140,29 @@ const (
 	liveBIOSImage = "boot/grub/i386-pc/eltorito.img"
 )
 
+// checkRoot checks that root has what a live ISO of t needs inside it:
+// a kernel, dracut's live module (reading erofs where t asks for it)
+// and, for hybridpersistent, the tools of the first-boot partition.
+func (t LiveType) checkRoot(root string) error {
+	if _, err := boot.FindKernel(root); err != nil {
+		return err
+	}
+	present, erofs := boot.LiveModuleStatus(root)
+	if !present {
+		return fmt.Errorf("the image has no dracut module %s in /usr/lib/dracut/modules.d: install the package dracut-live in the image (Debian, Fedora; openSUSE: dracut-kiwi-live is not supported, use dracut's)", boot.LiveModule)
+	}
+	if t.Filesystem == "erofs" && !erofs {
+		return fmt.Errorf("filesystem=\"erofs\": the image's dracut %s module mounts squashfs only: use filesystem=\"squashfs\" (or a dracut that reads erofs)", boot.LiveModule)
+	}
+	if t.HybridPersistent {
+		p := boot.Persistent{Filesystem: t.HybridPersistentFS, Label: boot.PersistentLabel}
+		if err := p.Check(root); err != nil {
+			return err
+		}
+	}
+	return boot.HasDracut(root)
+}
+
 // Live turns the root tree into a hybrid live ISO in the target
 // dir: <base>.iso (plus .sha256), .packages, .verified and
 // kiwi.result.json.
@@ -172,23 +195,16 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.checkRoot(o.Root); err != nil {
+		return nil, err
+	}
 	kernel, err := boot.FindKernel(o.Root)
 	if err != nil {
 		return nil, err
 	}
-	present, erofs := boot.LiveModuleStatus(o.Root)
-	if !present {
-		return nil, fmt.Errorf("the image has no dracut module %s in /usr/lib/dracut/modules.d: install the package dracut-live in the image (Debian, Fedora; openSUSE: dracut-kiwi-live is not supported, use dracut's)", boot.LiveModule)
-	}
-	if t.Filesystem == "erofs" && !erofs {
-		return nil, fmt.Errorf("filesystem=\"erofs\": the image's dracut %s module mounts squashfs only: use filesystem=\"squashfs\" (or a dracut that reads erofs)", boot.LiveModule)
-	}
 	var persistent *boot.Persistent
 	if t.HybridPersistent {
 		persistent = &boot.Persistent{Filesystem: t.HybridPersistentFS, Label: boot.PersistentLabel}
-		if err := persistent.Check(o.Root); err != nil {
-			return nil, err
-		}
 	}
 	o, work, err := begin(ctx, o)
 	if err != nil {

@@ -171,7 +171,7 @@ func planLive(d *description.Description) (builder, error) {
 	}
 	return builder{
 		run:       func(ctx context.Context, o Options) ([]Result, error) { return Live(ctx, lt, o) },
-		rootCheck: bootRootCheck,
+		rootCheck: lt.checkRoot,
 	}, nil
 }
 
