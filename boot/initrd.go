@@ -206,8 +206,8 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 		}
 		mods = append(mods, m)
 	}
-	if _, err := os.Stat(filepath.Join(root, "usr/bin/dracut")); err != nil {
-		return fmt.Errorf("no dracut in the image: install the dracut package (and a kernel) in it")
+	if err := HasDracut(root); err != nil {
+		return err
 	}
 	args := []string{"--no-hostonly", "--no-hostonly-cmdline", "--force", "--reproducible", "--compress", initrdCompressor(root)}
 	for _, m := range mods {

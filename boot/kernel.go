@@ -74,7 +74,7 @@ func fields(v string) []string {
 // root to build every initrd.
 func HasDracut(root string) error {
 	if _, err := os.Stat(filepath.Join(root, "usr/bin/dracut")); err != nil {
-		return fmt.Errorf("%s has no dracut (usr/bin/dracut): install the dracut package (and a kernel) in the image", root)
+		return fmt.Errorf("no dracut in the image %s (usr/bin/dracut): install the dracut package (and a kernel) in it", root)
 	}
 	return nil
 }
