@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
 )
@@ -24,11 +25,14 @@ type CopyOptions struct {
 	// AuthFile is the registry credentials file (auth.json); empty means
 	// the containers default ($REGISTRY_AUTH_FILE, then the usual paths).
 	AuthFile string
+	// ArchiveTags are further names of the image in a docker-archive
+	// destination (its RepoTags), after the reference's own.
+	ArchiveTags []reference.NamedTagged
 }
 
 // SystemContext is the containers/image context for talking to ref.
 func (o CopyOptions) SystemContext(ref types.ImageReference) *types.SystemContext {
-	sys := &types.SystemContext{AuthFilePath: o.AuthFile}
+	sys := &types.SystemContext{AuthFilePath: o.AuthFile, DockerArchiveAdditionalTags: o.ArchiveTags}
 	if sys.AuthFilePath == "" {
 		sys.AuthFilePath = os.Getenv("REGISTRY_AUTH_FILE")
 	}

@@ -65,6 +65,13 @@ type Change = mtree.InodeDelta
 // host's. With prev, files whose inode, size, mtime and ctime are
 // unchanged keep their digest without being read.
 func TakeSnapshot(root string, skip []string, prev *Snapshot) (*Snapshot, error) {
+	return TakeSnapshotExcept(root, skip, nil, prev)
+}
+
+// TakeSnapshotExcept is TakeSnapshot of the tree without the paths
+// exclude (given a relative slash-separated path) returns true for: they
+// and everything below them are left out, as if they did not exist.
+func TakeSnapshotExcept(root string, skip []string, exclude func(rel string) bool, prev *Snapshot) (*Snapshot, error) {
 	root = filepath.Clean(root)
 	fi, err := os.Lstat(root)
 	if err != nil {
@@ -77,7 +84,7 @@ func TakeSnapshot(root string, skip []string, prev *Snapshot) (*Snapshot, error)
 	for _, s := range skip {
 		hide[path.Clean(s)] = true
 	}
-	w := &walker{root: root, hide: hide, cache: map[string]*FileState{}}
+	w := &walker{root: root, hide: hide, exclude: exclude, cache: map[string]*FileState{}}
 	if prev != nil {
 		for i := range prev.Files {
 			w.cache[prev.Files[i].Path] = &prev.Files[i]
@@ -94,9 +101,10 @@ func TakeSnapshot(root string, skip []string, prev *Snapshot) (*Snapshot, error)
 // walker reads a tree with a few goroutines: each takes a directory,
 // records its entries, hashes what it must and queues subdirectories.
 type walker struct {
-	root  string
-	hide  map[string]bool
-	cache map[string]*FileState
+	root    string
+	hide    map[string]bool
+	exclude func(string) bool
+	cache   map[string]*FileState
 
 	mu      sync.Mutex
 	files   []FileState
@@ -155,6 +163,9 @@ func (w *walker) readDir(dir string) {
 	var subdirs []string
 	for _, e := range entries {
 		rel := path.Join(dir, e.Name())
+		if w.exclude != nil && w.exclude(rel) {
+			continue
+		}
 		st, err := w.state(rel)
 		if err != nil {
 			w.fail(err)

@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kiwi-go/kiwi/disk"
 	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/chroot"
 	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/oci"
 )
 
 // Options are the inputs of create.
@@ -26,6 +28,28 @@ type Options struct {
 	TargetDir string
 	Run       runner.Runner
 	Log       *slog.Logger
+
+	// For container images (docker, oci):
+	// Store is local storage (opened when nil).
+	Store *oci.Store
+	// CacheDir keeps snapshots of base images and archives of images.
+	CacheDir string
+	TempDir  string
+	// Layers, set by build after prepare, put the image's own layer on
+	// prepare's phase layers; Squash puts it on the base (or nothing)
+	// instead, as KIWI does.
+	Layers *ContainerLayers
+	Squash bool
+	// Push are references the image is copied to afterwards.
+	Push []string
+	Copy oci.CopyOptions
+	// ContainerCompress is the runtime config's container compression:
+	// "xz" (default) or "none".
+	ContainerCompress string
+	// Epoch (SOURCE_DATE_EPOCH) fixes timestamps.
+	Epoch *time.Time
+	// Tool names this kiwi and its version (image history).
+	Tool string
 }
 
 // Result is one file create made.

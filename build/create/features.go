@@ -39,7 +39,7 @@ func (s support) String() string {
 type feature struct {
 	support support
 	// kinds, when set, limits the support to these kinds of the table
-	// (oem, iso, kis, filesystem); on other kinds the setting gets
+	// (oem, iso, kis, filesystem, container); on other kinds the setting gets
 	// otherwise (refused when unset).
 	kinds     []string
 	otherwise support
@@ -94,7 +94,7 @@ func checkSettings(d *description.Description, k string) ([]string, error) {
 		switch f.decide(k) {
 		case refused:
 			why := f.why
-			if len(f.kinds) > 0 && !slices.Contains(f.kinds, k) {
+			if why == "" && len(f.kinds) > 0 && !slices.Contains(f.kinds, k) {
 				why = fmt.Sprintf("it is built for %s images only", strings.Join(f.kinds, ", "))
 			}
 			refusals = append(refusals, fmt.Sprintf("%s: %s: this kiwi does not build it for image=%q yet: %s", s.Pos, what, d.Type.Image, why))

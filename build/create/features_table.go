@@ -218,7 +218,7 @@ var features = map[string]feature{
 	"type@selinux_policy":                     {support: refused, why: "SELinux labelling of the root is not done yet; leave selinux_policy out"},
 	"type@editbootconfig":                     {support: refused, why: "the edit boot config script is not run yet; leave editbootconfig out"},
 	"type@editbootinstall":                    {support: refused, why: "the edit boot install script is not run yet; leave editbootinstall out"},
-	"type@derived_from":                       {support: refused, why: "building on a base container image (derived_from) is not done yet; leave derived_from out"},
+	"type@derived_from":                       {support: honoured, kinds: []string{"container"}, why: "oem disks from a container base (derived_from with format=\"oci:...\") are not built yet; leave derived_from out"},
 	"type@wwid_wait_timeout":                  {support: ignored, why: "it is how long KIWI's own dracut modules wait for multipath devices; the initrd here is plain dracut without them"},
 	"type@xen_server":                         {support: refused, unlessFalse: true, why: "Xen dom0 boot entries are not built; leave xen_server out"},
 	"type@gcelicense":                         {support: refused, why: "Google Compute Engine images (format=\"gce\") are not built yet; leave gcelicense out"},
@@ -257,10 +257,10 @@ var features = map[string]feature{
 	"type@ramonly":                            {support: refused, unlessFalse: true, why: "RAM-only systems (ramonly) are not built yet; leave ramonly out"},
 	"type@root_clone":                         {support: refused, why: whyClones},
 	"type@boot_clone":                         {support: refused, why: whyClones},
-	"type@delta_root":                         {support: refused, unlessFalse: true, why: whyContainerImage},
-	"type@ensure_empty_tmpdirs":               {support: refused, unlessFalse: true, why: whyContainerImage},
-	"type@provide_system_files":               {support: refused, unlessFalse: true, why: whyContainerImage},
-	"type@require_system_files":               {support: refused, unlessFalse: true, why: whyContainerImage},
+	"type@delta_root":                         {support: refused, unlessFalse: true, why: "a delta root (an overlay root holding only the changes to derived_from) is not built; a derived image here keeps the base's layers and adds one layer of what the build changed, which is what a delta root is for; leave delta_root out"},
+	"type@ensure_empty_tmpdirs":               {support: honoured, kinds: []string{"container"}},
+	"type@provide_system_files":               {support: refused, unlessFalse: true, why: "system files for a later delta_root build are not written (delta roots are not built); leave provide_system_files out"},
+	"type@require_system_files":               {support: refused, unlessFalse: true, why: "system files of a base (delta_root builds) are not read (delta roots are not built); leave require_system_files out"},
 	"type@metadata_path":                      {support: refused, why: "WSL/appx images are not built; leave metadata_path out"},
 	"type@enclave_format":                     {support: refused, why: "enclave images are not built; leave enclave_format out"},
 
@@ -290,10 +290,10 @@ var features = map[string]feature{
 	"configoption@value":           {support: refused, why: whyBootloaderSettings},
 	// <environment> and <env> are children of <bootloadersettings> and
 	// of <containerconfig>; neither is built.
-	"environment":               {support: refused, why: whyEnvironment},
-	"env":                       {support: refused, why: whyEnvironment},
-	"env@name":                  {support: refused, why: whyEnvironment},
-	"env@value":                 {support: refused, why: whyEnvironment},
+	"environment":               {support: honoured, kinds: []string{"container"}, why: whyEnvironment},
+	"env":                       {support: honoured, kinds: []string{"container"}, why: whyEnvironment},
+	"env@name":                  {support: honoured, kinds: []string{"container"}, why: whyEnvironment},
+	"env@value":                 {support: honoured, kinds: []string{"container"}, why: whyEnvironment},
 	"securelinux":               {support: refused, why: whySecureLinux},
 	"securelinux@hkd_ca_cert":   {support: refused, why: whySecureLinux},
 	"securelinux@hkd_sign_cert": {support: refused, why: whySecureLinux},
@@ -351,8 +351,8 @@ var features = map[string]feature{
 	"systemdisk":               {support: refused, why: whyVolumes},
 	"systemdisk@name":          {support: refused, why: whyVolumes},
 	"systemdisk@preferlvm":     {support: refused, why: whyVolumes},
-	"volume":                   {support: refused, why: whyVolumes},
-	"volume@name":              {support: refused, why: whyVolumes},
+	"volume":                   {support: honoured, kinds: []string{"container"}, why: whyVolumes},
+	"volume@name":              {support: honoured, kinds: []string{"container"}, why: whyVolumes},
 	"volume@parent":            {support: refused, why: whyVolumes},
 	"volume@size":              {support: refused, why: whyVolumes},
 	"volume@freespace":         {support: refused, why: whyVolumes},
@@ -421,37 +421,38 @@ var features = map[string]feature{
 	"vagrantconfig@virtualbox_guest_additions_present": {support: refused, why: whyVagrant},
 
 	// <containerconfig>: container metadata of docker and oci images
-	// (and oem disks derived from containers), none of which is built.
-	"containerconfig":                 {support: refused, why: whyContainerConfig},
-	"containerconfig@name":            {support: refused, why: whyContainerConfig},
-	"containerconfig@tag":             {support: refused, why: whyContainerConfig},
-	"containerconfig@additionalnames": {support: refused, why: whyContainerConfig},
-	"containerconfig@maintainer":      {support: refused, why: whyContainerConfig},
-	"containerconfig@user":            {support: refused, why: whyContainerConfig},
-	"containerconfig@workingdir":      {support: refused, why: whyContainerConfig},
-	"entrypoint":                      {support: refused, why: whyContainerConfig},
-	"entrypoint@execute":              {support: refused, why: whyContainerConfig},
-	"entrypoint@clear":                {support: refused, why: whyContainerConfig},
-	"subcommand":                      {support: refused, why: whyContainerConfig},
-	"subcommand@execute":              {support: refused, why: whyContainerConfig},
-	"subcommand@clear":                {support: refused, why: whyContainerConfig},
-	"argument":                        {support: refused, why: whyContainerConfig},
-	"argument@name":                   {support: refused, why: whyContainerConfig},
-	"expose":                          {support: refused, why: whyContainerConfig},
-	"port":                            {support: refused, why: whyContainerConfig},
-	"port@number":                     {support: refused, why: whyContainerConfig},
-	"volumes":                         {support: refused, why: whyContainerConfig},
-	"stopsignal":                      {support: refused, why: whyContainerConfig},
-	"labels":                          {support: refused, why: whyContainerConfig},
-	"label":                           {support: refused, why: whyContainerConfig},
-	"label@name":                      {support: refused, why: whyContainerConfig},
-	"label@value":                     {support: refused, why: whyContainerConfig},
-	"history":                         {support: refused, why: whyContainerConfig},
-	"history@author":                  {support: refused, why: whyContainerConfig},
-	"history@created_by":              {support: refused, why: whyContainerConfig},
-	"history@application_id":          {support: refused, why: whyContainerConfig},
-	"history@package_version":         {support: refused, why: whyContainerConfig},
-	"history@launcher":                {support: refused, why: whyContainerConfig},
+	// (Container writes it); oem disks derived from containers are not
+	// built.
+	"containerconfig":                 {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"containerconfig@name":            {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"containerconfig@tag":             {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"containerconfig@additionalnames": {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"containerconfig@maintainer":      {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"containerconfig@user":            {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"containerconfig@workingdir":      {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"entrypoint":                      {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"entrypoint@execute":              {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"entrypoint@clear":                {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"subcommand":                      {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"subcommand@execute":              {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"subcommand@clear":                {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"argument":                        {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"argument@name":                   {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"expose":                          {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"port":                            {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"port@number":                     {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"volumes":                         {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"stopsignal":                      {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"labels":                          {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"label":                           {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"label@name":                      {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"label@value":                     {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"history":                         {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"history@author":                  {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"history@created_by":              {support: honoured, kinds: []string{"container"}, why: whyContainerConfig},
+	"history@application_id":          {support: ignored, kinds: []string{"container"}, otherwise: refused, why: whyAppxHistory},
+	"history@package_version":         {support: ignored, kinds: []string{"container"}, otherwise: refused, why: whyAppxHistory},
+	"history@launcher":                {support: ignored, kinds: []string{"container"}, otherwise: refused, why: whyAppxHistory},
 }
 
 // Reasons shared by several entries.
@@ -471,10 +472,9 @@ const (
 	whyVerity              = "dm-verity protected roots are not built yet; leave verity_blocks and embed_verity_metadata out"
 	whyIntegrity           = "dm-integrity protected roots are not built yet; leave the integrity settings out"
 	whyClones              = "cloned partitions are not built yet; leave root_clone and boot_clone out"
-	whyContainerImage      = "container images (docker, oci) are not built; leave the container image settings out"
 	whyInstallOnly         = "it only shapes oem install media (installiso, installpxe, installstick), which are refused; without them it has no effect"
 	whyBootloaderSettings  = "extra shim, grub-install and grub configuration options (<bootloadersettings>) are not passed yet; leave them out"
-	whyEnvironment         = "neither grub environment settings (<bootloadersettings>) nor container environments (<containerconfig>) are built yet; leave <environment> out"
+	whyEnvironment         = "grub environment settings (<bootloadersettings>) are not passed yet; leave <environment> out (container environments of docker and oci images are written)"
 	whySecureLinux         = "s390 secure execution (<securelinux>) is not built; leave it out"
 	whyOEMOnly             = "<oemconfig> steers oem disks only; this type has no resize or swap to set"
 	whyRecovery            = "recovery archives and partitions are not built yet; leave the oem recovery settings out"
@@ -484,5 +484,6 @@ const (
 	whyInitrd              = "dracut settings of the type (<initrd>) are not passed yet; leave <initrd> out and put dracut.conf.d files into the overlay tree (root/etc/dracut.conf.d), which the image's dracut reads"
 	whyVMConfig            = "kiwi writes no VM configuration file; the disk image is the same"
 	whyVagrant             = "vagrant boxes (format=\"vagrant\" with <vagrantconfig>) are not built yet; leave format and <vagrantconfig> out and use format=\"qcow2\" or the raw disk"
-	whyContainerConfig     = "container images (docker, oci) and their metadata (<containerconfig>) are not built; leave <containerconfig> out"
+	whyContainerConfig     = "container metadata (<containerconfig>) is written into docker and oci images only; oem disks from containers are not built; leave <containerconfig> out"
+	whyAppxHistory         = "it is metadata of WSL/appx images; a docker or oci image has no field for it (KIWI writes it into appx images only)"
 )

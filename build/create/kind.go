@@ -49,6 +49,7 @@ var kinds = []kind{
 	{name: "iso", images: []string{"iso"}, plan: planLive},
 	{name: "kis", images: []string{"kis"}, plan: planKis},
 	{name: "filesystem", images: []string{"ext2", "ext3", "ext4", "btrfs", "xfs", "squashfs", "erofs"}, plan: planFS},
+	{name: "container", images: []string{"docker", "oci"}, plan: planContainer},
 }
 
 // Images lists the image= values this kiwi builds, in table order.
@@ -194,6 +195,16 @@ func planFS(d *description.Description) (builder, error) {
 	ft, _ := FSTypeOf(d)
 	return builder{
 		run: func(ctx context.Context, o Options) ([]Result, error) { return FS(ctx, ft, o) },
+	}, nil
+}
+
+func planContainer(d *description.Description) (builder, error) {
+	ct, err := ContainerTypeOf(d)
+	if err != nil {
+		return builder{}, err
+	}
+	return builder{
+		run: func(ctx context.Context, o Options) ([]Result, error) { return Container(ctx, ct, o) },
 	}, nil
 }
 
