@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/kiwi-go/kiwi/build/create"
 	"github.com/kiwi-go/kiwi/build/description"
@@ -38,8 +39,18 @@ type Options struct {
 	// Load selects profiles, type and arch when create reads the root's
 	// description again.
 	Load description.LoadOptions
-	Run  runner.Runner
-	Log  *slog.Logger
+	// Container images (docker, oci): Squash makes the image the base
+	// (derived_from) plus one layer, as KIWI does, instead of keeping
+	// prepare's phase layers; Push copies it to these references;
+	// ContainerCompress is "xz" (default) or "none"; Epoch
+	// (SOURCE_DATE_EPOCH) fixes timestamps; Copy tunes registry access.
+	Squash            bool
+	Push              []string
+	ContainerCompress string
+	Epoch             *time.Time
+	Copy              oci.CopyOptions
+	Run               runner.Runner
+	Log               *slog.Logger
 }
 
 // Root is where build makes its root tree in target, as KIWI does.
@@ -85,7 +96,7 @@ func Prepare(ctx context.Context, d *description.Description, o Options) (*prepa
 	if po.Log == nil {
 		po.Log = o.Log
 	}
-	if o.Container && po.Store == nil {
+	if (o.Container || d.Type.DerivedFrom != "") && po.Store == nil {
 		store, err := oci.OpenStore(oci.StoreOptions{})
 		if err != nil {
 			return nil, err
@@ -113,21 +124,60 @@ func Build(ctx context.Context, d *description.Description, o Options) ([]create
 	if o.TargetDir == "" {
 		return nil, errors.New("no target dir given")
 	}
-	if _, err := Plan(d, o.Log); err != nil {
+	job, err := Plan(d, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPush(job, o.Push); err != nil {
 		return nil, err
 	}
 	if o.Prepare.Root == "" {
 		o.Prepare.Root = Root(o.TargetDir)
 	}
+	if ref := d.Type.DerivedFrom; ref != "" && o.Prepare.Base == "" {
+		// The base is fetched before anything is written, so a base
+		// that does not exist leaves the target dir as it was.
+		if o.Prepare.Base, err = provideBase(ctx, ref, o); err != nil {
+			return nil, fmt.Errorf("%s: derived_from: %w", d.File, err)
+		}
+	}
 	created, err := MkdirNew(filepath.Dir(o.Prepare.Root))
 	if err != nil {
 		return nil, fmt.Errorf("target dir %s: %w", o.TargetDir, err)
 	}
-	if _, err := Prepare(ctx, d, o); err != nil {
+	res, err := Prepare(ctx, d, o)
+	if err != nil {
 		RemoveEmpty(created)
 		return nil, err
 	}
-	return Create(ctx, o.Prepare.Root, o.TargetDir, o)
+	var layers *create.ContainerLayers
+	if res.ImageID != "" {
+		layers = &create.ContainerLayers{RootImage: res.ImageID, Lower: res.Lower, LowerSnapshot: res.LowerSnapshot}
+	}
+	return createFrom(ctx, o.Prepare.Root, o.TargetDir, o, layers)
+}
+
+// provideBase finds or fetches a derived_from image into local storage.
+func provideBase(ctx context.Context, ref string, o Options) (string, error) {
+	store := o.Prepare.Store
+	if store == nil {
+		s, err := oci.OpenStore(oci.StoreOptions{})
+		if err != nil {
+			return "", err
+		}
+		defer s.Close()
+		store = s
+	}
+	logger(o.Log).Info("providing the base image", "derived_from", description.RedactURL(ref))
+	return store.Provide(ctx, ref, o.Copy)
+}
+
+// checkPush refuses --push for images that are no container.
+func checkPush(job *create.Job, push []string) error {
+	if len(push) > 0 && job.Kind != "container" {
+		return fmt.Errorf("push: image type %q is no container image; only docker and oci images are pushed", job.Image)
+	}
+	return nil
 }
 
 // PlanRoot reads the description prepare left in root/image (with o.Load's
@@ -160,11 +210,25 @@ func PlanRoot(root string, o Options) (*create.Job, error) {
 // Create is system create: plan the type selected in root/image/config.xml
 // and build it from root into target.
 func Create(ctx context.Context, root, target string, o Options) ([]create.Result, error) {
+	return createFrom(ctx, root, target, o, nil)
+}
+
+// createFrom is Create with the layers prepare made, when it just made the
+// root (container images keep them).
+func createFrom(ctx context.Context, root, target string, o Options, layers *create.ContainerLayers) ([]create.Result, error) {
 	job, err := PlanRoot(root, o)
 	if err != nil {
 		return nil, err
 	}
-	results, err := job.Run(ctx, create.Options{Root: root, TargetDir: target, Run: o.Run, Log: o.Log})
+	if err := checkPush(job, o.Push); err != nil {
+		return nil, err
+	}
+	results, err := job.Run(ctx, create.Options{
+		Root: root, TargetDir: target, Run: o.Run, Log: o.Log,
+		Store: o.Prepare.Store, CacheDir: o.Prepare.CacheDir, TempDir: o.Prepare.TempDir, Tool: o.Prepare.Tool,
+		Layers: layers, Squash: o.Squash, Push: o.Push, Copy: o.Copy,
+		ContainerCompress: o.ContainerCompress, Epoch: o.Epoch,
+	})
 	if err != nil && noSpace(err) {
 		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another target dir: %w", target, err)
 	}

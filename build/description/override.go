@@ -23,12 +23,22 @@ type Overrides struct {
 	// TypeAttrs are attr=value settings of the selected <type>, in order.
 	TypeAttrs      []string
 	ReleaseVersion string
+	// Container images (--set-container-tag, --add-container-label
+	// name=value, --set-container-derived-from). Unlike KIWI, which
+	// warns and builds without them when the description has no
+	// <containerconfig tag> or derived_from to replace, they are set
+	// (a <containerconfig name="kiwi-container"> is added when missing),
+	// and refused for types that are no container.
+	ContainerTag    string
+	ContainerLabels []string
+	DerivedFrom     string
 }
 
 // Empty tells whether o changes nothing.
 func (o Overrides) Empty() bool {
 	return !o.IgnoreRepos && o.SetRepo == nil && len(o.AddRepos) == 0 && len(o.AddPackages) == 0 &&
-		len(o.AddBootstrapPackages) == 0 && len(o.DeletePackages) == 0 && len(o.TypeAttrs) == 0 && o.ReleaseVersion == ""
+		len(o.AddBootstrapPackages) == 0 && len(o.DeletePackages) == 0 && len(o.TypeAttrs) == 0 && o.ReleaseVersion == "" &&
+		o.ContainerTag == "" && len(o.ContainerLabels) == 0 && o.DerivedFrom == ""
 }
 
 // RepoTuple is KIWI's repository argument:
@@ -176,6 +186,9 @@ func (d *Description) Override(o Overrides, lo LoadOptions) (*Description, error
 			t.set(k, v)
 		}
 	}
+	if err := d.overrideContainer(o, cli); err != nil {
+		return nil, err
+	}
 	if o.ReleaseVersion != "" {
 		prefs := root.first("preferences")
 		if prefs == nil {
@@ -231,4 +244,58 @@ func removeNodes(nodes []*node, name string) []*node {
 		}
 	}
 	return out
+}
+
+// overrideContainer applies the container options of o to the selected
+// <type>.
+func (d *Description) overrideContainer(o Overrides, cli Pos) error {
+	if o.ContainerTag == "" && len(o.ContainerLabels) == 0 && o.DerivedFrom == "" {
+		return nil
+	}
+	if d.Type.Image != "docker" && d.Type.Image != "oci" {
+		return fmt.Errorf("container options (--set-container-tag, --add-container-label, --set-container-derived-from): the selected type %q is no container image; select a docker or oci type", d.Type.Image)
+	}
+	t := d.typeNode()
+	if t == nil {
+		return fmt.Errorf("container options: the selected type %q was not found in %s", d.Type.Image, d.File)
+	}
+	if o.DerivedFrom != "" {
+		t.set("derived_from", o.DerivedFrom)
+	}
+	if o.ContainerTag == "" && len(o.ContainerLabels) == 0 {
+		return nil
+	}
+	cc := t.first("containerconfig")
+	if cc == nil {
+		cc = &node{Name: "containerconfig", Pos: cli}
+		cc.set("name", "kiwi-container")
+		t.Children = append(t.Children, cc)
+	}
+	if o.ContainerTag != "" {
+		cc.set("tag", o.ContainerTag)
+	}
+	for _, kv := range o.ContainerLabels {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("container label %q: use name=value", kv)
+		}
+		labels := cc.first("labels")
+		if labels == nil {
+			labels = &node{Name: "labels", Pos: cli}
+			cc.Children = append(cc.Children, labels)
+		}
+		var label *node
+		for _, l := range labels.elements("label") {
+			if l.get("name") == k {
+				label = l
+			}
+		}
+		if label == nil {
+			label = &node{Name: "label", Pos: cli}
+			label.set("name", k)
+			labels.Children = append(labels.Children, label)
+		}
+		label.set("value", v)
+	}
+	return nil
 }

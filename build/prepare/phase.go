@@ -47,7 +47,7 @@ const (
 
 // phaseKeys derives each phase's cache key from its inputs: the key of
 // the phase below, and what the phase reads of the description.
-func phaseKeys(d *description.Description, tool string, signingKeys []string) ([]string, error) {
+func phaseKeys(d *description.Description, tool string, signingKeys []string, base string) ([]string, error) {
 	var repos []string
 	for _, r := range d.Repositories {
 		b, _ := json.Marshal(r.Attr)
@@ -58,7 +58,7 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string) ([
 		bootstrapPackage = b.BootstrapPackage
 	}
 	k1 := hashJSON(phaseRecipe, phaseBootstrap, d.Preferences.PackageManager, d.TargetArch, repos,
-		d.PackageNames("bootstrap"), bootstrapPackage)
+		d.PackageNames("bootstrap"), bootstrapPackage, base)
 	var keys []string
 	for _, k := range signingKeys {
 		b, err := os.ReadFile(k)
@@ -281,6 +281,16 @@ func (c *phaseCache) commit(ctx context.Context, root, parentID, phase, key stri
 	changes, err := snap.Changes(prev)
 	if err != nil {
 		return "", nil, err
+	}
+	if len(changes) == 0 && parentID != "" {
+		// A phase that changed nothing (a bootstrap on a base image,
+		// packages all there) adds no empty layer: the image below is
+		// that phase's image too.
+		c.log.Info("no changes: no layer", "phase", phase)
+		if err := c.store.AddNames(parentID, []string{c.ref(phase, key)}); err != nil {
+			return "", nil, fmt.Errorf("name the %s phase: %w", phase, err)
+		}
+		return parentID, snap, nil
 	}
 	c.log.Info("writing layer", "phase", phase, "changes", len(changes))
 	out, err := c.store.AppendLayer(ctx, oci.Append{

@@ -39,6 +39,10 @@ type Options struct {
 	SigningKeys []string
 	// Tool names this kiwi (and its version) in image history.
 	Tool string
+	// Base is the local image a fresh root starts from instead of a
+	// bootstrap (the description's derived_from, provided by the
+	// caller); its layers stay the lowest of the prepared image.
+	Base string
 	Run  runner.Runner
 	Log  *slog.Logger
 }
@@ -55,6 +59,10 @@ type Result struct {
 	Image, ImageID string
 	// Reused are the phases taken from cached layers.
 	Reused []string
+	// Lower is the image of the packages phase (the bootstrap and
+	// packages layers, on the base), LowerSnapshot its tree snapshot
+	// file: what a container's own layer goes on.
+	Lower, LowerSnapshot string
 }
 
 // Run turns a description into a root tree, in KIWI's order:
@@ -89,6 +97,13 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 	fresh, err := checkRoot(o.Root, o.AllowExistingRoot)
 	if err != nil {
 		return nil, err
+	}
+	if o.Base != "" && fresh && o.Store == nil {
+		return nil, fmt.Errorf("%s: derived_from: building on a base image needs local storage (the root is committed as a container)", d.File)
+	}
+	if o.Base != "" && !fresh {
+		o.Log.Warn("the root exists: it is built on as it is, and the derived_from image is not put under it", "root", o.Root)
+		o.Base = ""
 	}
 	if fresh {
 		if err := os.MkdirAll(o.Root, 0o755); err != nil {
@@ -322,7 +337,7 @@ func (p *preparation) cleanUp() error {
 // reusing the cached ones from the bottom up.
 func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	d, o := p.d, p.o
-	keys, err := phaseKeys(d, o.Tool, o.SigningKeys)
+	keys, err := phaseKeys(d, o.Tool, o.SigningKeys, o.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -337,12 +352,27 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 		done, id = cache.deepest(keys)
 	}
 	var snap *oci.Snapshot
-	if done > 0 {
+	switch {
+	case done > 0:
 		res.Reused = append(res.Reused, phases[:done]...)
 		o.Log.Info("reusing cached phases", "phases", strings.Join(res.Reused, ", "), "image", id[:12])
 		if snap, err = cache.restore(ctx, o.Run, id, o.Root); err != nil {
 			return nil, err
 		}
+	case o.Base != "":
+		// The base takes the place of the bootstrap: its tree is the
+		// root's start and its image the parent of the phase layers.
+		o.Log.Info("putting the base image under the root", "image", o.Base[:12])
+		if snap, err = cache.restore(ctx, o.Run, o.Base, o.Root); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(cache.state, 0o755); err != nil {
+			return nil, err
+		}
+		if err := snap.WriteFile(cache.snapshotFile(o.Base)); err != nil {
+			return nil, fmt.Errorf("keep the base's tree snapshot: %w", err)
+		}
+		id = o.Base
 	}
 	for i := done; i < len(phases); i++ {
 		if err := p.run(ctx, phases[i]); err != nil {
@@ -360,6 +390,9 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	res.ImageID = id
+	if img, err := o.Store.Image(cache.ref(phasePackages, keys[1])); err == nil {
+		res.Lower, res.LowerSnapshot = img.ID, cache.snapshotFile(img.ID)
+	}
 	if err := cache.keepTree(ctx, o.Run, id, o.Root); err != nil {
 		o.Log.Warn("the prepared tree was not cached; the next prepare applies its layers", "error", err)
 	}

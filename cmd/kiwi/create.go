@@ -5,15 +5,18 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/build/create"
 	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/build/prepare"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
 func newCreateCommand(g *globals) *cobra.Command {
 	var root, target string
+	var cf containerFlags
 	c := &cobra.Command{
 		Use:   "create --root DIR --target-dir DIR",
 		Short: "Create an image from a prepared root tree",
@@ -21,7 +24,8 @@ func newCreateCommand(g *globals) *cobra.Command {
 prepare or build left in the root) from the root tree DIR into the target dir.
 Supported: oem disks (raw, plus qcow2/vmdk/vdi/vhdx/vhd-fixed with format=),
 hybrid live ISOs (iso: BIOS and EFI, as CD and as disk), kernel+initrd+system
-sets (kis) and filesystem images (ext2, ext3, ext4, btrfs, xfs, squashfs, erofs).
+sets (kis), filesystem images (ext2, ext3, ext4, btrfs, xfs, squashfs, erofs)
+and container images (docker, oci: see --squash and --push).
 No loop device and no mount is used: filesystems are filled from the tree
 straight into the disk image file.`,
 		Args: cobra.NoArgs,
@@ -37,7 +41,12 @@ straight into the disk image file.`,
 				return err
 			}
 			defer release()
-			results, err := build.Create(cmd.Context(), root, target, buildOptions(g))
+			o, err := buildOptions(g)
+			if err != nil {
+				return err
+			}
+			cf.apply(&o)
+			results, err := build.Create(cmd.Context(), root, target, o)
 			if err != nil {
 				return err
 			}
@@ -48,15 +57,43 @@ straight into the disk image file.`,
 	f := c.Flags()
 	f.StringVar(&root, "root", "", "prepared root tree (with image/config.xml)")
 	f.StringVar(&target, "target-dir", "", "directory for the results")
+	cf.register(f)
 	return c
 }
 
 // buildOptions are the build library's options from the global ones.
-func buildOptions(g *globals) build.Options {
+func buildOptions(g *globals) (build.Options, error) {
+	epoch, err := sourceDateEpoch()
+	if err != nil {
+		return build.Options{}, err
+	}
+	run := runner.Runner{Log: g.log, Progress: progressEvery}
 	return build.Options{
 		Load: description.LoadOptions{Profiles: g.profiles, Type: g.types, TargetArch: g.targetArch, Warn: description.WarnLog(g.log)},
-		Run:  runner.Runner{Log: g.log, Progress: progressEvery}, Log: g.log,
-	}
+		Prepare: prepare.Options{
+			CacheDir: g.sharedCacheDir, TempDir: g.tempDir, Tool: "kiwi " + g.version, Run: run, Log: g.log,
+		},
+		ContainerCompress: g.runtime.ContainerCompress, Epoch: epoch,
+		Run: run, Log: g.log,
+	}, nil
+}
+
+// containerFlags are the options of system build and create for
+// container images (docker, oci).
+type containerFlags struct {
+	squash   bool
+	push     []string
+	insecure bool
+}
+
+func (c *containerFlags) register(f *pflag.FlagSet) {
+	f.BoolVar(&c.squash, "squash", false, "container images: one layer on the base (derived_from) or on nothing, as KIWI makes them, instead of keeping prepare's phase layers")
+	f.StringArrayVar(&c.push, "push", nil, "container images: copy the image to this reference afterwards (docker://, oci:, oci-archive:, ...; repeatable)")
+	f.BoolVar(&c.insecure, "tls-verify-off", false, "allow plain HTTP and unverified TLS for --push and derived_from registries (loopback registries always are)")
+}
+
+func (c *containerFlags) apply(o *build.Options) {
+	o.Squash, o.Push, o.Copy.Insecure = c.squash, c.push, c.insecure
 }
 
 func logResults(g *globals, results []create.Result) {

@@ -30,6 +30,9 @@ type prepareFlags struct {
 	signingKeys       []string
 	typeAttrs         []string
 	releaseVersion    string
+	containerTag      string
+	containerLabels   []string
+	derivedFrom       string
 	noContainer       bool
 }
 
@@ -45,6 +48,9 @@ func (p *prepareFlags) register(f *pflag.FlagSet) {
 	f.StringArrayVar(&p.signingKeys, "signing-key", nil, "repository signing key file to trust (repeatable)")
 	f.StringArrayVar(&p.typeAttrs, "set-type-attr", nil, "set an attribute of the selected <type>: attr=value (repeatable)")
 	f.StringVar(&p.releaseVersion, "set-release-version", "", "set <release-version> of the description")
+	f.StringVar(&p.containerTag, "set-container-tag", "", "set the tag of a docker or oci image (<containerconfig tag>)")
+	f.StringArrayVar(&p.containerLabels, "add-container-label", nil, "add or replace a label of a docker or oci image: name=value (repeatable)")
+	f.StringVar(&p.derivedFrom, "set-container-derived-from", "", "set the base image of a docker or oci image (derived_from): docker://..., oci:..., a stash name, ...")
 }
 
 // parseBuildArgs checks args given after -- as system build options: the
@@ -71,6 +77,7 @@ func (p *prepareFlags) overrides() (description.Overrides, error) {
 	o := description.Overrides{
 		IgnoreRepos: p.ignoreRepos, AddPackages: p.addPackages, AddBootstrapPackages: p.addBootstrap,
 		DeletePackages: p.deletePackages, TypeAttrs: p.typeAttrs, ReleaseVersion: p.releaseVersion,
+		ContainerTag: p.containerTag, ContainerLabels: p.containerLabels, DerivedFrom: p.derivedFrom,
 	}
 	if p.setRepo != "" {
 		t, err := description.ParseRepoTuple(p.setRepo)
@@ -129,15 +136,15 @@ func flagHint(err error) error {
 
 // prepareOptions are the build library's options for a root made from
 // the command line's flags.
-func prepareOptions(g *globals, root string, p *prepareFlags) build.Options {
-	o := buildOptions(g)
-	o.Prepare = prepare.Options{
-		Root: root, AllowExistingRoot: p.allowExistingRoot, CacheDir: g.sharedCacheDir, TempDir: g.tempDir,
-		ClearCache: p.clearCache, SigningKeys: p.signingKeys, Tool: "kiwi " + g.version,
-		Run: o.Run, Log: g.log,
+func prepareOptions(g *globals, root string, p *prepareFlags) (build.Options, error) {
+	o, err := buildOptions(g)
+	if err != nil {
+		return o, err
 	}
+	o.Prepare.Root, o.Prepare.AllowExistingRoot = root, p.allowExistingRoot
+	o.Prepare.ClearCache, o.Prepare.SigningKeys = p.clearCache, p.signingKeys
 	o.Container = !p.noContainer
-	return o
+	return o, nil
 }
 
 func newPrepareCommand(g *globals) *cobra.Command {
@@ -166,7 +173,11 @@ unchanged phase is taken from its layer on the next prepare.`,
 			if err != nil {
 				return err
 			}
-			_, err = build.Prepare(cmd.Context(), d, prepareOptions(g, root, &p))
+			o, err := prepareOptions(g, root, &p)
+			if err != nil {
+				return err
+			}
+			_, err = build.Prepare(cmd.Context(), d, o)
 			return flagHint(err)
 		},
 	}
@@ -180,6 +191,7 @@ unchanged phase is taken from its layer on the next prepare.`,
 
 func newBuildCommand(g *globals) *cobra.Command {
 	var p prepareFlags
+	var cf containerFlags
 	var desc, target string
 	c := &cobra.Command{
 		Use:   "build --description DIR --target-dir DIR",
@@ -202,7 +214,11 @@ selected in the description is built from it.`,
 			if err != nil {
 				return err
 			}
-			o := prepareOptions(g, build.Root(target), &p)
+			o, err := prepareOptions(g, build.Root(target), &p)
+			if err != nil {
+				return err
+			}
+			cf.apply(&o)
 			o.TargetDir = target
 			results, err := build.Build(cmd.Context(), d, o)
 			if err != nil {
@@ -217,5 +233,6 @@ selected in the description is built from it.`,
 	f.StringVar(&target, "target-dir", "", "directory for the root (build/image-root) and the results")
 	f.BoolVar(&p.noContainer, "no-container", false, "do not commit the root as a container (and reuse no cached phase)")
 	p.register(f)
+	cf.register(f)
 	return c
 }

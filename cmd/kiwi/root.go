@@ -11,6 +11,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/kiwi-go/kiwi/build"
 )
 
 // globals are KIWI's global options; they stand before the command group
@@ -31,6 +33,8 @@ type globals struct {
 	version  string
 	log      *slog.Logger
 	closeLog func()
+	// runtime is what was read of KIWI's runtime config (kiwi.yml).
+	runtime build.RuntimeConfig
 }
 
 func newRootCommand(version string) *cobra.Command {
@@ -106,14 +110,20 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		logrus.SetLevel(logrus.DebugLevel)
 	}
 	g.log = slog.New(newLogHandler(w, level, g.color))
-	if g.config != "" {
-		if _, err := os.Stat(g.config); err != nil {
+	home, _ := os.UserHomeDir()
+	rc, err := build.ReadRuntimeConfig(build.RuntimeConfigFile(g.config, home))
+	if err != nil {
+		if g.config != "" {
 			return fmt.Errorf("--config: %w", err)
 		}
-		// KIWI's runtime config (kiwi.yml) tunes tools kiwi does not use
-		// yet; say so rather than pretend.
-		g.log.Warn("--config: no runtime setting of this file is used yet", "file", g.config)
+		return err
 	}
+	if len(rc.Unused) > 0 {
+		// Settings of tools this kiwi does not run: say so rather than
+		// pretend.
+		g.log.Warn("runtime config: only the container section is used so far", "file", rc.File, "unused", strings.Join(rc.Unused, ", "))
+	}
+	g.runtime = rc
 	return nil
 }
 

@@ -59,11 +59,12 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			// create (without, which takes none stackbuild does not
 			// set): check them before any work.
 			var pf prepareFlags
+			var cf containerFlags
 			if len(args) > 0 {
 				if o.description == "" {
 					return fmt.Errorf("unknown create argument(s) after --: %s (create takes only --root and --target-dir, which stackbuild sets; build options need --description)", strings.Join(args, " "))
 				}
-				if _, err := parseBuildArgs(args, &pf, nil); err != nil {
+				if _, err := parseBuildArgs(args, &pf, cf.register); err != nil {
 					return fmt.Errorf("%w (they are system build options; --description and --target-dir are stackbuild's own)", err)
 				}
 			}
@@ -77,6 +78,11 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 					return err
 				}
 			}
+			bo, err := prepareOptions(g, root, &pf)
+			if err != nil {
+				return err
+			}
+			cf.apply(&bo)
 			store, err := oci.OpenStore(oci.StoreOptions{})
 			if err != nil {
 				return err
@@ -84,7 +90,7 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			defer store.Close()
 			res, err := stack.Build(cmd.Context(), store, stack.BuildOptions{
 				Stashes: o.stashes, FromRegistry: o.registry, TargetDir: o.target,
-				Description: desc, Build: prepareOptions(g, root, &pf), ComposeOnly: o.composeOnly,
+				Description: desc, Build: bo, ComposeOnly: o.composeOnly,
 				Copy:     oci.CopyOptions{Progress: progress(), Insecure: o.insecure},
 				CacheDir: filepath.Join(g.sharedCacheDir, "stack"), Log: g.log,
 			})
