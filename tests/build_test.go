@@ -1,10 +1,12 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +92,45 @@ func TestBuildFromRepositories(t *testing.T) {
 	v := boot(t, bootOptions{Disk: filepath.Join(target, buildBase+".qcow2"), Format: "qcow2"}, "KIWI-CHECK", 5*time.Minute)
 	v.Expect(t, 0, "KIWI-CHECK marker=built-by-config-sh-debian-build overlay=from-overlay user=tux:/home/tux tz=Europe/Berlin", time.Minute)
 	v.Expect(t, 0, "login:", 2*time.Minute)
+
+	t.Run("DockerTypeKeepsPhaseLayers", func(t *testing.T) {
+		// The docker type of the same description: bootstrap and
+		// packages come from the cached phases and stay the image's
+		// lower layers (shared with the prepared image); --squash makes
+		// KIWI's single layer instead.
+		conf := filepath.Join(t.TempDir(), "kiwi.yml")
+		if err := os.WriteFile(conf, []byte("container:\n  - compress: none\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		layers := func(image string) []string {
+			var l []string
+			out := mustOutput(t, "podman", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image)
+			if err := json.Unmarshal([]byte(out), &l); err != nil {
+				t.Fatalf("layers of %s: %v %s", image, err, out)
+			}
+			return l
+		}
+		out := filepath.Join(t.TempDir(), "docker")
+		r := mustKiwi(t, "--type", "docker", "--config", conf, "--shared-cache-dir", cache, "system", "build", "--description", desc, "--target-dir", out)
+		if !strings.Contains(r.stderr, "phases=bootstrap, packages") {
+			t.Errorf("the docker build did not reuse the bootstrap and packages phases:\n%s", tail(r.stderr, 2000))
+		}
+		if _, err := os.Stat(filepath.Join(out, buildBase+".docker.tar")); err != nil {
+			t.Error(err)
+		}
+		prepared, image := layers("localhost/debian-build:1.2.0"), layers("localhost/kiwi-tests/debian-build:1")
+		if len(image) != 3 || len(prepared) != 3 || !slices.Equal(image[:2], prepared[:2]) || image[2] == prepared[2] {
+			t.Errorf("docker image layers %v: want the prepared image's bootstrap and packages layers %v and its own", image, prepared[:2])
+		}
+		if got := mustOutput(t, "podman", "run", "--rm", "localhost/kiwi-tests/debian-build:1", "cat", "/etc/kiwi-marker"); !strings.Contains(got, "built-by-config-sh") {
+			t.Errorf("podman run of the docker image: %q", got)
+		}
+		squashed := filepath.Join(t.TempDir(), "squashed")
+		mustKiwi(t, "--type", "docker", "--config", conf, "--shared-cache-dir", cache, "system", "build", "--squash", "--description", desc, "--target-dir", squashed)
+		if l := layers("localhost/kiwi-tests/debian-build:1"); len(l) != 1 {
+			t.Errorf("--squash made %d layers, want 1", len(l))
+		}
+	})
 
 	t.Run("FailingConfigSh", func(t *testing.T) {
 		broken := filepath.Join(t.TempDir(), "desc")

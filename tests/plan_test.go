@@ -79,13 +79,13 @@ func TestRefusedSettingsFailBeforeAnyWork(t *testing.T) {
 // the JSON and in --print-xml.
 func TestImageInfoDescribesEveryType(t *testing.T) {
 	desc := editedDescription(t,
-		[2]string{buildType, `<type image="docker"><containerconfig name="demo" tag="1"/></type>` + "\n" + `        <type image="oem" luks="topsecret" filesystem="ext4">`},
+		[2]string{buildType, `<type image="oem" primary="true" luks="topsecret" filesystem="ext4">`},
 		[2]string{`<source path="http://deb.debian.org/debian"/>`, `<source path="https://user:repopass@deb.debian.org/debian"/>`},
 		[2]string{`alias="bookworm"`, `alias="bookworm" username="repouser" password="repopass"`},
 	)
 	r := kiwi(t, "image", "info", "--description", desc, "--print-xml")
 	if r.err != nil {
-		t.Fatalf("image info on a docker type: %v\n%s", r.err, tail(r.stderr, 1500))
+		t.Fatalf("image info on a refused oem type: %v\n%s", r.err, tail(r.stderr, 1500))
 	}
 	for _, secret := range []string{"topsecret", "repopass", "repouser", `password="linux"`} {
 		if strings.Contains(r.stdout, secret) || strings.Contains(r.stderr, secret) {
@@ -101,7 +101,7 @@ func TestImageInfoDescribesEveryType(t *testing.T) {
 	if err := dec.Decode(&info); err != nil {
 		t.Fatalf("image info JSON: %v\n%s", err, r.stdout)
 	}
-	if info.Type.Image != "docker" || info.Buildable["docker"] || !info.Buildable["oem"] || !strings.Contains(info.Refused, "docker") {
+	if info.Type.Image != "oem" || !info.Buildable["docker"] || !info.Buildable["oem"] || !strings.Contains(info.Refused, `luks="***"`) {
 		t.Errorf("image info: type %q buildable %v refused %q", info.Type.Image, info.Buildable, info.Refused)
 	}
 }

@@ -54,7 +54,7 @@ type ContainerType struct {
 const containerRecipe = "kiwi-container-1"
 
 var (
-	portRule   = regexp.MustCompile(`^([0-9]{1,5})(-[0-9]{1,5})?(/(tcp|udp|sctp))?$`)
+	portRule   = regexp.MustCompile(`^([0-9]+)(/(tcp|udp))?$`)
 	signalRule = regexp.MustCompile(`^(SIG[A-Z0-9+-]+|[0-9]{1,2})$`)
 )
 
@@ -127,8 +127,8 @@ func ContainerTypeOf(d *description.Description) (ContainerType, error) {
 	}
 	for _, p := range ct.Expose {
 		m := portRule.FindStringSubmatch(p)
-		if m == nil || !validPort(m[1]) || m[2] != "" && !validPort(m[2][1:]) {
-			return ct, fmt.Errorf("<expose><port number=%q>: a port is a number from 1 to 65535, optionally /tcp, /udp or /sctp", p)
+		if m == nil || !validPort(m[1]) {
+			return ct, fmt.Errorf("<expose><port number=%q>: a port is a number from 1 to 65535, optionally /tcp or /udp", p)
 		}
 	}
 	for _, v := range ct.Volumes {

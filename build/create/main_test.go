@@ -5,8 +5,19 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.podman.io/storage/pkg/reexec"
+
 	"github.com/kiwi-go/kiwi/build/description"
 )
+
+// TestMain lets containers-storage re-execute the test binary to apply
+// layers (the container builder's tests), as it does with kiwi itself.
+func TestMain(m *testing.M) {
+	if reexec.Init() {
+		return
+	}
+	os.Exit(m.Run())
+}
 
 // desc wraps body (sections after <description>) into a description.
 func desc(body string) string {
