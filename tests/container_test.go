@@ -202,6 +202,24 @@ func TestContainerImages(t *testing.T) {
 		}
 	})
 
+	t.Run("Stackbuild", func(t *testing.T) {
+		// The stash as the stack, the description built on it: the
+		// image is the base's layers plus one, as KIWI makes it.
+		t4 := filepath.Join(work, "t4")
+		r := kiwiEnv(t, env, "--config", conf, "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "ctbase:1",
+			"--description", desc, "--target-dir", t4, "--", "--set-container-tag", "stacked")
+		if r.err != nil {
+			t.Fatalf("stackbuild: %v\n%s", r.err, tail(r.stderr, 3000))
+		}
+		got, _ := inspectConfig(t, "docker-archive:"+filepath.Join(t4, name+".docker.tar"))
+		if len(got.RootFS.DiffIDs) != len(baseCfg.RootFS.DiffIDs)+1 || !slices.Equal(got.RootFS.DiffIDs[:len(baseCfg.RootFS.DiffIDs)], baseCfg.RootFS.DiffIDs) {
+			t.Errorf("stackbuild image diff IDs %v: want the base's %v and one more", got.RootFS.DiffIDs, baseCfg.RootFS.DiffIDs)
+		}
+		if out := mustOutput(t, "podman", "run", "--rm", "localhost/kiwi/app:stacked"); out != "hello from kiwi\napp\n/srv/app\n" {
+			t.Errorf("podman run of the stackbuild image printed %q", out)
+		}
+	})
+
 	t.Run("BadInput", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string

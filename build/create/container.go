@@ -611,11 +611,18 @@ func (b *containerBuild) keepArchive(ctx context.Context, file, cached string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		id, _, _ := strings.Cut(e.Name(), "-")
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			// A copy a killed run left; one of a live run is younger.
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+			continue
+		}
 		if _, err := b.store.Image(id); err != nil {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-	tmp := cached + ".tmp"
+	tmp := fmt.Sprintf("%s.%d.tmp", cached, os.Getpid())
 	if _, err := b.o.Run.Run(ctx, runner.Cmd{Name: "cp", Args: []string{"--reflink=auto", file, tmp}}); err != nil {
 		b.o.Log.Warn("the archive was not cached", "error", err)
 		_ = os.Remove(tmp)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -248,6 +249,13 @@ func (a *apt) Finish() error {
 	if err := os.RemoveAll(filepath.Join(a.root, buildSources)); err != nil {
 		return err
 	}
+	// Binary caches of package lists the image does not have (an apt
+	// run in config.sh, or a root built elsewhere, may leave them).
+	for _, f := range []string{"pkgcache.bin", "srcpkgcache.bin"} {
+		if err := os.Remove(filepath.Join(a.root, "var/cache/apt", f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	for _, r := range a.repos {
 		if !r.imageInclude {
 			continue
@@ -283,7 +291,11 @@ func (a *apt) aptGet(ctx context.Context, args ...string) error {
 		opts = append(opts, "-o", "Dir::Etc::SourceList="+buildSources+"/sources.list",
 			"-o", "Dir::Etc::SourceParts="+buildSources+"/sources.list.d")
 	}
-	opts = append(opts, "-o", "Binary::apt::APT::Keep-Downloaded-Packages=true", "-o", "Dpkg::Options::=--force-confdef",
+	// No pkgcache.bin/srcpkgcache.bin (~80 MB for bookworm main): they
+	// cache the package lists, which stay in the shared cache, so in the
+	// image they would be stale bytes in every layer and disk.
+	opts = append(opts, "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
+		"-o", "Binary::apt::APT::Keep-Downloaded-Packages=true", "-o", "Dpkg::Options::=--force-confdef",
 		"-o", "Dpkg::Options::=--force-confold", "-q")
 	undo, err := a.denyServiceStarts()
 	if err != nil {

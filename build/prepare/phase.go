@@ -37,7 +37,7 @@ var phases = []string{phaseBootstrap, phasePackages, phaseConfig}
 
 // phaseRecipe changes when what a phase does changes, so layers made by
 // an older kiwi are not reused for a newer recipe.
-const phaseRecipe = "kiwi-prepare-1"
+const phaseRecipe = "kiwi-prepare-2"
 
 // Label names on prepared images.
 const (

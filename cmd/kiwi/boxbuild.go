@@ -208,12 +208,14 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	// The build's own options: checked as system build checks them,
 	// description included, before any box starts.
 	var pf prepareFlags
+	var cf containerFlags
 	var desc, target string
 	var noContainer bool
 	fs, err := parseBuildArgs(args, &pf, func(fs *pflag.FlagSet) {
 		fs.StringVar(&desc, "description", "", "")
 		fs.StringVar(&target, "target-dir", "", "")
 		fs.BoolVar(&noContainer, "no-container", false, "")
+		cf.register(fs)
 	})
 	if err != nil {
 		return fmt.Errorf("%w (they are system build options)", err)
@@ -231,8 +233,12 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err != nil {
 		return err
 	}
-	if _, err := build.Plan(d, g.log); err != nil {
+	job, err := build.Plan(d, g.log)
+	if err != nil {
 		return err
+	}
+	if len(cf.push) > 0 && job.Kind != "container" {
+		return fmt.Errorf("--push after --: image type %q is no container image; only docker and oci images are pushed", job.Image)
 	}
 	kiwi, err := os.Executable()
 	if err != nil {
