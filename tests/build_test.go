@@ -96,8 +96,8 @@ func TestBuildFromRepositories(t *testing.T) {
 	t.Run("DockerTypeKeepsPhaseLayers", func(t *testing.T) {
 		// The docker type of the same description: bootstrap and
 		// packages come from the cached phases and stay the image's
-		// lower layers (shared with the prepared image); --squash makes
-		// KIWI's single layer instead.
+		// lower layers (shared with the prepared image). --squash is
+		// tested by the create package.
 		conf := filepath.Join(t.TempDir(), "kiwi.yml")
 		if err := os.WriteFile(conf, []byte("container:\n  - compress: none\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -124,11 +124,6 @@ func TestBuildFromRepositories(t *testing.T) {
 		}
 		if got := mustOutput(t, "podman", "run", "--rm", "localhost/kiwi-tests/debian-build:1", "cat", "/etc/kiwi-marker"); !strings.Contains(got, "built-by-config-sh") {
 			t.Errorf("podman run of the docker image: %q", got)
-		}
-		squashed := filepath.Join(t.TempDir(), "squashed")
-		mustKiwi(t, "--type", "docker", "--config", conf, "--shared-cache-dir", cache, "system", "build", "--squash", "--description", desc, "--target-dir", squashed)
-		if l := layers("localhost/kiwi-tests/debian-build:1"); len(l) != 1 {
-			t.Errorf("--squash made %d layers, want 1", len(l))
 		}
 	})
 

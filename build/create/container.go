@@ -20,6 +20,7 @@ import (
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/tarxz"
 	"github.com/kiwi-go/kiwi/oci"
 )
 
@@ -576,29 +577,60 @@ func (b *containerBuild) export(ctx context.Context, id, file string) error {
 	if !strings.HasSuffix(file, ".xz") {
 		return b.store.Export(ctx, id, b.ct.Format, file, b.ct.Names)
 	}
+	// containers/image writes the archive into a FIFO; tarxz reads it
+	// as it comes and compresses it layer by layer, taking the layers
+	// an earlier build compressed from the cache.
 	fifo := filepath.Join(b.work, "archive.fifo")
 	if err := mkfifo(fifo); err != nil {
 		return err
 	}
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	xzDone := make(chan error, 1)
+	xzo := tarxz.Options{MinSize: 1 << 20, Run: o.Run}
+	if o.CacheDir != "" {
+		xzo.CacheDir = filepath.Join(o.CacheDir, "container", "xz")
+		tarxz.Prune(xzo.CacheDir, 30*24*time.Hour)
+	}
+	type done struct {
+		st  tarxz.Stats
+		err error
+	}
+	xzDone := make(chan done, 1)
 	go func() {
-		_, err := o.Run.Run(ctx, runner.Cmd{Name: "sh", Args: []string{"-c", `exec xz --threads=0 -c <"$1" >"$2"`, "sh", fifo, file}})
-		xzDone <- err
+		in, err := os.Open(fifo) // waits for the writer
+		if err != nil {
+			xzDone <- done{err: err}
+			return
+		}
+		// Closing the FIFO on an error makes the writer fail rather
+		// than block.
+		defer in.Close()
+		st, err := tarxz.Compress(ctx, in, out, xzo)
+		xzDone <- done{st, err}
 	}()
-	err := b.store.Export(ctx, id, b.ct.Format, fifo, b.ct.Names)
+	err = b.store.Export(ctx, id, b.ct.Format, fifo, b.ct.Names)
 	if err != nil {
-		// xz waits for a writer that never comes, or for the rest of
-		// a stream that stopped: the runner stops it on cancel.
+		// A reader still waiting for a writer is released by one
+		// that closes at once (O_RDWR: on Linux this open never waits,
+		// whether the reader is there or gone).
 		cancel()
+		if w, werr := os.OpenFile(fifo, os.O_RDWR, 0); werr == nil {
+			w.Close()
+		}
 		<-xzDone
 		return err
 	}
-	if err := <-xzDone; err != nil {
-		return fmt.Errorf("compress the archive: %w", err)
+	d := <-xzDone
+	if d.err != nil {
+		return fmt.Errorf("compress the archive: %w", d.err)
 	}
-	return nil
+	o.Log.Info("compressed the archive", "layers_compressed_mb", d.st.Compressed>>20, "layers_from_cache_mb", d.st.Reused>>20)
+	return out.Close()
 }
 
 // keepArchive copies a new archive into the cache, dropping archives of

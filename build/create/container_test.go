@@ -261,3 +261,106 @@ func layerEntries(t *testing.T, layer []byte) map[string]*tar.Header {
 		out[name] = h
 	}
 }
+
+// TestContainerLayersAndSquash: with the layers prepare made, the image
+// is the lower image's layers unchanged plus one layer of what differs
+// (a whiteout for what the root no longer has); --squash makes one
+// layer of the whole root instead.
+func TestContainerLayersAndSquash(t *testing.T) {
+	if !fstest.IsRoot() {
+		t.Skip("needs root (containers storage)")
+	}
+	base := t.TempDir()
+	store, err := oci.OpenStore(oci.StoreOptions{GraphRoot: filepath.Join(base, "graph"), RunRoot: filepath.Join(base, "run"), Driver: "vfs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	root := filepath.Join(base, "root")
+	write := func(p, c string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("usr/bin/tool", "tool")
+	write("etc/old", "old")
+	// The lower image: what prepare's bootstrap and packages phases
+	// would have committed, with its snapshot.
+	lowerSnap, err := oci.TakeSnapshot(root, oci.HostDirs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := lowerSnap.Changes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lower, err := store.AppendLayer(ctx, oci.Append{Name: "localhost/lower:1", TempDir: base,
+		Layer: func(w io.Writer) error { return oci.WriteLayer(w, root, changes, nil) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapFile := filepath.Join(base, "lower.snapshot")
+	if err := lowerSnap.WriteFile(snapFile); err != nil {
+		t.Fatal(err)
+	}
+	write("etc/new", "new")
+	if err := os.Remove(filepath.Join(root, "etc/old")); err != nil {
+		t.Fatal(err)
+	}
+	layers := func(name string) []string {
+		t.Helper()
+		img, err := store.Image(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := store.ImageConfig(ctx, img.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range cfg.RootFS.DiffIDs {
+			ids = append(ids, d.String())
+		}
+		return ids
+	}
+	o := Options{Root: root, Store: store, TempDir: base, Tool: "kiwi test", Run: runner.Runner{}, ContainerCompress: "none",
+		Layers: &ContainerLayers{RootImage: lower.ImageID, Lower: lower.ImageID, LowerSnapshot: snapFile}}
+	ct := ContainerType{Format: oci.DockerArchive, Name: "t", Version: "1.0.0", Arch: "x86_64", Names: []string{"layered:1"}, EmptyTmpDirs: true}
+	o.TargetDir = filepath.Join(base, "layered")
+	if _, err := Container(ctx, ct, o); err != nil {
+		t.Fatal(err)
+	}
+	img, err := store.Image("localhost/layered:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := layers(img.ID), layers(lower.ImageID)
+	if len(got) != 2 || got[0] != want[0] {
+		t.Fatalf("layered image diff IDs %v: want the lower's %v and one more", got, want)
+	}
+	entries := tarFiles(t, filepath.Join(o.TargetDir, "t.x86_64-1.0.0.docker.tar"))
+	top := layerEntries(t, entries[strings.TrimPrefix(got[1], "sha256:")+".tar"])
+	if _, ok := top["etc/new"]; !ok {
+		t.Errorf("the top layer lacks etc/new: %v", top)
+	}
+	if _, ok := top["etc/.wh.old"]; !ok {
+		t.Errorf("the top layer has no whiteout for etc/old: %v", top)
+	}
+	if _, ok := top["usr/bin/tool"]; ok {
+		t.Error("the top layer repeats usr/bin/tool of the lower layer")
+	}
+
+	o.Squash, o.TargetDir, ct.Names = true, filepath.Join(base, "squashed"), []string{"squashed:1"}
+	if _, err := Container(ctx, ct, o); err != nil {
+		t.Fatal(err)
+	}
+	if got := layers("localhost/squashed:1"); len(got) != 1 {
+		t.Errorf("--squash: %d layers, want 1", len(got))
+	}
+}
+

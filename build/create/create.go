@@ -145,9 +145,10 @@ func packageResults(ctx context.Context, o Options, work, base string) ([]Result
 	if err := os.WriteFile(filepath.Join(work, base+".verified"), verified, 0o644); err != nil {
 		return nil, err
 	}
+	// KIWI bundles both with every image type (use_for_bundle).
 	return []Result{
-		{Key: "image_packages", Filename: base + ".packages"},
-		{Key: "image_verified", Filename: base + ".verified"},
+		{Key: "image_packages", Filename: base + ".packages", Bundle: true},
+		{Key: "image_verified", Filename: base + ".verified", Bundle: true},
 	}, nil
 }
 
