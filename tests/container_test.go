@@ -56,7 +56,7 @@ func containerDescription(t *testing.T, base string, edits ...[2]string) string 
 		t.Fatalf("%v %s", err, out)
 	}
 	file := filepath.Join(dir, "config.xml")
-	b := strings.ReplaceAll(mustRead(t, file), `derived_from="BASE"`, `derived_from="`+base+`"`)
+	b := strings.ReplaceAll(mustRead(t, file), `derived_from="docker://localhost:5000/kiwi/ctbase:1"`, `derived_from="`+base+`"`)
 	for _, e := range edits {
 		if !strings.Contains(b, e[0]) {
 			t.Fatalf("test description has no %q", e[0])

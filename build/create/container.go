@@ -2,9 +2,6 @@ package create
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/internal/arch"
+	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/internal/tarxz"
 	"github.com/kiwi-go/kiwi/oci"
@@ -323,7 +321,7 @@ func (b *containerBuild) image(ctx context.Context) (string, error) {
 	}
 	key := ""
 	if l := o.Layers; l != nil && l.RootImage != "" && !exists(filepath.Join(o.Root, "image/images.sh")) {
-		key = hashJSON(containerRecipe, l.RootImage, lower, baseID, ct, o.Squash, epochString(o.Epoch), excludeFile(o.Root))
+		key = checksum.JSON(containerRecipe, l.RootImage, lower, baseID, ct, o.Squash, epochString(o.Epoch), excludeFile(o.Root))
 		if img, err := b.store.Image(cacheName(names[0], key)); err == nil {
 			o.Log.Info("the container image is unchanged", "image", names[0], "id", img.ID[:12])
 			return img.ID, b.store.AddNames(img.ID, names)
@@ -555,7 +553,7 @@ func (b *containerBuild) archive(ctx context.Context, id, file string) error {
 	cached := ""
 	if o.CacheDir != "" {
 		cached = filepath.Join(o.CacheDir, "container", "archives",
-			id[:16]+"-"+hashJSON(containerRecipe, b.ct.Format, b.ct.Names, filepath.Ext(file))[:16]+filepath.Ext(file))
+			id[:16]+"-"+checksum.JSON(containerRecipe, b.ct.Format, b.ct.Names, filepath.Ext(file))[:16]+filepath.Ext(file))
 		if exists(cached) {
 			o.Log.Info("the archive of this image is cached", "image", id[:12])
 			_, err := o.Run.Run(ctx, runner.Cmd{Name: "cp", Args: []string{"--reflink=auto", cached, file}})
@@ -687,14 +685,4 @@ func containerExcludes(root string) (func(string) bool, error) {
 func excludeFile(root string) string {
 	b, _ := os.ReadFile(filepath.Join(root, "image/exclude_files.yaml"))
 	return string(b)
-}
-
-// hashJSON is the SHA-256 of the values' JSON, for cache keys.
-func hashJSON(v ...any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only plain values are hashed
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }

@@ -105,12 +105,7 @@ func TestContainerFromTree(t *testing.T) {
 	if !fstest.IsRoot() {
 		t.Skip("needs root (containers storage)")
 	}
-	base := t.TempDir()
-	store, err := oci.OpenStore(oci.StoreOptions{GraphRoot: filepath.Join(base, "graph"), RunRoot: filepath.Join(base, "run"), Driver: "vfs"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	base, store := testStore(t)
 	root := filepath.Join(base, "root")
 	files := map[string]string{
 		"etc/marker":                           "m\n",
@@ -127,12 +122,7 @@ func TestContainerFromTree(t *testing.T) {
 		"var/cache/kiwi/junk":                  "j",
 	}
 	for p, c := range files {
-		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, root, p, c)
 	}
 	for _, d := range []string{"dev", "proc", "sys"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -270,23 +260,10 @@ func TestContainerLayersAndSquash(t *testing.T) {
 	if !fstest.IsRoot() {
 		t.Skip("needs root (containers storage)")
 	}
-	base := t.TempDir()
-	store, err := oci.OpenStore(oci.StoreOptions{GraphRoot: filepath.Join(base, "graph"), RunRoot: filepath.Join(base, "run"), Driver: "vfs"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	base, store := testStore(t)
 	ctx := context.Background()
 	root := filepath.Join(base, "root")
-	write := func(p, c string) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(p, c string) { writeFile(t, root, p, c) }
 	write("usr/bin/tool", "tool")
 	write("etc/old", "old")
 	// The lower image: what prepare's bootstrap and packages phases
@@ -364,3 +341,25 @@ func TestContainerLayersAndSquash(t *testing.T) {
 	}
 }
 
+// testStore is a private vfs store in a temp dir (also returned), closed
+// when the test ends.
+func testStore(t *testing.T) (string, *oci.Store) {
+	t.Helper()
+	base := t.TempDir()
+	store, err := oci.OpenStore(oci.StoreOptions{GraphRoot: filepath.Join(base, "graph"), RunRoot: filepath.Join(base, "run"), Driver: "vfs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return base, store
+}
+
+func writeFile(t *testing.T, root, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, p), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
@@ -57,7 +58,7 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string, ba
 	if b := d.Packages["bootstrap"]; b != nil {
 		bootstrapPackage = b.BootstrapPackage
 	}
-	k1 := hashJSON(phaseRecipe, phaseBootstrap, d.Preferences.PackageManager, d.TargetArch, repos,
+	k1 := checksum.JSON(phaseRecipe, phaseBootstrap, d.Preferences.PackageManager, d.TargetArch, repos,
 		d.PackageNames("bootstrap"), bootstrapPackage, base)
 	var keys []string
 	for _, k := range signingKeys {
@@ -67,22 +68,13 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string, ba
 		}
 		keys = append(keys, string(b))
 	}
-	k2 := hashJSON(k1, phasePackages, d.PackageNames("image", d.Type.Image), keys)
+	k2 := checksum.JSON(k1, phasePackages, d.PackageNames("image", d.Type.Image), keys)
 	desc, err := dirDigest(d.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("read description directory %s: %w", d.Dir, err)
 	}
-	k3 := hashJSON(k2, phaseConfig, string(d.XML()), desc, d.Profiles, d.Type.Image, tool)
+	k3 := checksum.JSON(k2, phaseConfig, string(d.XML()), desc, d.Profiles, d.Type.Image, tool)
 	return []string{k1, k2, k3}, nil
-}
-
-func hashJSON(v ...any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only plain values are hashed
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
 
 // dirDigest hashes every name, mode, link target and file content under

@@ -5,6 +5,7 @@ package checksum
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,4 +77,16 @@ func File(p string) (string, error) {
 	}
 	hashZeros(fi.Size() - pos)
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// JSON is the hex SHA-256 of the JSON of values: the cache key of
+// whatever they describe. Only plain values (no channels or functions)
+// may be given.
+func JSON(values ...any) string {
+	b, err := json.Marshal(values)
+	if err != nil {
+		panic(err) // a programming error: only plain values are hashed
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
