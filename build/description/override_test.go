@@ -116,3 +116,40 @@ func TestOverrideRefusesBadValues(t *testing.T) {
 		t.Errorf("ignore repos: %v %v", d.Repositories, err)
 	}
 }
+
+// TestOverrideContainerSettings: the container options set the tag and
+// labels (adding KIWI's default containerconfig when there is none;
+// replacing a label of the same name) and derived_from of a docker or
+// oci type, and are refused for other types.
+func TestOverrideContainerSettings(t *testing.T) {
+	d := loadOverrideDesc(t)
+	if _, err := d.Override(Overrides{ContainerTag: "2"}, LoadOptions{}); err == nil || !strings.Contains(err.Error(), "no container image") {
+		t.Errorf("a container option on an oem type: %v", err)
+	}
+	dir := t.TempDir()
+	desc := strings.Replace(overrideDesc, `<type image="oem" filesystem="ext4" firmware="bios"/>`, `<type image="docker"><containerconfig name="app" tag="1"><labels><label name="a" value="old"/></labels></containerconfig></type>
+    <type image="oci"/>`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(desc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"docker", "oci"} {
+		d, err := Load(dir, LoadOptions{Type: typ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, err := d.Override(Overrides{ContainerTag: "2", ContainerLabels: []string{"a=new", "b=x=y"}, DerivedFrom: "docker://r/base:1"}, LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := d2.Type.ContainerConfig
+		if cc == nil || cc.Tag != "2" || d2.Type.DerivedFrom != "docker://r/base:1" || fmt.Sprint(cc.Labels) != "[{a new} {b x=y}]" {
+			t.Errorf("%s: containerconfig %+v derived_from %q", typ, cc, d2.Type.DerivedFrom)
+		}
+		if typ == "oci" && cc.Name != "kiwi-container" {
+			t.Errorf("oci without containerconfig: name %q, want KIWI's default kiwi-container", cc.Name)
+		}
+		if _, err := d.Override(Overrides{ContainerLabels: []string{"novalue"}}, LoadOptions{}); err == nil {
+			t.Errorf("%s: a label without = was taken", typ)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package oci
+
+import (
+	"archive/tar"
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.podman.io/image/v5/oci/layout"
+
+	"github.com/kiwi-go/kiwi/internal/fstest"
+)
+
+// TestProvideFindsAndFetchesBases: a stash name, a containers-storage:
+// reference and a name in storage resolve to the image there; an oci:
+// layout is copied into storage with its layers unchanged; what does not
+// exist, and schemes that are no transport, fail naming the fix.
+func TestProvideFindsAndFetchesBases(t *testing.T) {
+	if !fstest.IsRoot() {
+		t.Skip("needs root (containers storage)")
+	}
+	base := t.TempDir()
+	store, err := OpenStore(StoreOptions{GraphRoot: filepath.Join(base, "graph"), RunRoot: filepath.Join(base, "run"), Driver: "vfs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	layer := fstest.Tar(fstest.TarEntry{Name: "etc", Type: tar.TypeDir}, fstest.TarEntry{Name: "etc/os-release", Type: tar.TypeReg, Body: "ID=test\n"})
+	out, err := store.AppendLayer(ctx, Append{Name: "localhost/base:1", TempDir: base, Created: time.Now(),
+		Layer: func(w io.Writer) error { _, err := w.Write(layer); return err }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"base:1", "containers-storage:localhost/base:1", "localhost/base:1"} {
+		if id, err := store.Provide(ctx, ref, CopyOptions{}); err != nil || id != out.ImageID {
+			t.Errorf("Provide(%s) = %s, %v; want %s", ref, id, err, out.ImageID)
+		}
+	}
+	dir := filepath.Join(base, "layout")
+	dst, err := layout.ParseReference(dir + ":v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := store.ImageReference(out.ImageID)
+	if _, err := Copy(ctx, src, dst, CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := store.Provide(ctx, "oci:"+dir+":v1", CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := store.ImageConfig(ctx, id)
+	if err != nil || len(cfg.RootFS.DiffIDs) != 1 || cfg.RootFS.DiffIDs[0] != out.Layer.Digest {
+		t.Errorf("the fetched layout's layers %v (%v), want %s", cfg.RootFS.DiffIDs, err, out.Layer.Digest)
+	}
+	for ref, want := range map[string]string{
+		"nope:1":               "not in local storage",
+		"obs://p/r/i":          "registry.opensuse.org",
+		"file:///tmp/x.tar":    "oci-archive:FILE",
+		"oci:" + dir + ":none": "fetch image",
+	} {
+		if _, err := store.Provide(ctx, ref, CopyOptions{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Provide(%s): %v, want an error saying %q", ref, err, want)
+		}
+	}
+}
