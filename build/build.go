@@ -172,10 +172,16 @@ func provideBase(ctx context.Context, ref string, o Options) (string, error) {
 	return store.Provide(ctx, ref, o.Copy)
 }
 
-// checkPush refuses --push for images that are no container.
+// checkPush refuses --push for images that are no container, and
+// references that are none, before any work.
 func checkPush(job *create.Job, push []string) error {
 	if len(push) > 0 && job.Kind != "container" {
 		return fmt.Errorf("push: image type %q is no container image; only docker and oci images are pushed", job.Image)
+	}
+	for _, p := range push {
+		if err := oci.CheckReference(p); err != nil {
+			return fmt.Errorf("push %s: %w", description.RedactURL(p), err)
+		}
 	}
 	return nil
 }
