@@ -104,6 +104,16 @@ func Prepare(ctx context.Context, d *description.Description, o Options) (*prepa
 		defer store.Close()
 		po.Store = store
 	}
+	if ref := d.Type.DerivedFrom; ref != "" && po.Base == "" {
+		// system prepare of a derived description: the base is
+		// fetched before the root is made.
+		o.Prepare.Store = po.Store
+		base, err := provideBase(ctx, ref, o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: derived_from: %w", d.File, err)
+		}
+		po.Base = base
+	}
 	res, err := prepare.Run(ctx, d, po)
 	if err != nil {
 		return nil, err

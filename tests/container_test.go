@@ -189,6 +189,19 @@ func TestContainerImages(t *testing.T) {
 		}
 	})
 
+	t.Run("Prepare", func(t *testing.T) {
+		// system prepare of the derived description puts the base under
+		// the root too: its phases are the ones build made on the base.
+		root := filepath.Join(work, "prepared")
+		r := kiwiEnv(t, env, "--shared-cache-dir", cache, "system", "prepare", "--description", desc, "--root", root)
+		if r.err != nil || !strings.Contains(r.stderr, "phases=bootstrap, packages, config") {
+			t.Fatalf("prepare of the derived description: %v\n%s", r.err, tail(r.stderr, 2000))
+		}
+		if _, err := os.Stat(filepath.Join(root, "etc/os-release")); err != nil {
+			t.Errorf("the prepared root lacks the base's files: %v", err)
+		}
+	})
+
 	t.Run("CreateOCI", func(t *testing.T) {
 		t3 := filepath.Join(work, "t3")
 		mustKiwi(t, "--type", "oci", "--config", conf, "--shared-cache-dir", cache, "system", "create",
