@@ -79,6 +79,20 @@ func containerDescription(t *testing.T, base string, edits ...[2]string) string 
 // writes the oci type from the same root; bad input fails before any
 // work.
 func TestContainerImages(t *testing.T) {
+	// The images this test makes hold the minbase root's layer; other
+	// tests pull that layer and must find it missing (a pull that
+	// copies nothing cannot be interrupted), so they go again.
+	before := map[string]bool{}
+	for _, id := range imageIDs(t) {
+		before[id] = true
+	}
+	t.Cleanup(func() {
+		for _, id := range imageIDs(t) {
+			if !before[id] {
+				command(t, "podman", "rmi", "--force", id)
+			}
+		}
+	})
 	addr := startRegistry(t)
 	mustKiwi(t, "system", "stash", "--root", debianRoot(t), "--container-name", "ctbase", "--tag", "1",
 		"--push", "docker://"+addr+"/kiwi/ctbase:1")
@@ -264,4 +278,10 @@ func TestContainerImages(t *testing.T) {
 			}
 		}
 	})
+}
+
+// imageIDs lists the IDs of the images in the suite's storage.
+func imageIDs(t *testing.T) []string {
+	t.Helper()
+	return strings.Fields(mustOutput(t, "podman", "images", "--all", "--no-trunc", "--quiet"))
 }
