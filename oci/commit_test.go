@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"context"
 	"io"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -18,15 +17,7 @@ import (
 // is given (a root prepared for aarch64 on x86_64), else the host's; an
 // image on a parent keeps the parent's.
 func TestAppendLayerArch(t *testing.T) {
-	if !fstest.IsRoot() {
-		t.Skip("needs root (containers storage)")
-	}
-	base := t.TempDir()
-	store, err := OpenStore(StoreOptions{GraphRoot: filepath.Join(base, "graph"), RunRoot: filepath.Join(base, "run"), Driver: "vfs"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	base, store := vfsStore(t)
 	ctx := context.Background()
 	layer := fstest.Tar(fstest.TarEntry{Name: "etc", Type: tar.TypeDir}, fstest.TarEntry{Name: "etc/hostname", Type: tar.TypeReg, Body: "x\n"})
 	add := func(name, parent, arch string) string {

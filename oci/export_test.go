@@ -19,15 +19,7 @@ import (
 // layout is copied into storage with its layers unchanged; what does not
 // exist, and schemes that are no transport, fail naming the fix.
 func TestProvideFindsAndFetchesBases(t *testing.T) {
-	if !fstest.IsRoot() {
-		t.Skip("needs root (containers storage)")
-	}
-	base := t.TempDir()
-	store, err := OpenStore(StoreOptions{GraphRoot: filepath.Join(base, "graph"), RunRoot: filepath.Join(base, "run"), Driver: "vfs"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	base, store := vfsStore(t)
 	ctx := context.Background()
 	layer := fstest.Tar(fstest.TarEntry{Name: "etc", Type: tar.TypeDir}, fstest.TarEntry{Name: "etc/os-release", Type: tar.TypeReg, Body: "ID=test\n"})
 	out, err := store.AppendLayer(ctx, Append{Name: "localhost/base:1", TempDir: base, Created: time.Now(),

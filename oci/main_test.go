@@ -2,8 +2,10 @@ package oci
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/kiwi-go/kiwi/internal/fstest"
 	"go.podman.io/storage/pkg/reexec"
 )
 
@@ -14,4 +16,20 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
+}
+
+// vfsStore is a private vfs store in a temp dir (also returned), closed
+// when the test ends; tests that need one skip without root.
+func vfsStore(t *testing.T) (string, *Store) {
+	t.Helper()
+	if !fstest.IsRoot() {
+		t.Skip("needs root (containers storage)")
+	}
+	base := t.TempDir()
+	store, err := OpenStore(StoreOptions{GraphRoot: filepath.Join(base, "graph"), RunRoot: filepath.Join(base, "run"), Driver: "vfs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return base, store
 }
