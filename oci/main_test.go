@@ -5,8 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kiwi-go/kiwi/internal/fstest"
 	"go.podman.io/storage/pkg/reexec"
+
+	"github.com/kiwi-go/kiwi/internal/fstest"
 )
 
 // TestMain lets containers-storage re-execute the test binary to apply
