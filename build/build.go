@@ -138,7 +138,7 @@ func Build(ctx context.Context, d *description.Description, o Options) ([]create
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPush(job, o.Push); err != nil {
+	if err := CheckPush(job, o.Push); err != nil {
 		return nil, err
 	}
 	if o.Prepare.Root == "" {
@@ -162,7 +162,7 @@ func Build(ctx context.Context, d *description.Description, o Options) ([]create
 	}
 	var layers *create.ContainerLayers
 	if res.ImageID != "" {
-		layers = &create.ContainerLayers{RootImage: res.ImageID, Lower: res.Lower, LowerSnapshot: res.LowerSnapshot}
+		layers = &create.ContainerLayers{RootImage: res.ImageID, Lower: res.Lower, LowerSnapshot: res.LowerSnapshot, Base: o.Prepare.Base}
 	}
 	return createFrom(ctx, o.Prepare.Root, o.TargetDir, o, layers)
 }
@@ -182,9 +182,9 @@ func provideBase(ctx context.Context, ref string, o Options) (string, error) {
 	return store.Provide(ctx, ref, o.Copy)
 }
 
-// checkPush refuses --push for images that are no container, and
+// CheckPush refuses --push for images that are no container, and
 // references that are none, before any work.
-func checkPush(job *create.Job, push []string) error {
+func CheckPush(job *create.Job, push []string) error {
 	if len(push) > 0 && job.Kind != "container" {
 		return fmt.Errorf("push: image type %q is no container image; only docker and oci images are pushed", job.Image)
 	}
@@ -236,7 +236,7 @@ func createFrom(ctx context.Context, root, target string, o Options, layers *cre
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPush(job, o.Push); err != nil {
+	if err := CheckPush(job, o.Push); err != nil {
 		return nil, err
 	}
 	results, err := job.Run(ctx, create.Options{

@@ -195,6 +195,9 @@ func additionalName(n, name, tag string) string {
 type ContainerLayers struct {
 	// RootImage is the local image the root tree is a copy of.
 	RootImage string
+	// Base is the ID of the derived_from image build fetched already,
+	// so create does not fetch it again.
+	Base string
 	// Lower is the image the container's layer goes on (prepare's
 	// packages phase); LowerSnapshot is its tree snapshot file.
 	Lower, LowerSnapshot string
@@ -294,8 +297,11 @@ func (b *containerBuild) image(ctx context.Context) (string, error) {
 	ct, o := b.ct, b.o
 	baseID := ""
 	var err error
-	if ct.DerivedFrom != "" {
-		o.Log.Info("providing the base image", "derived_from", ct.DerivedFrom)
+	switch {
+	case ct.DerivedFrom != "" && o.Layers != nil && o.Layers.Base != "":
+		baseID = o.Layers.Base
+	case ct.DerivedFrom != "":
+		o.Log.Info("providing the base image", "derived_from", description.RedactURL(ct.DerivedFrom))
 		if baseID, err = b.store.Provide(ctx, ct.DerivedFrom, o.Copy); err != nil {
 			return "", fmt.Errorf("derived_from: %w", err)
 		}

@@ -237,8 +237,8 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err != nil {
 		return err
 	}
-	if len(cf.push) > 0 && job.Kind != "container" {
-		return fmt.Errorf("--push after --: image type %q is no container image; only docker and oci images are pushed", job.Image)
+	if err := build.CheckPush(job, cf.push); err != nil {
+		return fmt.Errorf("--%w (after --)", err)
 	}
 	kiwi, err := os.Executable()
 	if err != nil {
