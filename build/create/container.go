@@ -224,11 +224,6 @@ func Container(ctx context.Context, ct ContainerType, o Options) ([]Result, erro
 		}
 		defer store.Close()
 	}
-	for _, p := range o.Push {
-		if _, err := store.ParseReference(p); err != nil {
-			return nil, fmt.Errorf("push: %w", err)
-		}
-	}
 	base := fmt.Sprintf("%s.%s-%s", ct.Name, ct.Arch, ct.Version)
 	packages := startPackageResults(ctx, o, work, base)
 	defer packages()
@@ -249,8 +244,12 @@ func Container(ctx context.Context, ct ContainerType, o Options) ([]Result, erro
 	if err := b.archive(ctx, id, filepath.Join(work, file)); err != nil {
 		return nil, err
 	}
+	// build.CheckPush checked the references before any work.
 	for _, p := range o.Push {
-		ref, _ := store.ParseReference(p)
+		ref, err := store.ParseReference(p)
+		if err != nil {
+			return nil, fmt.Errorf("push: %w", err)
+		}
 		src, err := store.ImageReference(id)
 		if err != nil {
 			return nil, err
