@@ -19,6 +19,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/build/create"
 	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/build/pkgmanager"
 	"github.com/kiwi-go/kiwi/build/prepare"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
@@ -73,11 +74,15 @@ func Load(dir string, lo description.LoadOptions, ov description.Overrides) (*de
 	return d, nil
 }
 
-// Plan plans d's image (create.Plan) and logs the settings that have no
+// Plan plans d's image (create.Plan), checks its package manager and
+// repositories (pkgmanager.Check), and logs the settings that have no
 // effect here. It is the check every command makes before any work.
 func Plan(d *description.Description, log *slog.Logger) (*create.Job, error) {
 	job, err := create.Plan(d)
 	if err != nil {
+		return nil, err
+	}
+	if err := pkgmanager.Check(d); err != nil {
 		return nil, err
 	}
 	for _, w := range job.Ignored {
@@ -86,9 +91,19 @@ func Plan(d *description.Description, log *slog.Logger) (*create.Job, error) {
 	return job, nil
 }
 
+// CheckHost fails when this host lacks the program d's package manager
+// runs (zypper, dnf, pacman): the check of every command that prepares a
+// root here, made before any work.
+func CheckHost(d *description.Description) error {
+	return pkgmanager.CheckHost(d)
+}
+
 // Prepare makes the root tree of d (prepare.Run) with o.Prepare, first
 // opening local storage when o.Container asks for a container.
 func Prepare(ctx context.Context, d *description.Description, o Options) (*prepare.Result, error) {
+	if err := CheckHost(d); err != nil {
+		return nil, err
+	}
 	po := o.Prepare
 	if po.Run.Log == nil {
 		po.Run = o.Run
@@ -139,6 +154,9 @@ func Build(ctx context.Context, d *description.Description, o Options) ([]create
 		return nil, err
 	}
 	if err := CheckPush(job, o.Push); err != nil {
+		return nil, err
+	}
+	if err := CheckHost(d); err != nil {
 		return nil, err
 	}
 	if o.Prepare.Root == "" {

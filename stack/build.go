@@ -79,6 +79,9 @@ func Build(ctx context.Context, store *oci.Store, o BuildOptions) (*BuildResult,
 		if _, err := build.Plan(o.Description, log); err != nil {
 			return nil, err
 		}
+		if err := build.CheckHost(o.Description); err != nil {
+			return nil, err
+		}
 	}
 	if err := CheckNewRoot(root); err != nil {
 		return nil, err

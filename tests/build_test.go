@@ -160,6 +160,7 @@ func TestBuildFromRepositories(t *testing.T) {
 // before any work, name what is wrong, and create nothing.
 func TestBuildBadInputFailsClearly(t *testing.T) {
 	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
+	// A zypper description with the Debian (apt-deb) repository.
 	zypper := filepath.Join(t.TempDir(), "zypper")
 	if out, err := exec.Command("cp", "-a", desc, zypper).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -175,7 +176,7 @@ func TestBuildBadInputFailsClearly(t *testing.T) {
 	}{
 		{[]string{"--profile", "nope", "system", "build", "--description", desc}, "nope"},
 		{[]string{"--type", "kis", "system", "build", "--description", desc}, "kis"},
-		{[]string{"system", "build", "--description", zypper}, "packagemanager \"zypper\""},
+		{[]string{"system", "build", "--description", zypper}, `repository type "apt-deb" cannot be used with packagemanager zypper: use type="rpm-md"`},
 		{[]string{"system", "build", "--description", desc, "--set-repo", ",apt-deb"}, "source URL"},
 		{[]string{"system", "build", "--description", desc, "--set-type-attr", "firmware=bogus"}, "bogus"},
 		{[]string{"system", "build", "--description", filepath.Join(t.TempDir(), "none")}, "description"},

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/build/pkgmanager"
 	"github.com/kiwi-go/kiwi/disk"
 	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/chroot"
@@ -26,8 +28,11 @@ import (
 type Options struct {
 	Root      string
 	TargetDir string
-	Run       runner.Runner
-	Log       *slog.Logger
+	// desc is the planned description (set by Job.Run): its package
+	// manager lists and verifies the root's packages.
+	desc *description.Description
+	Run  runner.Runner
+	Log  *slog.Logger
 
 	// For container images (docker, oci):
 	// Store is local storage (opened when nil).
@@ -112,35 +117,31 @@ func runImagesScript(ctx context.Context, o Options) error {
 }
 
 // packageResults lists the image's packages and verifies their files
-// (dpkg roots; rpm roots when rpm is on the host).
+// with the description's package manager, from the root's own database
+// (nothing for a root without one).
 func packageResults(ctx context.Context, o Options, work, base string) ([]Result, error) {
-	admin := filepath.Join(o.Root, "var/lib/dpkg")
-	if _, err := os.Stat(filepath.Join(admin, "status")); err != nil {
+	if o.desc == nil {
 		return nil, nil
 	}
-	out, err := o.Run.Run(ctx, runner.Cmd{Name: "dpkg-query", Args: []string{"--admindir=" + admin, "-W",
-		"-f", "${Package}|${db:Status-Abbrev}|${Version}|None|${Architecture}|None|None\n"}})
+	pm, err := pkgmanager.ForResults(o.desc, pkgmanager.Options{Root: o.Root, TempDir: o.TempDir, Run: o.Run, Log: o.Log})
 	if err != nil {
-		return nil, fmt.Errorf("list packages: %w", err)
+		return nil, err
 	}
-	var lines []string
-	for _, l := range strings.Split(string(out), "\n") {
-		f := strings.Split(l, "|")
-		if len(f) != 7 || !strings.HasPrefix(f[1], "ii") {
-			continue
-		}
-		f[1] = "None"
-		lines = append(lines, strings.Join(f, "|"))
+	defer pm.Close()
+	lines, err := pm.Packages(ctx)
+	if errors.Is(err, pkgmanager.ErrNoDatabase) {
+		o.Log.Debug("no package database in the root: no .packages, no .verified")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(work, base+".packages"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	// dpkg --verify exits 1 when it found changed files: that list is
-	// the result.
-	verified, err := o.Run.Run(ctx, runner.Cmd{Name: "dpkg", Args: []string{"--root=" + o.Root, "--admindir=" + admin, "--verify"}})
-	var re *runner.Error
-	if err != nil && !(errors.As(err, &re) && re.Code == 1) {
-		return nil, fmt.Errorf("verify packages: %w", err)
+	verified, err := pm.Verify(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(work, base+".verified"), verified, 0o644); err != nil {
 		return nil, err

@@ -49,6 +49,30 @@ type feature struct {
 	// unlessFalse: only a true value counts (installiso="false" asks
 	// for nothing); likewise an empty value.
 	unlessFalse bool
+	// pm, when it has the description's package manager, is the
+	// decision for that manager instead (repository, packages and rpm
+	// settings mean different things to apt, zypper, dnf and pacman).
+	pm map[string]feature
+}
+
+// rpmManagers are the package managers of rpm roots.
+var rpmManagers = []string{"zypper", "dnf", "dnf4", "dnf5"}
+
+// by gives the decision f to each of the package managers names.
+func by(f feature, names ...string) map[string]feature {
+	m := map[string]feature{}
+	for _, n := range names {
+		m[n] = f
+	}
+	return m
+}
+
+// with adds the decisions of more to m.
+func with(m map[string]feature, more map[string]feature) map[string]feature {
+	for k, v := range more {
+		m[k] = v
+	}
+	return m
 }
 
 // decide returns the support of f for kind k.
@@ -83,6 +107,9 @@ func checkSettings(d *description.Description, k string) ([]string, error) {
 		f, ok := features[featureKey(s.Element, s.Attr)]
 		if !ok {
 			continue
+		}
+		if o, ok := f.pm[d.Preferences.PackageManager]; ok {
+			f = o
 		}
 		if f.unlessFalse && (s.Value == "" || s.Value == "false" || s.Value == "0") {
 			continue

@@ -57,13 +57,17 @@ var features = map[string]feature{
 	"keytable":             {support: honoured},
 	"locale":               {support: honoured},
 	"timezone":             {support: honoured},
-	"release-version":      {support: ignored, why: "it is the $releasever of zypper and dnf repositories; apt has no such variable (KIWI ignores it for apt too)"},
-	"rpm-check-signatures": {support: ignored, why: "apt checks repository signatures here whatever it says; to build from unsigned repositories set repository_gpgcheck=\"false\" on the repository"},
-	"rpm-excludedocs":      {support: refused, unlessFalse: true, why: "leaving documentation out of the image (KIWI's apt setup excludes /usr/share/doc and friends) is not done yet; leave rpm-excludedocs out or remove the documentation in config.sh"},
-	"rpm-locale-filtering": {support: ignored, why: "it is rpm's %_install_langs; apt installs every locale a package has (KIWI ignores it for apt too)"},
-	"showlicense":          {support: ignored, why: "KIWI only hands it to scripts as kiwi_showlicense in .profile; nothing in this kiwi's images shows licenses, and the image is the same"},
-	"bootsplash-theme":     {support: refused, why: "plymouth themes are not set yet (KIWI runs plymouth-set-default-theme in the root); leave bootsplash-theme out or set the theme in config.sh"},
-	"bootloader-theme":     {support: refused, kinds: []string{"oem", "iso"}, otherwise: ignored, why: "grub themes are not installed yet (the boot menu is plain text); leave bootloader-theme out. kis and filesystem images have no boot menu for it to change"},
+	"release-version": {support: ignored, why: "it is the $releasever of dnf repositories; apt, zypper and pacman are not given one (KIWI passes it to dnf only)",
+		pm: by(feature{support: honoured}, "dnf", "dnf4", "dnf5")},
+	"rpm-check-signatures": {support: ignored, why: "apt checks repository signatures here whatever it says; to build from unsigned repositories set repository_gpgcheck=\"false\" on the repository",
+		pm: by(feature{support: honoured}, append(rpmManagers, "pacman")...)},
+	"rpm-excludedocs": {support: refused, unlessFalse: true, why: "leaving documentation out of the image (KIWI's apt setup excludes /usr/share/doc and friends) is not done yet; leave rpm-excludedocs out or remove the documentation in config.sh",
+		pm: with(by(feature{support: honoured}, rpmManagers...), by(feature{support: ignored, why: "it is rpm's %_excludedocs; pacman installs documentation (KIWI ignores it for pacman too)"}, "pacman"))},
+	"rpm-locale-filtering": {support: ignored, why: "it is rpm's %_install_langs; apt and pacman install every locale a package has (KIWI ignores it for them too)",
+		pm: by(feature{support: honoured}, rpmManagers...)},
+	"showlicense":      {support: ignored, why: "KIWI only hands it to scripts as kiwi_showlicense in .profile; nothing in this kiwi's images shows licenses, and the image is the same"},
+	"bootsplash-theme": {support: refused, why: "plymouth themes are not set yet (KIWI runs plymouth-set-default-theme in the root); leave bootsplash-theme out or set the theme in config.sh"},
+	"bootloader-theme": {support: refused, kinds: []string{"oem", "iso"}, otherwise: ignored, why: "grub themes are not installed yet (the boot menu is plain text); leave bootloader-theme out. kis and filesystem images have no boot menu for it to change"},
 
 	// <repository>: prepare (apt.go) makes the sources.list lines.
 	"repository":                     {support: honoured},
@@ -75,27 +79,30 @@ var features = map[string]feature{
 	"repository@distribution":        {support: honoured},
 	"repository@imageinclude":        {support: honoured},
 	"repository@repository_gpgcheck": {support: honoured},
-	"repository@imageonly":           {support: refused, unlessFalse: true, why: "image-only repositories are not kept out of the build yet (apt would install from it); leave imageonly out"},
-	"repository@priority":            {support: refused, why: "apt pin priorities for repositories are not written yet; leave priority out"},
-	"repository@architectures":       {support: refused, why: "the architectures of apt repositories are not written into sources.list yet; leave architectures out"},
-	"repository@customize":           {support: refused, why: "repository customization scripts are not run yet; leave customize out"},
-	"repository@username":            {support: refused, why: "repository credentials are not passed to apt yet; leave username and password out"},
-	"repository@password":            {support: refused, why: "repository credentials are not passed to apt yet; leave username and password out"},
-	"repository@package_gpgcheck":    {support: ignored, why: "apt checks the signatures of repositories, not of single packages (KIWI ignores it for apt too)"},
-	"repository@sourcetype":          {support: ignored, why: "metalink and mirrorlist sources are a zypper and dnf matter; apt reads the source path as a repository URL (KIWI ignores it for apt too)"},
-	"source":                         {support: honoured},
-	"source@path":                    {support: honoured},
-	"signing":                        {support: refused, why: "repository signing keys (<signing>) are not imported into apt yet; pass the key file with --signing-key instead"},
-	"signing@key":                    {support: refused, why: "repository signing keys (<signing>) are not imported into apt yet; pass the key file with --signing-key instead"},
+	"repository@imageonly":           {support: honoured},
+	"repository@priority": {support: refused, why: "apt pin priorities for repositories are not written yet; leave priority out",
+		pm: with(by(feature{support: honoured}, rpmManagers...), by(feature{support: ignored, why: "pacman repositories have no priority (KIWI ignores it for pacman too); order the repositories instead"}, "pacman"))},
+	"repository@architectures": {support: refused, why: "the architectures of apt repositories are not written into sources.list yet; leave architectures out"},
+	"repository@customize":     {support: refused, why: "repository customization scripts are not run yet; leave customize out"},
+	"repository@username":      {support: refused, why: whyNoCredentials, pm: by(feature{support: honoured}, rpmManagers...)},
+	"repository@password":      {support: refused, why: whyNoCredentials, pm: by(feature{support: honoured}, rpmManagers...)},
+	"repository@package_gpgcheck": {support: ignored, why: "apt checks the signatures of repositories, not of single packages (KIWI ignores it for apt too)",
+		pm: by(feature{support: honoured}, append(rpmManagers, "pacman")...)},
+	"repository@sourcetype": {support: ignored, why: "metalink and mirrorlist sources are a zypper and dnf matter; apt reads the source path as a repository URL (KIWI ignores it for apt too)"},
+	"source":                {support: honoured},
+	"source@path":           {support: honoured},
+	"signing":               {support: refused, why: whyNoSigning, pm: by(feature{support: honoured}, rpmManagers...)},
+	"signing@key":           {support: refused, why: whyNoSigning, pm: by(feature{support: honoured}, rpmManagers...)},
 
 	// <packages>: prepare installs bootstrap (debootstrap) and image
 	// packages (apt-get), unpacks archives and copies files of the image
 	// and type sections, then uninstalls and deletes.
-	"packages":                   {support: honoured},
-	"packages@type":              {support: honoured},
-	"packages@profiles":          {support: honoured},
-	"packages@patternType":       {support: refused, why: "packages are always installed without recommended ones (apt-get --no-install-recommends, KIWI's onlyRequired); plusRecommended is not built yet, so leave patternType out"},
-	"packages@bootstrap_package": {support: ignored, why: "this kiwi bootstraps apt roots with debootstrap from the repositories; a prebuilt bootstrap package is not used"},
+	"packages":          {support: honoured},
+	"packages@type":     {support: honoured},
+	"packages@profiles": {support: honoured},
+	"packages@patternType": {support: refused, why: "packages are always installed without recommended ones (apt-get --no-install-recommends, KIWI's onlyRequired); plusRecommended is not built yet, so leave patternType out",
+		pm: with(by(feature{support: honoured}, rpmManagers...), by(feature{support: ignored, why: "pacman has no recommended packages"}, "pacman"))},
+	"packages@bootstrap_package": {support: ignored, why: "this kiwi bootstraps roots with the package manager from the repositories (debootstrap for apt); a prebuilt bootstrap package is not used"},
 	"package":                    {support: honoured},
 	"package@name":               {support: honoured},
 	"package@arch":               {support: honoured},
@@ -111,19 +118,19 @@ var features = map[string]feature{
 	"file@owner":                 {support: honoured},
 	"file@permissions":           {support: honoured},
 	"file@arch":                  {support: honoured},
-	"namedCollection":            {support: ignored, why: whyAptNoCollections},
-	"namedCollection@name":       {support: ignored, why: whyAptNoCollections},
+	"namedCollection":            {support: ignored, why: whyAptNoCollections, pm: by(feature{support: honoured}, append(rpmManagers, "pacman")...)},
+	"namedCollection@name":       {support: ignored, why: whyAptNoCollections, pm: by(feature{support: honoured}, append(rpmManagers, "pacman")...)},
 	"namedCollection@arch":       {support: honoured},
-	"product":                    {support: ignored, why: whyAptNoCollections},
-	"product@name":               {support: ignored, why: whyAptNoCollections},
+	"product":                    {support: ignored, why: whyNoProducts, pm: by(feature{support: honoured}, "zypper")},
+	"product@name":               {support: ignored, why: whyNoProducts, pm: by(feature{support: honoured}, "zypper")},
 	"product@arch":               {support: honoured},
-	"collectionModule":           {support: ignored, why: whyAptNoModules},
-	"collectionModule@name":      {support: ignored, why: whyAptNoModules},
-	"collectionModule@stream":    {support: ignored, why: whyAptNoModules},
-	"collectionModule@enable":    {support: ignored, why: whyAptNoModules},
+	"collectionModule":           {support: ignored, why: whyAptNoModules, pm: by(feature{support: refused, why: whyNoModulesYet}, "dnf", "dnf4", "dnf5")},
+	"collectionModule@name":      {support: ignored, why: whyAptNoModules, pm: by(feature{support: refused, why: whyNoModulesYet}, "dnf", "dnf4", "dnf5")},
+	"collectionModule@stream":    {support: ignored, why: whyAptNoModules, pm: by(feature{support: refused, why: whyNoModulesYet}, "dnf", "dnf4", "dnf5")},
+	"collectionModule@enable":    {support: ignored, why: whyAptNoModules, pm: by(feature{support: refused, why: whyNoModulesYet}, "dnf", "dnf4", "dnf5")},
 	"collectionModule@arch":      {support: honoured},
-	"ignore":                     {support: ignored, why: whyAptNoIgnore},
-	"ignore@name":                {support: ignored, why: whyAptNoIgnore},
+	"ignore":                     {support: ignored, why: whyAptNoIgnore, pm: by(feature{support: honoured}, append(rpmManagers, "pacman")...)},
+	"ignore@name":                {support: ignored, why: whyAptNoIgnore, pm: by(feature{support: honoured}, append(rpmManagers, "pacman")...)},
 	"ignore@arch":                {support: honoured},
 
 	// <users>: prepare creates them with the root's shadow tools.
@@ -460,8 +467,12 @@ const (
 	whySchemaLocation      = "it tells XML editors where KIWI's schema is; it has no effect on an image (KIWI ignores it too)"
 	whyKiwiBootImage       = "it puts the entry into KIWI's own boot image (initrd_system=\"kiwi\"); the initrd here is made by dracut from the image itself, so the entry only goes into the image"
 	whyKiwiBootDescription = "it selects KIWI's own boot image description, used only with initrd_system=\"kiwi\" (refused); the initrd here is made by dracut from the image"
-	whyAptNoCollections    = "apt has no patterns or products, only packages (KIWI skips them for apt too); list the packages instead"
-	whyAptNoModules        = "collection modules are dnf module streams; apt has none (KIWI ignores them for apt too)"
+	whyAptNoCollections    = "apt has no patterns or groups, only packages (KIWI skips them for apt too); list the packages instead"
+	whyNoProducts          = "products are zypper's; apt, dnf and pacman have none (KIWI skips them there too); list the release package instead"
+	whyAptNoModules        = "collection modules are dnf module streams; apt, zypper and pacman have none (KIWI ignores them there too)"
+	whyNoModulesYet        = "dnf module streams are not enabled yet; leave collectionModule out and name the stream's packages, or enable the module in config.sh"
+	whyNoCredentials       = "repository credentials are passed to zypper and dnf, not to apt or pacman yet; leave username and password out"
+	whyNoSigning           = "<signing> keys are imported for zypper and dnf (rpm --import), not into apt or pacman yet; pass the key file with --signing-key (apt) instead"
 	whyAptNoIgnore         = "apt cannot exclude packages from dependency resolution (KIWI skips <ignore> for apt too); delete unwanted packages with <packages type=\"delete\"> instead"
 	whyContainers          = "containers are not fetched into the image yet; leave <containers> out or pull them in config.sh"
 	whyCertificates        = "certificates are not added to the image's trust store yet; leave <certificates> out and put them into the overlay tree (root/usr/local/share/ca-certificates) with update-ca-certificates in config.sh"

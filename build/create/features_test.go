@@ -446,6 +446,11 @@ func TestFeaturesAreDocumented(t *testing.T) {
 		if !strings.Contains(sets[f.support], docKey(key)) {
 			t.Errorf("docs/description.md does not list %s under %s", docKey(key), f.support)
 		}
+		for pm, o := range f.pm {
+			if !strings.Contains(sets[o.support], docKey(key)) {
+				t.Errorf("docs/description.md does not list %s under %s (for %s)", docKey(key), o.support, pm)
+			}
+		}
 		if f.otherwise != 0 && f.otherwise != f.support && !strings.Contains(sets[f.otherwise], docKey(key)) {
 			t.Errorf("docs/description.md does not list %s under %s (for kinds other than %s)", docKey(key), f.otherwise, strings.Join(f.kinds, ", "))
 		}

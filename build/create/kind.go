@@ -25,6 +25,7 @@ type Job struct {
 
 	run       func(context.Context, Options) ([]Result, error)
 	rootCheck func(root string) error
+	desc      *description.Description
 }
 
 // kind is one entry of the table of image kinds: the image= values it
@@ -91,7 +92,7 @@ func Plan(d *description.Description) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: <type image=%q>: %w", d.File, image, err)
 	}
-	return &Job{Kind: k.name, Image: image, Ignored: ignored, run: b.run, rootCheck: b.rootCheck}, nil
+	return &Job{Kind: k.name, Image: image, Ignored: ignored, run: b.run, rootCheck: b.rootCheck, desc: d}, nil
 }
 
 // CheckRoot checks that root has what the job needs inside it (a kernel,
@@ -106,6 +107,7 @@ func (j *Job) CheckRoot(root string) error {
 
 // Run builds the image from the root tree o.Root into o.TargetDir.
 func (j *Job) Run(ctx context.Context, o Options) ([]Result, error) {
+	o.desc = j.desc
 	return j.run(ctx, o)
 }
 

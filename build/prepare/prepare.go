@@ -7,12 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/build/pkgmanager"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
@@ -88,8 +88,8 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 	if o.Tool == "" {
 		o.Tool = "kiwi"
 	}
-	if pm := d.Preferences.PackageManager; pm != "apt" {
-		return nil, unsupportedPackageManager(d.File, pm)
+	if err := pkgmanager.CheckHost(d); err != nil {
+		return nil, err
 	}
 	if err := arch.CanRun(d.TargetArch); err != nil {
 		return nil, err
@@ -122,14 +122,15 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 			}
 		}()
 	}
-	pm, err := newApt(d, o.Root, o.CacheDir, o.Run)
+	pm, err := pkgmanager.New(d, pkgmanager.Options{Root: o.Root, CacheDir: o.CacheDir, TempDir: o.TempDir,
+		SigningKeys: o.SigningKeys, Run: o.Run, Log: o.Log})
 	if err != nil {
 		return nil, err
 	}
-	pm.keys = o.SigningKeys
+	defer pm.Close()
 	if o.ClearCache {
-		if err := os.RemoveAll(filepath.Join(pm.cache, "lists")); err != nil {
-			return nil, fmt.Errorf("clear the repository cache: %w", err)
+		if err := pm.ClearCache(); err != nil {
+			return nil, err
 		}
 	}
 	p := &preparation{d: d, o: o, pm: pm, set: setup{d: d, root: o.Root, run: o.Run}}
@@ -148,21 +149,6 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 		return &Result{Root: o.Root}, nil
 	}
 	return p.layered(ctx)
-}
-
-// unsupportedPackageManager explains why a description's package
-// manager cannot be used here: whether the host lacks the tool, and that
-// only apt roots are prepared by this kiwi.
-func unsupportedPackageManager(file, pm string) error {
-	tool := map[string]string{"zypper": "zypper", "dnf": "dnf", "dnf4": "dnf", "dnf5": "dnf5", "microdnf": "microdnf", "yum": "yum", "pacman": "pacman", "apk": "apk"}[pm]
-	host := "this host has it, but "
-	if tool == "" {
-		tool = pm
-	}
-	if _, err := exec.LookPath(tool); err != nil {
-		host = fmt.Sprintf("this host has no %s, and ", tool)
-	}
-	return fmt.Errorf("%s: packagemanager %q: %sthis kiwi prepares only apt (Debian, Ubuntu) roots so far; build %s roots on a host or in a box that has KIWI NG", file, pm, host, pm)
 }
 
 // mountsBelow lists the mount points at or under dir.
@@ -221,7 +207,7 @@ func checkRoot(root string, allowExisting bool) (fresh bool, err error) {
 type preparation struct {
 	d   *description.Description
 	o   Options
-	pm  *apt
+	pm  pkgmanager.Manager
 	set setup
 }
 
@@ -237,13 +223,13 @@ func (p *preparation) run(ctx context.Context, phase string) error {
 			return nil
 		}
 		if bp := p.d.Packages["bootstrap"]; bp != nil && bp.BootstrapPackage != "" {
-			log.Warn("bootstrap_package is not used for apt: the root is bootstrapped with debootstrap", "package", bp.BootstrapPackage)
+			log.Warn("bootstrap_package is not used: the root is bootstrapped with the packagemanager's own way", "package", bp.BootstrapPackage)
 		}
-		pkgs := p.d.PackageNames("bootstrap")
-		log.Info("bootstrapping the root (debootstrap)", "packages", len(pkgs))
+		pkgs := pkgmanager.Wanted(p.d, "bootstrap")
+		log.Info("bootstrapping the root", "packagemanager", p.d.Preferences.PackageManager, "packages", len(pkgs))
 		return p.pm.Bootstrap(ctx, pkgs)
 	case phasePackages:
-		want := p.d.PackageNames("image", p.d.Type.Image)
+		want := pkgmanager.Wanted(p.d, "image", p.d.Type.Image)
 		if len(want) == 0 {
 			return nil
 		}
@@ -251,14 +237,14 @@ func (p *preparation) run(ctx context.Context, phase string) error {
 		if err != nil {
 			return err
 		}
-		miss := missing(want, have)
+		miss := pkgmanager.Missing(want, have)
 		if len(miss) == 0 {
 			// Nothing to fetch: no repository is needed, so a stack
 			// with everything in it builds offline.
 			log.Info("all image packages are installed already", "packages", len(want))
 			return nil
 		}
-		log.Info("installing image packages (apt-get)", "packages", len(miss))
+		log.Info("installing image packages", "packagemanager", p.d.Preferences.PackageManager, "packages", len(miss))
 		if err := p.pm.Install(ctx, miss); err != nil {
 			return err
 		}

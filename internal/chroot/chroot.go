@@ -38,6 +38,11 @@ type Cmd struct {
 	Stdout io.Writer
 	Name   string
 	Args   []string
+	// OnHost runs the host's program instead of the root's, with the
+	// root's /proc, /sys and /dev (and binds) in place: a package
+	// manager filling a root from outside (zypper --root), whose
+	// package scripts run chrooted and need them.
+	OnHost bool
 }
 
 // RunCmd is Run with bind mounts, input and output. Binds are made
@@ -46,7 +51,8 @@ type Cmd struct {
 // untouched.
 func RunCmd(ctx context.Context, r runner.Runner, c Cmd) ([]byte, error) {
 	script := `set -e
-root=$1; nb=$2; shift 2
+root=$1; onhost=$2; nb=$3; shift 3
+mkdir -p "$root/proc" "$root/sys" "$root/dev"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --rbind /dev "$root/dev"
@@ -58,8 +64,13 @@ while [ "$nb" -gt 0 ]; do
     mkdir -p "$dst"; mount --bind "$src" "$dst"
   fi
 done
+if [ "$onhost" = 1 ]; then exec "$@"; fi
 exec chroot "$root" "$@"`
-	full := []string{"--mount", "--propagation", "private", "--fork", "--kill-child", "sh", "-c", script, "sh", c.Root, strconv.Itoa(len(c.Binds))}
+	onHost := "0"
+	if c.OnHost {
+		onHost = "1"
+	}
+	full := []string{"--mount", "--propagation", "private", "--fork", "--kill-child", "sh", "-c", script, "sh", c.Root, onHost, strconv.Itoa(len(c.Binds))}
 	for _, b := range c.Binds {
 		kind := "dir"
 		if b.File {

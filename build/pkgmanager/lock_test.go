@@ -1,4 +1,4 @@
-package prepare
+package pkgmanager
 
 import (
 	"context"
@@ -8,18 +8,18 @@ import (
 
 func TestPackageCacheLockWaitsAndHonoursCancel(t *testing.T) {
 	dir := t.TempDir()
-	unlock, err := lockPackageCache(context.Background(), dir, nil)
+	unlock, err := lockCache(context.Background(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel()
-	if _, err := lockPackageCache(ctx, dir, nil); err == nil {
+	if _, err := lockCache(ctx, dir, nil); err == nil {
 		t.Fatal("a second holder got the lock")
 	}
 	got := make(chan error, 1)
 	go func() {
-		u, err := lockPackageCache(context.Background(), dir, nil)
+		u, err := lockCache(context.Background(), dir, nil)
 		if err == nil {
 			u()
 		}

@@ -1,14 +1,14 @@
-package prepare
+package pkgmanager
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/kiwi-go/kiwi/build/description"
@@ -33,6 +33,7 @@ type apt struct {
 	// keys are signing key files to trust (--signing-key).
 	keys []string
 	run  runner.Runner
+	log  *slog.Logger
 }
 
 // aptRepo is one repository as apt's sources.list line needs it.
@@ -40,21 +41,17 @@ type aptRepo struct {
 	alias, uri, dist string
 	components       []string
 	trusted          bool
-	imageInclude     bool
+	build, image     bool
 }
 
 // buildSources is where the build-time sources.list lives inside the
 // root while packages are installed; it is removed afterwards.
 const buildSources = "/var/lib/kiwi/apt"
 
-func newApt(d *description.Description, root, cacheDir string, r runner.Runner) (*apt, error) {
-	a := &apt{root: root, cache: filepath.Join(cacheDir, "apt"), run: r}
-	for i, repo := range d.Repositories {
-		ar, err := aptRepoOf(repo, i)
-		if err != nil {
-			return nil, err
-		}
-		a.repos = append(a.repos, ar)
+func newApt(d *description.Description, o Options, name string, repos []repo) (Manager, error) {
+	a := &apt{root: o.Root, cache: filepath.Join(o.CacheDir, "apt"), run: o.Run, keys: o.SigningKeys, log: o.Log}
+	for _, r := range repos {
+		a.repos = append(a.repos, aptRepoOf(r))
 	}
 	// The host's arch is debootstrap's default; another one is named.
 	if d.TargetArch != "" && d.TargetArch != arch.Host() {
@@ -67,32 +64,15 @@ func newApt(d *description.Description, root, cacheDir string, r runner.Runner) 
 	return a, nil
 }
 
-func aptRepoOf(r description.Repository, i int) (aptRepo, error) {
-	if r.Type != "" && r.Type != "apt-deb" {
-		return aptRepo{}, fmt.Errorf("%s: repository type %q cannot be used with packagemanager apt: use type=\"apt-deb\"", r.Pos, r.Type)
-	}
-	uri := r.Source
-	switch {
-	case strings.HasPrefix(uri, "http://"), strings.HasPrefix(uri, "https://"), strings.HasPrefix(uri, "file://"):
-	case strings.HasPrefix(uri, "/"):
-		uri = "file://" + uri
-	case strings.HasPrefix(uri, "obs://"):
-		return aptRepo{}, fmt.Errorf("%s: repository %s needs the Open Build Service, which kiwi cannot reach: replace its source with an http(s) mirror (e.g. http://deb.debian.org/debian, type apt-deb, components main, distribution bookworm)", r.Pos, description.RedactURL(uri))
-	default:
-		return aptRepo{}, fmt.Errorf("%s: repository source %q: use an http://, https:// or file:// URL", r.Pos, description.RedactURL(uri))
-	}
-	ar := aptRepo{alias: r.Alias, uri: uri, dist: r.Distribution, imageInclude: r.ImageInclude}
-	if ar.alias == "" {
-		ar.alias = fmt.Sprintf("repo%d", i+1)
-	}
-	ar.components = strings.Fields(r.Components)
+func aptRepoOf(r repo) aptRepo {
+	ar := aptRepo{alias: r.alias, uri: r.uri, dist: r.dist, components: r.components, build: r.build, image: r.image}
 	if len(ar.components) == 0 {
 		ar.components = []string{"main"}
 	}
-	if r.RepositoryGPGCheck != nil && !*r.RepositoryGPGCheck {
+	if r.repoCheck != nil && !*r.repoCheck {
 		ar.trusted = true
 	}
-	return ar, nil
+	return ar
 }
 
 // line is the repository's sources.list line. A repository without a
@@ -114,7 +94,7 @@ func (r aptRepo) line() string {
 func (a *apt) Bootstrap(ctx context.Context, pkgs []string) error {
 	var repo *aptRepo
 	for i := range a.repos {
-		if a.repos[i].dist != "" {
+		if a.repos[i].build && a.repos[i].dist != "" {
 			repo = &a.repos[i]
 			break
 		}
@@ -165,7 +145,7 @@ func (a *apt) Bootstrap(ctx context.Context, pkgs []string) error {
 func (a *apt) Installed(ctx context.Context) (map[string]bool, error) {
 	admin := filepath.Join(a.root, "var/lib/dpkg")
 	if _, err := os.Stat(filepath.Join(admin, "status")); err != nil {
-		return nil, fmt.Errorf("the root has no dpkg database (%s): it is not a Debian-based root, or packagemanager is not apt", admin)
+		return nil, fmt.Errorf("%w (%s): it is not a Debian-based root, or packagemanager is not apt", ErrNoDatabase, admin)
 	}
 	out, err := a.run.Run(ctx, runner.Cmd{Name: "dpkg-query", Args: []string{"--admindir=" + admin, "-W", "-f", "${Package} ${db:Status-Abbrev}\n"}})
 	if err != nil {
@@ -257,7 +237,7 @@ func (a *apt) Finish() error {
 		}
 	}
 	for _, r := range a.repos {
-		if !r.imageInclude {
+		if !r.image {
 			continue
 		}
 		dir := filepath.Join(a.root, "etc/apt/sources.list.d")
@@ -276,13 +256,13 @@ func (a *apt) Finish() error {
 // starting (policy-rc.d), all of which are gone afterwards.
 func (a *apt) aptGet(ctx context.Context, args ...string) error {
 	var opts []string
-	if len(a.repos) > 0 {
+	if len(a.buildRepos()) > 0 {
 		dir := filepath.Join(a.root, buildSources)
 		if err := os.MkdirAll(filepath.Join(dir, "sources.list.d"), 0o755); err != nil {
 			return err
 		}
 		var b strings.Builder
-		for _, r := range a.repos {
+		for _, r := range a.buildRepos() {
 			b.WriteString(r.line())
 		}
 		if err := os.WriteFile(filepath.Join(dir, "sources.list"), []byte(b.String()), 0o644); err != nil {
@@ -302,7 +282,7 @@ func (a *apt) aptGet(ctx context.Context, args ...string) error {
 		return err
 	}
 	defer undo()
-	unlock, err := lockPackageCache(ctx, a.cache, a.run.Log)
+	unlock, err := lockCache(ctx, a.cache, a.log)
 	if err != nil {
 		return err
 	}
@@ -311,6 +291,69 @@ func (a *apt) aptGet(ctx context.Context, args ...string) error {
 		return fmt.Errorf("apt-get %s: %w", args[0], err)
 	}
 	return nil
+}
+
+// buildRepos are the repositories the build installs from (not
+// imageonly).
+func (a *apt) buildRepos() []aptRepo {
+	var out []aptRepo
+	for _, r := range a.repos {
+		if r.build {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ClearCache drops the repository lists.
+func (a *apt) ClearCache() error {
+	if err := os.RemoveAll(filepath.Join(a.cache, "lists")); err != nil {
+		return fmt.Errorf("clear the repository cache: %w", err)
+	}
+	return nil
+}
+
+// Close has nothing to remove: apt's build files live in the root and
+// go with Finish.
+func (a *apt) Close() error { return nil }
+
+// Packages lists dpkg's installed packages as KIWI does for apt roots
+// (no epoch, release, disturl or license: "None").
+func (a *apt) Packages(ctx context.Context) ([]string, error) {
+	admin := filepath.Join(a.root, "var/lib/dpkg")
+	if _, err := os.Stat(filepath.Join(admin, "status")); err != nil {
+		return nil, ErrNoDatabase
+	}
+	out, err := a.run.Run(ctx, runner.Cmd{Name: "dpkg-query", Args: []string{"--admindir=" + admin, "-W",
+		"-f", "${Package}|${db:Status-Abbrev}|${Version}|None|${Architecture}|None|None\n"}})
+	if err != nil {
+		return nil, fmt.Errorf("list packages: %w", err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Split(l, "|")
+		if len(f) != 7 || !strings.HasPrefix(f[1], "ii") {
+			continue
+		}
+		f[1] = "None"
+		lines = append(lines, strings.Join(f, "|"))
+	}
+	return lines, nil
+}
+
+// Verify is dpkg --verify over the root; it exits 1 when it found
+// changed files, and that list is the result.
+func (a *apt) Verify(ctx context.Context) ([]byte, error) {
+	admin := filepath.Join(a.root, "var/lib/dpkg")
+	if _, err := os.Stat(filepath.Join(admin, "status")); err != nil {
+		return nil, ErrNoDatabase
+	}
+	out, err := a.run.Run(ctx, runner.Cmd{Name: "dpkg", Args: []string{"--root=" + a.root, "--admindir=" + admin, "--verify"}})
+	var re *runner.Error
+	if err != nil && !(errors.As(err, &re) && re.Code == 1) {
+		return nil, fmt.Errorf("verify packages: %w", err)
+	}
+	return out, nil
 }
 
 // cacheBinds are the shared cache's archives and lists, seen by apt in
@@ -361,16 +404,4 @@ func (a *apt) denyServiceStarts() (func(), error) {
 			_ = os.Remove(p)
 		}
 	}, nil
-}
-
-// missing returns the names of want that have does not hold, sorted.
-func missing(want []string, have map[string]bool) []string {
-	var out []string
-	for _, p := range want {
-		if !have[p] {
-			out = append(out, p)
-		}
-	}
-	sort.Strings(out)
-	return out
 }

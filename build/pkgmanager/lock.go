@@ -1,4 +1,4 @@
-package prepare
+package pkgmanager
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"time"
 )
 
-// lockPackageCache takes the shared package cache dir for one apt-get
-// run. apt locks its archives itself but gives up at once when another
-// apt holds them; builds sharing the cache (several at once, or in boxes
+// lockCache takes a manager's shared package cache dir for one run of
+// the manager. apt locks its archives itself but gives up at once when
+// another apt holds them (zypper, dnf and pacman likewise with their own
+// locks); builds sharing the cache (several at once, or in boxes
 // that share the host's cache) wait here for each other instead. The lock
 // is a flock on a file in the cache, so it works across containers and
 // VMs' host-side processes that see the same file. unlock releases it.
-func lockPackageCache(ctx context.Context, dir string, log *slog.Logger) (unlock func(), err error) {
+func lockCache(ctx context.Context, dir string, log *slog.Logger) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("package cache: %w", err)
 	}
