@@ -133,7 +133,7 @@ func TestValidationErrors(t *testing.T) {
 			[]string{"config.xml:3", "malformed XML"}},
 		{"not an image", `<foo/>`, []string{"config.xml:1", "root element is <foo>"}},
 		{"no schemaversion", `<image name="x"/>`, []string{"config.xml:1", "no schemaversion"}},
-		{"old schemaversion", `<image schemaversion="6.2" name="x"/>`, []string{"config.xml:1", "schemaversion 6.2", "7.4"}},
+		{"too old schemaversion", `<image schemaversion="4.9" name="x"/>`, []string{"config.xml:1", "schemaversion 4.9", "older than 5.0", "xsltproc"}},
 		{"no version", desc(`<preferences><type image="tbz"/></preferences>`), []string{"no <version>"}},
 	}
 	for _, tt := range tests {

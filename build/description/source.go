@@ -77,8 +77,8 @@ func FindDescription(dir, kiwiFile string) (string, error) {
 }
 
 // Open finds the description in dir (see FindDescription), reads it,
-// resolves its includes, rejects schemas older than 7.4, upgrades it to
-// the current schema and checks it against KIWI's schema and rules.
+// resolves its includes, upgrades it to the current schema (from schema
+// 5.0 on, as KIWI 9.24's stylesheets do; see oldschema.go) and checks it against KIWI's schema and rules.
 // Problems that make it unusable are returned as one *InvalidError
 // listing each with file:line; unknown elements and attributes go to
 // o.Warn. No profile or type is selected yet (see Select).
@@ -106,11 +106,14 @@ func parseSource(file string, data []byte, warn func(Problem)) (*Source, error) 
 	if root.Name != "image" {
 		return nil, fmt.Errorf("%s: the root element is <%s>; a KIWI description starts with <image>", root.Pos, root.Name)
 	}
-	if err := checkSchemaVersion(root); err != nil {
+	dir := filepath.Dir(file)
+	// Included files are upgraded with the description, as in KIWI 9.24
+	// (includes first, then the stylesheets).
+	if err := resolveIncludes(root, dir); err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(file)
-	if err := resolveIncludes(root, dir); err != nil {
+	written, err := upgradeOld(root)
+	if err != nil {
 		return nil, err
 	}
 	upgrade(root)
@@ -120,7 +123,7 @@ func parseSource(file string, data []byte, warn func(Problem)) (*Source, error) 
 	if err := p.err(file); err != nil {
 		return nil, err
 	}
-	return &Source{File: file, Dir: dir, SchemaVersion: root.get("schemaversion"), root: root}, nil
+	return &Source{File: file, Dir: dir, SchemaVersion: written, root: root}, nil
 }
 
 // Name is the <image name>.

@@ -1,30 +1,6 @@
 package description
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
-
-// minSchemaVersion is the oldest description schema KIWI still reads.
-const minSchemaVersion = 7.4
-
-// checkSchemaVersion rejects descriptions older than schema 7.4, as KIWI
-// does. The value is compared as a number, like KIWI's stylesheet does.
-func checkSchemaVersion(root *node) error {
-	v, ok := root.attr("schemaversion")
-	if !ok {
-		return fmt.Errorf("%s: <image> has no schemaversion attribute: the description must use schema 7.4 or newer (schemaversion=\"7.4\")", root.Pos)
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		return fmt.Errorf("%s: schemaversion %q is not a number: the description must use schema 7.4 or newer", root.Pos, v)
-	}
-	if f < minSchemaVersion {
-		return fmt.Errorf("%s: schemaversion %s is older than 7.4 and no longer supported: convert the description to schema 7.4 or newer first (KIWI's XSLT stylesheets do it with xsltproc); 7.4 and newer are upgraded automatically", root.Pos, v)
-	}
-	return nil
-}
+import "strings"
 
 // upgrade applies the renames KIWI's stylesheets make between schema 7.4
 // and the current schema, so that the rest of the loader sees one schema:

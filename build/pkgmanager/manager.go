@@ -88,8 +88,10 @@ type kind struct {
 	tool string
 	// refused, when set, is why this kiwi does not use the manager.
 	refused string
-	// repoTypes are the <repository type=> values the manager reads;
-	// the first is what an unset type means.
+	// repoTypes are the <repository type=> values the manager reads (an
+	// unset type lets the manager find out: zypper probes for rpm-md or
+	// a plain directory of rpms, KIWI 9's rpm-dir, which the schema
+	// upgrade turns into an unset type).
 	repoTypes []string
 	// collection and product name a <namedCollection> and a <product>
 	// in the manager's install syntax; nil where it has none.
@@ -102,7 +104,7 @@ func prefixed(p string) func(string) string { return func(n string) string { ret
 // managers is the table of KIWI's package managers.
 var managers = map[string]kind{
 	"apt":    {repoTypes: []string{"apt-deb"}, new: newApt},
-	"zypper": {tool: "zypper", repoTypes: []string{"rpm-md", "rpm-dir"}, collection: prefixed("pattern:"), product: prefixed("product:"), new: newZypper},
+	"zypper": {tool: "zypper", repoTypes: []string{"rpm-md"}, collection: prefixed("pattern:"), product: prefixed("product:"), new: newZypper},
 	"dnf":    {tool: "dnf", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), new: newDnf},
 	"dnf4":   {tool: "dnf", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), new: newDnf},
 	"dnf5":   {tool: "dnf5", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), new: newDnf},
@@ -220,10 +222,7 @@ func repositories(d *description.Description, name string, k kind) ([]repo, erro
 	var out []repo
 	for i, r := range d.Repositories {
 		typ := r.Type
-		if typ == "" {
-			typ = k.repoTypes[0]
-		}
-		if !contains(k.repoTypes, typ) {
+		if typ != "" && !contains(k.repoTypes, typ) {
 			return nil, fmt.Errorf("%s: repository type %q cannot be used with packagemanager %s: use type=%q", r.Pos, typ, name, k.repoTypes[0])
 		}
 		uri, err := sourceURL(r, filepath.Dir(d.File))

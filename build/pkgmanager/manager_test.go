@@ -52,15 +52,15 @@ func TestConfigurationStaysPrivate(t *testing.T) {
 		RPMExcludeDocs: true, RPMLocaleFiltering: true, Locale: []string{"en_US"}},
 		Repositories: []description.Repository{
 			{Alias: "oss", Source: "http://mirror/oss", Priority: 90, RepositoryGPGCheck: &no, PackageGPGCheck: &yes},
-			{Alias: "local", Type: "rpm-dir", Source: "this://rpms", ImageInclude: true},
+			{Alias: "local", Source: "this://rpms", ImageInclude: true},
 			{Alias: "private", Source: "https://mirror/p", Username: "u", Password: "s3cret"},
 			{Alias: "later", Source: "http://mirror/later", ImageOnly: true},
 		}}
 	cases := map[string]map[string][]string{
 		"zypper": {
 			"zypp.conf":             {"gpgcheck = 0", "rpm.install.excludedocs = yes", "credentials.global.dir = "},
-			"repos.d/oss.repo":      {"baseurl=http://mirror/oss", "priority=90", "repo_gpgcheck=0", "pkg_gpgcheck=1", "type=rpm-md"},
-			"repos.d/local.repo":    {"baseurl=file:///desc/rpms", "type=plaindir"},
+			"repos.d/oss.repo":      {"baseurl=http://mirror/oss", "priority=90", "repo_gpgcheck=0", "pkg_gpgcheck=1"},
+			"repos.d/local.repo":    {"baseurl=file:///desc/rpms", "autorefresh=1"},
 			"repos.d/private.repo":  {"baseurl=https://mirror/p?credentials=private"},
 			"credentials.d/private": {"username=u", "password=s3cret"},
 			".rpmmacros":            {"%_dbpath /usr/lib/sysimage/rpm", "%_excludedocs 1", "%_install_langs C:C.UTF-8:POSIX:en_US"},
@@ -78,9 +78,6 @@ func TestConfigurationStaysPrivate(t *testing.T) {
 	}
 	for pm, files := range cases {
 		d.Preferences.PackageManager = pm
-		if pm != "zypper" {
-			d.Repositories[1].Type = ""
-		}
 		m, err := ForResults(d, Options{Root: t.TempDir(), CacheDir: t.TempDir(), TempDir: t.TempDir(), Run: runner.Runner{}})
 		if err != nil {
 			t.Fatalf("%s: %v", pm, err)

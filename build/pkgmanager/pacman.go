@@ -84,7 +84,7 @@ func (r repo) pacmanRepo() string {
 // pacman runs the host's pacman on the root.
 func (p *pacman) pacman(ctx context.Context, args ...string) ([]byte, error) {
 	full := []string{"--config", filepath.Join(p.dir, "pacman.conf"), "--root", p.root,
-		"--dbpath", filepath.Join(p.root, pacmanDB), "--noconfirm", "--noprogressbar"}
+		"--dbpath", filepath.Join(p.root, pacmanDB), "--noconfirm"}
 	return onHost(ctx, p.run, p.root, []string{"LANG=C", "LC_ALL=C"}, "pacman", append(full, args...)...)
 }
 
@@ -100,7 +100,7 @@ func (p *pacman) install(ctx context.Context, pkgs []string) error {
 	if err := os.MkdirAll(filepath.Join(p.root, pacmanDB), 0o755); err != nil {
 		return err
 	}
-	args := []string{"-Sy", "--needed"}
+	args := []string{"-Sy", "--needed", "--noprogressbar"}
 	if len(p.ignore) > 0 {
 		args = append(args, "--ignore", strings.Join(p.ignore, ","))
 	}

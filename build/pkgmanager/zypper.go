@@ -82,15 +82,16 @@ func (z *zypper) zyppConf(d *description.Description) string {
 // its credentials are referenced, in the image they are left out.
 func (r repo) zypperRepo(forBuild bool) string {
 	var b strings.Builder
-	typ := "rpm-md"
-	if r.typ == "rpm-dir" {
-		typ = "plaindir"
-	}
 	uri := r.uri
 	if forBuild && r.user != "" {
 		uri += "?credentials=" + r.alias
 	}
-	fmt.Fprintf(&b, "[%s]\nname=%s\nenabled=1\nautorefresh=1\nbaseurl=%s\ntype=%s\n", r.alias, r.alias, uri, typ)
+	fmt.Fprintf(&b, "[%s]\nname=%s\nenabled=1\nautorefresh=1\nbaseurl=%s\n", r.alias, r.alias, uri)
+	if r.typ != "" {
+		// Unset, zypper probes the source: rpm-md, or a plain directory
+		// of rpms (KIWI 9's rpm-dir).
+		fmt.Fprintf(&b, "type=%s\n", r.typ)
+	}
 	if forBuild {
 		b.WriteString("keeppackages=1\n")
 	}
