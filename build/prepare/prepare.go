@@ -138,10 +138,8 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 		// A root built on an existing one (a stack, a root from
 		// elsewhere) has no phase layers of its own to reuse.
 		for _, ph := range phases {
-			if ph == phaseBootstrap && !fresh {
-				o.Log.Info("existing root: no bootstrap", "root", o.Root)
-				continue
-			}
+			// The bootstrap phase skips a root that has a /usr; an
+			// empty directory is bootstrapped.
 			if err := p.run(ctx, ph); err != nil {
 				return nil, err
 			}

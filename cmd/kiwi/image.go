@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/build/create"
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/spf13/cobra"
@@ -101,7 +102,7 @@ the processed description (includes resolved) after the JSON.`,
 				for _, t := range d.TypeNames {
 					info.Buildable[t] = create.Buildable(t)
 				}
-				if _, err := create.Plan(d); err != nil {
+				if _, err := build.Plan(d, nil); err != nil {
 					info.Build = err.Error()
 				}
 				if err := enc.Encode(info); err != nil {

@@ -9,7 +9,8 @@
 // and no scripts. The files no package owns (passwd, group, the ld.so
 // cache, alternatives links, the merged-/usr links /bin, /lib, ...)
 // become the package "filesystem", which every other package requires,
-// as openSUSE's filesystem package is installed first. dpkg's and apt's
+// as openSUSE's filesystem package is installed first; it requires
+// Debian's Essential packages (bash, coreutils, libc-bin, ...). dpkg's and apt's
 // own state is left out: the result is an rpm or pacman root, not a
 // Debian one. Paths under the merged-/usr links are written as their
 // /usr paths, so no package has a file below a symlink.
@@ -165,19 +166,23 @@ func skipped(p string) bool {
 // each path owned by the first package listing it, plus "filesystem".
 func readPackages(root string) ([]*pkg, error) {
 	out, err := exec.Command("dpkg-query", "--admindir="+filepath.Join(root, "var/lib/dpkg"), "-W",
-		"-f", "${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\t${Pre-Depends}, ${Depends}\t${Provides}\t${binary:Summary}\n").Output()
+		"-f", "${Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\t${Pre-Depends}, ${Depends}\t${Provides}\t${binary:Summary}\t${Essential}\n").Output()
 	if err != nil {
 		return nil, fmt.Errorf("dpkg-query: %w", err)
 	}
 	links := usrLinks(root)
 	var pkgs []*pkg
+	var essential []string
 	installed := map[string]bool{}
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Split(l, "\t")
-		if len(f) != 7 || !strings.HasPrefix(f[3], "ii") {
+		if len(f) != 8 || !strings.HasPrefix(f[3], "ii") {
 			continue
 		}
 		p := &pkg{name: f[0], version: f[1], arch: f[2], summary: f[6]}
+		if f[7] == "yes" {
+			essential = append(essential, p.name)
+		}
 		for _, v := range strings.Split(f[5], ",") {
 			if n := depName(v); n != "" {
 				p.provides = append(p.provides, n)
@@ -215,6 +220,9 @@ func readPackages(root string) ([]*pkg, error) {
 				continue
 			}
 			c := canonical(path, links)
+			if _, link := links[c]; link {
+				continue // the merged-/usr links are filesystem's
+			}
 			if _, err := os.Lstat(filepath.Join(root, c)); err != nil {
 				continue // removed after install (a diversion, a cleaned file)
 			}
@@ -226,7 +234,10 @@ func readPackages(root string) ([]*pkg, error) {
 			p.paths = append(p.paths, c)
 		}
 	}
-	base := &pkg{name: "filesystem", version: "1.0", arch: "amd64", summary: "the files of the Debian root no package owns"}
+	// Debian's Essential packages are nobody's dependency (every
+	// package may use them); "filesystem" requires them, so a root
+	// bootstrapped with it has them, as openSUSE's has its base.
+	base := &pkg{name: "filesystem", version: "1.0", arch: "amd64", summary: "the files of the Debian root no package owns", requires: essential}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

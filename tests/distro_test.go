@@ -1,0 +1,233 @@
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// distroRepos returns the directory of the tests' rpm-md (rpm/) and
+// pacman (pacman/) repositories: the bookworm-boot root's packages
+// repacked (hack/distro-repos.sh, built once and cached).
+func distroRepos(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(s.repo, "hack", "distro-repos.sh")).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("rpm-md and pacman repositories: %v\n%s", err, tail(stderr, 3000))
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// distroDescription copies the test description name into a temp dir,
+// with its repository sources (/srv/kiwi-test-repos/...) pointing at the
+// repositories in repos.
+func distroDescription(t *testing.T, name, repos string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("cp", "-a", filepath.Join(s.repo, "tests", "testdata", name), dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy %s: %v %s", name, err, out)
+	}
+	conf := filepath.Join(dir, "config.xml")
+	if err := os.WriteFile(conf, []byte(strings.ReplaceAll(mustRead(t, conf), "/srv/kiwi-test-repos", repos)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// distroCache is the shared cache of the distribution builds: one per
+// repository build, since the repacked packages of a new fixture keep
+// their names (pacman trusts a cached file by its name).
+func distroCache(t *testing.T, repos string) string {
+	t.Helper()
+	dir := filepath.Join(sharedCache(t), "distro-"+filepath.Base(repos))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestDistributions is issue 15's end-to-end check of the package
+// managers other than apt: kiwi system build of a zypper oem disk (EFI,
+// xfs), a dnf oem disk (BIOS, ext4) and a pacman kis set, each from the
+// tests' repositories with the host's zypper, dnf and pacman; each boots
+// to login, and .packages comes from the root's own rpm or pacman
+// database.
+func TestDistributions(t *testing.T) {
+	repos := distroRepos(t)
+	cache := distroCache(t, repos)
+	build := func(t *testing.T, name string) (target, root string) {
+		t.Helper()
+		desc := distroDescription(t, name, repos)
+		target = filepath.Join(t.TempDir(), "out")
+		start := time.Now()
+		r := kiwi(t, "--shared-cache-dir", cache, "system", "build", "--description", desc, "--target-dir", target)
+		if r.err != nil {
+			t.Fatalf("kiwi system build %s: %v\n%s", name, r.err, tail(r.stdout+r.stderr, 6000))
+		}
+		t.Logf("build %s took %v", name, time.Since(start).Round(time.Second))
+		return target, filepath.Join(target, "build", "image-root")
+	}
+	// rpmLine is the kernel's .packages line from an rpm database:
+	// name|epoch|version|release|arch|disturl|license.
+	rpmLine := regexp.MustCompile(`(?m)^linux-image-amd64\|0\|6\.1\.[^|]+\|[^|]+\|x86_64\|\(none\)\|[^|]+$`)
+	rpmRoot := func(t *testing.T, root string) {
+		t.Helper()
+		if _, err := os.Stat(filepath.Join(root, "usr/lib/sysimage/rpm/rpmdb.sqlite")); err != nil {
+			t.Errorf("the root has no rpm database: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(root, "var/lib/dpkg/status")); err == nil {
+			t.Error("the rpm root has a dpkg database")
+		}
+	}
+
+	t.Run("ZypperOEMEFIXfs", func(t *testing.T) {
+		target, root := build(t, "zypper-oem")
+		base := "zypper-oem.x86_64-1.0.0"
+		pk := mustRead(t, filepath.Join(target, base+".packages"))
+		if !rpmLine.MatchString(pk) {
+			t.Errorf(".packages has no rpm line for the kernel:\n%.600s", pk)
+		}
+		if strings.Contains(pk, "cloud-guest-utils|") {
+			t.Error("the uninstall section's package is still installed")
+		}
+		rpmRoot(t, root)
+		// rpm-excludedocs: the repacked packages mark /usr/share/doc
+		// as documentation.
+		if out, _ := exec.Command("find", filepath.Join(root, "usr/share/doc"), "-type", "f").Output(); len(out) > 0 {
+			t.Errorf("rpm-excludedocs: documentation installed:\n%.300s", out)
+		}
+		repo := mustRead(t, filepath.Join(root, "etc/zypp/repos.d/fixture.repo"))
+		if !strings.Contains(repo, "baseurl=file://"+repos+"/rpm") || !strings.Contains(repo, "priority=90") {
+			t.Errorf("the imageinclude repository in the image:\n%s", repo)
+		}
+		if _, err := os.Stat(filepath.Join(root, "var/lib/kiwi")); err == nil {
+			t.Error("the build's zypper locks dir is left in the image")
+		}
+		info := kiwi(t, "image", "info", "--description", distroDescription(t, "zypper-oem", repos))
+		var got struct {
+			Preferences struct {
+				PackageManager string `json:"packagemanager"`
+			} `json:"preferences"`
+			Build string `json:"build_refused"`
+		}
+		if err := json.Unmarshal([]byte(info.stdout), &got); err != nil || got.Preferences.PackageManager != "zypper" || got.Build != "" {
+			t.Errorf("image info: %v %+v\n%.500s", err, got, info.stdout)
+		}
+		v := boot(t, bootOptions{Disk: filepath.Join(target, base+".raw"), Format: "raw", EFI: true, Extra: []string{"-snapshot"}}, "login:", 4*time.Minute)
+		pos := v.Login(t)
+		if out, _ := v.Run(t, pos, "cat /etc/kiwi-distro-marker"); !strings.Contains(out, "with zypper") {
+			t.Errorf("the booted system lacks the overlay file: %q", out)
+		}
+	})
+
+	t.Run("DnfOEMBIOSExt4", func(t *testing.T) {
+		target, root := build(t, "dnf-oem")
+		base := "dnf-oem.x86_64-1.0.0"
+		pk := mustRead(t, filepath.Join(target, base+".packages"))
+		if !rpmLine.MatchString(pk) {
+			t.Errorf(".packages has no rpm line for the kernel:\n%.600s", pk)
+		}
+		if strings.Contains(pk, "gdisk|") {
+			t.Error("the delete section's package is still installed")
+		}
+		rpmRoot(t, root)
+		boot(t, bootOptions{Disk: filepath.Join(target, base+".raw"), Format: "raw", Extra: []string{"-snapshot"}}, "login:", 4*time.Minute)
+	})
+
+	t.Run("PacmanKis", func(t *testing.T) {
+		target, root := build(t, "pacman-kis")
+		base := "pacman-kis.x86_64-1.0.0"
+		pk := mustRead(t, filepath.Join(target, base+".packages"))
+		if !regexp.MustCompile(`(?m)^linux-image-amd64\|None\|6\.1\.[^|]+\|[^|]+\|x86_64\|None\|custom$`).MatchString(pk) {
+			t.Errorf(".packages has no pacman line for the kernel:\n%.600s", pk)
+		}
+		if _, err := os.Stat(filepath.Join(root, "var/lib/pacman/local")); err != nil {
+			t.Errorf("the root has no pacman database: %v", err)
+		}
+		kernels, _ := filepath.Glob(filepath.Join(target, base+"-*.kernel"))
+		if len(kernels) != 1 {
+			t.Fatalf("kernel files: %v", kernels)
+		}
+		appendLine := strings.TrimSpace(mustRead(t, filepath.Join(target, base+".append")))
+		boot(t, bootOptions{Kernel: kernels[0], Initrd: filepath.Join(target, base+".initrd"), Append: appendLine,
+			Disk: filepath.Join(target, base), Format: "raw", Extra: []string{"-snapshot"}}, "login:", 4*time.Minute)
+	})
+}
+
+// TestDistributionBadInput: what cannot work fails before the root is
+// made, names the input and the fix, and leaves no target dir.
+func TestDistributionBadInput(t *testing.T) {
+	repos := distroRepos(t)
+	cache := distroCache(t, repos)
+	edit := func(t *testing.T, name string, from, to string) string {
+		t.Helper()
+		desc := distroDescription(t, name, repos)
+		conf := filepath.Join(desc, "config.xml")
+		b := mustRead(t, conf)
+		if !strings.Contains(b, from) {
+			t.Fatalf("%s has no %q", name, from)
+		}
+		if err := os.WriteFile(conf, []byte(strings.Replace(b, from, to, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return desc
+	}
+	noZypper := t.TempDir()
+	for _, tool := range []string{"unshare", "sh", "mount", "chroot", "mkdir"} {
+		if p, err := exec.LookPath(tool); err == nil {
+			_ = os.Symlink(p, filepath.Join(noZypper, tool))
+		}
+	}
+	cases := []struct {
+		name string
+		desc func(t *testing.T) string
+		env  []string
+		want []string
+	}{
+		{"repo type the manager cannot use", func(t *testing.T) string {
+			return edit(t, "dnf-oem", `type="rpm-md"`, `type="apt-deb"`)
+		}, nil, []string{"config.xml:", `repository type "apt-deb" cannot be used with packagemanager dnf`, `use type="rpm-md"`}},
+		{"obs source", func(t *testing.T) string {
+			return edit(t, "zypper-oem", "dir://"+repos+"/rpm", "obs://openSUSE:Leap:15.3/standard")
+		}, nil, []string{"config.xml:", "Open Build Service", "https://download.opensuse.org/repositories/"}},
+		{"unreachable repo", func(t *testing.T) string {
+			return edit(t, "zypper-oem", "dir://"+repos+"/rpm", "http://127.0.0.1:1/leap")
+		}, nil, []string{"zypper install", "127.0.0.1:1"}},
+		{"package no repo has", func(t *testing.T) string {
+			return edit(t, "pacman-kis", `<package name="login"/>`, `<package name="no-such-package"/>`)
+		}, nil, []string{"pacman -S", "no-such-package"}},
+		{"microdnf", func(t *testing.T) string {
+			return edit(t, "dnf-oem", "<packagemanager>dnf<", "<packagemanager>microdnf<")
+		}, nil, []string{`packagemanager "microdnf"`, "use <packagemanager>dnf</packagemanager>"}},
+		{"missing host tool", func(t *testing.T) string { return distroDescription(t, "zypper-oem", repos) },
+			[]string{"PATH=" + noZypper}, []string{`packagemanager "zypper" needs zypper on this host`, "apt-get install zypper", "boxbuild"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
+			desc := c.desc(t)
+			target := filepath.Join(t.TempDir(), "out")
+			env := append(append([]string{}, s.env...), c.env...)
+			r := kiwiEnv(t, env, "--shared-cache-dir", cache, "system", "build", "--description", desc, "--target-dir", target)
+			if r.err == nil {
+				t.Fatalf("the build succeeded:\n%s", tail(r.stderr, 2000))
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("the error does not say %q:\n%s", w, tail(r.stderr, 2000))
+				}
+			}
+			if _, err := os.Stat(target); err == nil {
+				t.Errorf("the failed build left %s: %v", target, dirNames(target))
+			}
+		})
+	}
+}
