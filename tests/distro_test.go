@@ -231,3 +231,65 @@ func TestDistributionBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSeedsLeapStackbuild replays the seeds' stackbuild example ("Turn a
+// container into a VM image"): a root prepared with zypper stands in for
+// the Leap 15.3 container, is stashed and pushed to the tests' registry
+// as opensuse/leap:15.3, and
+//
+//	kiwi system stackbuild --stash leap:15.3 --from-registry REG/opensuse --description D
+//
+// with D the seeds' Leap-VM description (schema 6.8, config.kiwi),
+// unchanged but for its repository source, installs the kernel, grub and
+// shim it asks for (by their openSUSE names) with zypper into the stack
+// and makes a uefi xfs disk that boots to login with the description's
+// root password. As the seed has it (obs://), the description is refused
+// before anything is pulled, with the URL to use instead.
+func TestSeedsLeapStackbuild(t *testing.T) {
+	repos := distroRepos(t)
+	cache := distroCache(t, repos)
+	addr := startRegistry(t)
+	leap := filepath.Join(t.TempDir(), "leap-root")
+	mustKiwi(t, "--shared-cache-dir", cache, "system", "prepare", "--description", distroDescription(t, "leap-container", repos), "--root", leap)
+	mustKiwi(t, "system", "stash", "--root", leap, "--container-name", "leap", "--tag", "15.3",
+		"--push", "docker://"+addr+"/opensuse/leap:15.3")
+
+	seed := filepath.Join(s.repo, "tests", "testdata", "leap-vm")
+	target := filepath.Join(t.TempDir(), "myLeap")
+	r := kiwi(t, "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "leap:15.3", "--from-registry", addr+"/opensuse",
+		"--description", seed, "--target-dir", target)
+	if r.err == nil || !strings.Contains(r.stderr, "obs://openSUSE:Leap:15.3/standard") || !strings.Contains(r.stderr, "https://download.opensuse.org/") {
+		t.Errorf("the seed's obs:// repository: err=%v\n%s", r.err, tail(r.stderr, 1500))
+	}
+	if _, err := os.Stat(target); err == nil {
+		t.Errorf("the refused stackbuild left %s", target)
+	}
+
+	desc := filepath.Join(t.TempDir(), "container_to_VM_layer")
+	if err := os.MkdirAll(desc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kiwiFile := strings.Replace(mustRead(t, filepath.Join(seed, "config.kiwi")), "obs://openSUSE:Leap:15.3/standard", "dir://"+repos+"/rpm", 1)
+	if err := os.WriteFile(filepath.Join(desc, "config.kiwi"), []byte(kiwiFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r = kiwi(t, "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "leap:15.3", "--from-registry", addr+"/opensuse",
+		"--description", desc, "--target-dir", target)
+	if r.err != nil {
+		t.Fatalf("stackbuild of the seeds' Leap-VM: %v\n%s", r.err, tail(r.stderr, 5000))
+	}
+	t.Logf("stackbuild took %v", time.Since(start).Round(time.Second))
+	if !strings.Contains(r.stderr, "packagemanager=zypper") {
+		t.Errorf("the stack's packages were not installed with zypper:\n%s", tail(r.stderr, 3000))
+	}
+	disk := filepath.Join(target, "Leap-VM.x86_64-1.99.1.raw")
+	v := boot(t, bootOptions{Disk: disk, Format: "raw", EFI: true, Extra: []string{"-snapshot"}}, "login:", 5*time.Minute)
+	pos := v.Login(t)
+	if out, _ := v.Run(t, pos, "ls /usr/lib/sysimage/rpm"); !strings.Contains(out, "rpmdb.sqlite") {
+		t.Errorf("the booted Leap-VM has no rpm database: %q", out)
+	}
+	if vc := mustRead(t, filepath.Join(target, "build", "image-root", "etc", "vconsole.conf")); !strings.Contains(vc, "KEYMAP=us") {
+		t.Errorf("the description's keytable: %q", vc)
+	}
+}

@@ -98,12 +98,14 @@ func (db *rpmDB) rpm(ctx context.Context, args ...string) ([]byte, error) {
 	return db.run.Run(ctx, runner.Cmd{Name: "rpm", Args: append([]string{"--root", db.root, "--dbpath", db.path}, args...), Env: db.env()})
 }
 
-// installed names the packages in the root's database.
+// installed names the packages in the root's database and what they
+// provide: a description asking for kernel-default is satisfied by the
+// package providing it, as zypper and dnf would be.
 func (db *rpmDB) installed(ctx context.Context) (map[string]bool, error) {
 	if !db.has() {
 		return nil, fmt.Errorf("%w (%s in %s): it is no rpm root yet, or packagemanager is wrong", ErrNoDatabase, db.path, db.root)
 	}
-	out, err := db.rpm(ctx, "-qa", "--qf", "%{NAME}\n")
+	out, err := db.rpm(ctx, "-qa", "--qf", "%{NAME}\n[%{PROVIDENAME}\n]")
 	if err != nil {
 		return nil, fmt.Errorf("list the root's packages: %w", err)
 	}

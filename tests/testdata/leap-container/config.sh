@@ -1,0 +1,3 @@
+#!/bin/bash
+set -ex
+systemctl enable serial-getty@ttyS0.service
