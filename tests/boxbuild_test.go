@@ -86,6 +86,16 @@ func TestBoxbuild(t *testing.T) {
 
 	t.Run("BadArgsFailBeforeAnyContainer", func(t *testing.T) {
 		target := filepath.Join(t.TempDir(), "t")
+		// The package manager is checked on the host, before a box
+		// starts.
+		microdnf := filepath.Join(t.TempDir(), "microdnf")
+		if out, err := exec.Command("cp", "-a", desc, microdnf).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		conf := filepath.Join(microdnf, "config.xml")
+		if err := os.WriteFile(conf, []byte(strings.Replace(mustRead(t, conf), "<packagemanager>apt<", "<packagemanager>microdnf<", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		cases := []struct {
 			args []string
 			want string
@@ -97,6 +107,7 @@ func TestBoxbuild(t *testing.T) {
 			{[]string{"--box", "nosuchbox", "--container", "--", "--description", desc, "--target-dir", target}, `no box "nosuchbox"`},
 			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--kube-kind", "deployment", "--", "--description", desc, "--target-dir", target}, "--kube-kind"},
 			{[]string{"--box", "debian", "--container", "--shared-path", "/etc", "--", "--description", desc, "--target-dir", target}, "--shared-path: shared path /etc"},
+			{[]string{"--box", "debian", "--container", "--", "--description", microdnf, "--target-dir", target}, `packagemanager "microdnf"`},
 		}
 		for _, c := range cases {
 			start := time.Now()
@@ -141,6 +152,38 @@ func TestBoxbuild(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+
+	// Issue 15: the box carries zypper; a zypper description (its
+	// repository copied into the description, which the box sees)
+	// builds an rpm root and its disk in container mode.
+	t.Run("ZypperDescriptionBuildsADisk", func(t *testing.T) {
+		repos := distroRepos(t)
+		zdesc := filepath.Join(t.TempDir(), "zypper-oem")
+		if out, err := exec.Command("cp", "-a", filepath.Join(s.repo, "tests", "testdata", "zypper-oem"), zdesc).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		if out, err := exec.Command("sh", "-c", `cp -al "$1" "$2" 2>/dev/null || cp -a "$1" "$2"`, "sh", filepath.Join(repos, "rpm"), filepath.Join(zdesc, "repo")).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		conf := filepath.Join(zdesc, "config.xml")
+		if err := os.WriteFile(conf, []byte(strings.Replace(mustRead(t, conf), "dir:///srv/kiwi-test-repos/rpm", "this://repo", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(t.TempDir(), "t")
+		start := time.Now()
+		r := kiwiEnv(t, bs.env, "--shared-cache-dir", distroCache(t, repos), "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
+			"--", "--description", zdesc, "--target-dir", target)
+		if r.err != nil {
+			t.Fatalf("boxbuild of the zypper description: %v\n%s\n%s", r.err, tail(r.stdout, 3000), tail(r.stderr, 2000))
+		}
+		t.Logf("boxbuild of the zypper description took %v", time.Since(start).Round(time.Second))
+		if _, err := os.Stat(filepath.Join(target, "zypper-oem.x86_64-1.0.0.raw")); err != nil {
+			t.Errorf("no disk: %v", err)
+		}
+		if pk := mustRead(t, filepath.Join(target, "zypper-oem.x86_64-1.0.0.packages")); !strings.Contains(pk, "linux-image-amd64|0|") {
+			t.Errorf(".packages of the box-built rpm root:\n%.300s", pk)
+		}
+	})
 
 	// The first good build's target dir is compared with the played pod's,
 	// so it lives in the parent test's temp dir, not the subtest's (which
@@ -413,27 +456,46 @@ func TestBoxbuildBoxBuildKilled(t *testing.T) {
 // TestBoxbuildVM is issue 8's VM check: the Debian box boots under TCG
 // (KVM hangs guests here), mounts the shares over 9p, builds a small
 // ext4 image and powers off; the image holds the description's overlay.
+// The image is an rpm root made by the box's zypper from the tests' rpm
+// repository, copied into the description (issue 15: boxes build every
+// package manager's roots; and a debootstrap under TCG took CI ten
+// minutes).
 func TestBoxbuildVM(t *testing.T) {
-	cache := sharedCache(t)
+	repos := distroRepos(t)
+	cache := distroCache(t, repos)
 	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
+	desc := filepath.Join(t.TempDir(), "box-vm-zypper")
+	if out, err := exec.Command("cp", "-a", filepath.Join(s.repo, "tests", "testdata", "box-vm-zypper"), desc).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	// Hard links where the file systems allow (the repository is 250 MB).
+	if out, err := exec.Command("sh", "-c", `cp -al "$1" "$2" 2>/dev/null || cp -a "$1" "$2"`, "sh", filepath.Join(repos, "rpm"), filepath.Join(desc, "repo")).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
 	target := filepath.Join(t.TempDir(), "t")
 	temp := t.TempDir()
 	start := time.Now()
 	// The box is built first when TestBoxbuild did not build it.
 	r := kiwiEnv(t, env, "--shared-cache-dir", cache, "--temp-dir", temp, "system", "boxbuild", "--box", "debian", "--no-accel",
 		"--box-memory", "3G", "--box-smp-cpus", "2",
-		"--", "--description", filepath.Join(s.repo, "tests", "testdata", "box-vm"), "--target-dir", target)
+		"--", "--description", desc, "--target-dir", target)
 	if r.err != nil {
 		t.Fatalf("VM boxbuild: %v\n%s\n%s", r.err, tail(r.stdout, 4000), tail(r.stderr, 3000))
 	}
 	t.Logf("VM boxbuild took %v", time.Since(start).Round(time.Second))
-	img := filepath.Join(target, "box-vm.x86_64-1.0.0.ext4")
+	img := filepath.Join(target, "box-vm-zypper.x86_64-1.0.0.ext4")
 	if out, err := exec.Command("e2fsck", "-fn", img).CombinedOutput(); err != nil {
 		t.Fatalf("e2fsck %s: %v\n%s", img, err, out)
 	}
 	out, err := exec.Command("debugfs", "-R", "cat /etc/kiwi-box-marker", img).Output()
 	if err != nil || !strings.Contains(string(out), "built in a VM box") {
 		t.Errorf("the image lacks the description's overlay file: %v %q", err, out)
+	}
+	if out, err := exec.Command("debugfs", "-R", "ls /usr/lib/sysimage/rpm", img).Output(); err != nil || !strings.Contains(string(out), "rpmdb.sqlite") {
+		t.Errorf("the image has no rpm database: %v %q", err, out)
+	}
+	if pk := mustRead(t, filepath.Join(target, "box-vm-zypper.x86_64-1.0.0.packages")); !strings.Contains(pk, "bash|0|") {
+		t.Errorf(".packages of the box-built rpm root:\n%.300s", pk)
 	}
 	if code, err := os.ReadFile(filepath.Join(target, "boxbuild.exitcode")); err != nil || strings.TrimSpace(string(code)) != "0" {
 		t.Errorf("exit code file: %v %q", err, code)

@@ -2,6 +2,8 @@ package tests
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -291,5 +293,70 @@ func TestSeedsLeapStackbuild(t *testing.T) {
 	}
 	if vc := mustRead(t, filepath.Join(target, "build", "image-root", "etc", "vconsole.conf")); !strings.Contains(vc, "KEYMAP=us") {
 		t.Errorf("the description's keytable: %q", vc)
+	}
+}
+
+// TestRepositoryCredentials: a repository behind HTTP basic auth (a
+// server of the test's on 127.0.0.1 serving the rpm-md repository) is
+// read by zypper with --set-repo-credentials, as USER:PASSWORD and as
+// USER:FILE; without them the build fails naming the repository. The
+// password appears in no output, and the image's copy of the repository
+// (imageinclude) carries no credentials.
+func TestRepositoryCredentials(t *testing.T) {
+	repos := distroRepos(t)
+	cache := distroCache(t, repos)
+	const user, secret = "tux", "s3cret-Pa55"
+	files := http.FileServer(http.Dir(filepath.Join(repos, "rpm")))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != secret {
+			w.Header().Set("WWW-Authenticate", `Basic realm="kiwi-test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	url := "http://" + l.Addr().String() + "/"
+	pwFile := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(pwFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	desc := filepath.Join(s.repo, "tests", "testdata", "box-vm-zypper")
+	for _, c := range []struct {
+		name  string
+		creds []string
+		ok    bool
+	}{
+		{"none", nil, false},
+		{"password", []string{"--set-repo-credentials", user + ":" + secret}, true},
+		{"file", []string{"--set-repo-credentials", user + ":" + pwFile}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			target := filepath.Join(t.TempDir(), "out")
+			args := append([]string{"--debug", "--shared-cache-dir", cache, "system", "build", "--description", desc, "--target-dir", target,
+				"--set-repo", url + ",rpm-md,private,,true"}, c.creds...)
+			r := kiwi(t, args...)
+			if (r.err == nil) != c.ok {
+				t.Fatalf("build with credentials %q: err=%v\n%s", c.name, r.err, tail(r.stderr, 3000))
+			}
+			if strings.Contains(r.stdout+r.stderr, secret) {
+				t.Errorf("the password is in kiwi's output")
+			}
+			if !c.ok {
+				if !strings.Contains(r.stderr, "private") && !strings.Contains(r.stderr, l.Addr().String()) {
+					t.Errorf("the failure does not name the repository:\n%s", tail(r.stderr, 2000))
+				}
+				return
+			}
+			repo := mustRead(t, filepath.Join(target, "build", "image-root", "etc", "zypp", "repos.d", "private.repo"))
+			if strings.Contains(repo, "credentials") || strings.Contains(repo, secret) {
+				t.Errorf("the image's copy of the repository carries the credentials:\n%s", repo)
+			}
+		})
 	}
 }

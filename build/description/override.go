@@ -2,6 +2,7 @@ package description
 
 import (
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -51,6 +52,30 @@ type RepoTuple struct {
 	SigningKeys                            []string
 	Components, Distribution, RepoGPGCheck string
 	SourceType                             string
+	// Username and Password are the repository's credentials
+	// (--set-repo-credentials, --add-repo-credentials).
+	Username, Password string
+}
+
+// ParseRepoCredentials reads KIWI's user:pass_or_filename: the password
+// itself, or a file whose first line is the password. Errors never
+// repeat the value (it holds a secret).
+func ParseRepoCredentials(s string) (user, password string, err error) {
+	user, rest, ok := strings.Cut(s, ":")
+	if !ok || user == "" || rest == "" {
+		return "", "", fmt.Errorf("credentials: use USER:PASSWORD or USER:FILE (a file holding the password)")
+	}
+	if fi, err := os.Stat(rest); err == nil && fi.Mode().IsRegular() {
+		b, err := os.ReadFile(rest)
+		if err != nil {
+			return "", "", fmt.Errorf("credentials of %s: read the password file: %w", user, err)
+		}
+		first, _, _ := strings.Cut(string(b), "\n")
+		if rest = strings.TrimSpace(first); rest == "" {
+			return "", "", fmt.Errorf("credentials of %s: the password file is empty", user)
+		}
+	}
+	return user, rest, nil
 }
 
 // ParseRepoTuple reads a --set-repo/--add-repo argument. Errors name the
@@ -114,6 +139,7 @@ func (t RepoTuple) node(pos Pos) *node {
 		{"type", t.Type}, {"alias", t.Alias}, {"priority", t.Priority}, {"imageinclude", t.ImageInclude},
 		{"package_gpgcheck", t.PackageGPGCheck}, {"components", t.Components}, {"distribution", t.Distribution},
 		{"repository_gpgcheck", t.RepoGPGCheck}, {"sourcetype", t.SourceType},
+		{"username", t.Username}, {"password", t.Password},
 	} {
 		if a[1] != "" {
 			n.set(a[0], a[1])

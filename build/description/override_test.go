@@ -153,3 +153,25 @@ func TestOverrideContainerSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRepoCredentials(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(file, []byte("fromfile\nignored\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string][2]string{"tux:s3cret": {"tux", "s3cret"}, "tux:a:b": {"tux", "a:b"}, "tux:" + file: {"tux", "fromfile"}} {
+		u, p, err := ParseRepoCredentials(in)
+		if err != nil || u != want[0] || p != want[1] {
+			t.Errorf("%s: %s %s %v", in, u, p, err)
+		}
+	}
+	for _, bad := range []string{"nocolon-s3cret", ":s3cret", "tux:"} {
+		if _, _, err := ParseRepoCredentials(bad); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%q: %v (no error, or the secret in it)", bad, err)
+		}
+	}
+	n := RepoTuple{Source: "http://x", Username: "tux", Password: "s3cret"}.node(Pos{})
+	if n.get("username") != "tux" || n.get("password") != "s3cret" {
+		t.Errorf("credentials not on the repository: %+v", n.Attrs)
+	}
+}

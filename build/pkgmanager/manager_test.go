@@ -62,7 +62,6 @@ func TestConfigurationStaysPrivate(t *testing.T) {
 			"repos.d/oss.repo":      {"baseurl=http://mirror/oss", "priority=90", "repo_gpgcheck=0", "pkg_gpgcheck=1"},
 			"repos.d/local.repo":    {"baseurl=file:///desc/rpms", "autorefresh=1"},
 			"repos.d/private.repo":  {"baseurl=https://mirror/p?credentials=private"},
-			"credentials.d/private": {"username=u", "password=s3cret"},
 			".rpmmacros":            {"%_dbpath /usr/lib/sysimage/rpm", "%_excludedocs 1", "%_install_langs C:C.UTF-8:POSIX:en_US"},
 		},
 		"dnf": {
@@ -101,6 +100,21 @@ func TestConfigurationStaysPrivate(t *testing.T) {
 				if !strings.Contains(string(b), w) {
 					t.Errorf("%s %s lacks %q:\n%s", pm, f, w, b)
 				}
+			}
+		}
+		if z, ok := m.(*zypper); ok {
+			// Credentials go into the root only for a zypper run.
+			if err := z.writeRunFiles(); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := os.ReadFile(filepath.Join(z.root, zypperCredentials, "private")); err != nil || string(b) != "username=u\npassword=s3cret\n" {
+				t.Errorf("zypper credentials for the run: %v %q", err, b)
+			}
+			if err := z.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(z.root, "var/lib/kiwi")); err == nil {
+				t.Error("Finish left the run's credentials dir in the root")
 			}
 		}
 		if _, err := os.Stat(filepath.Join(dir, "repos.d", "later.repo")); err == nil {

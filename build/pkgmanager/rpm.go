@@ -198,3 +198,9 @@ func imageRepoFiles(root, dir string, files map[string]string) error {
 	}
 	return nil
 }
+
+// removeEmpty removes the directory dir of root if it is empty (a mount
+// point or scratch dir the build made).
+func removeEmpty(root, dir string) {
+	_ = os.Remove(filepath.Join(root, dir))
+}

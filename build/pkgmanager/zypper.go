@@ -29,9 +29,16 @@ type zypper struct {
 	log   *slog.Logger
 }
 
-// zypperLocks is where the build's package locks live in the root while
-// zypper runs (libzypp reads locks from the target); Finish removes them.
-const zypperLocks = "/var/lib/kiwi/zypp-locks"
+// zypperRun is where the build's package locks and repository
+// credentials live in the root while zypper runs: libzypp reads both
+// relative to the target root, whatever its configuration says. They are
+// written before each run and removed after it, so no layer of the root
+// and no image holds them.
+const (
+	zypperRun         = "/var/lib/kiwi/zypp"
+	zypperLocks       = zypperRun + "/locks"
+	zypperCredentials = zypperRun + "/credentials.d"
+)
 
 func newZypper(d *description.Description, o Options, name string, repos []repo) (Manager, error) {
 	dir, err := privateDir(o, name)
@@ -54,9 +61,6 @@ func newZypper(d *description.Description, o Options, name string, repos []repo)
 			continue
 		}
 		files["repos.d/"+r.alias+".repo"] = r.zypperRepo(true)
-		if r.user != "" {
-			files["credentials.d/"+r.alias] = fmt.Sprintf("username=%s\npassword=%s\n", r.user, r.secret)
-		}
 	}
 	if err := writeFiles(dir, files); err != nil {
 		z.Close()
@@ -69,7 +73,7 @@ func newZypper(d *description.Description, o Options, name string, repos []repo)
 func (z *zypper) zyppConf(d *description.Description) string {
 	var b strings.Builder
 	b.WriteString("[main]\n")
-	fmt.Fprintf(&b, "credentials.global.dir = %s\n", filepath.Join(z.dir, "credentials.d"))
+	fmt.Fprintf(&b, "credentials.global.dir = %s\n", zypperCredentials)
 	fmt.Fprintf(&b, "gpgcheck = %s\n", flag(d.Preferences.RPMCheckSignatures))
 	if d.Preferences.RPMExcludeDocs {
 		b.WriteString("rpm.install.excludedocs = yes\n")
@@ -120,9 +124,10 @@ func (z *zypper) zypper(ctx context.Context, args ...string) error {
 	if err := os.RemoveAll(filepath.Join(z.cache, "solv", "@System")); err != nil {
 		return err
 	}
-	if err := z.writeLocks(); err != nil {
+	if err := z.writeRunFiles(); err != nil {
 		return err
 	}
+	defer os.RemoveAll(filepath.Join(z.root, zypperRun))
 	full := []string{"--non-interactive", "--gpg-auto-import-keys",
 		"--pkg-cache-dir", filepath.Join(z.cache, "packages"),
 		"--solv-cache-dir", filepath.Join(z.cache, "solv"),
@@ -138,21 +143,26 @@ func (z *zypper) zypper(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// writeLocks writes the <ignore> packages as libzypp locks into the root
-// for the length of the build.
-func (z *zypper) writeLocks() error {
-	if len(z.locks) == 0 {
+// writeRunFiles writes the <ignore> packages as libzypp locks and the
+// repositories' credentials into the root for one zypper run.
+func (z *zypper) writeRunFiles() error {
+	files := map[string]string{}
+	if len(z.locks) > 0 {
+		var b strings.Builder
+		for _, n := range z.locks {
+			fmt.Fprintf(&b, "type: package\nmatch_type: exact\nsolvable_name: %s\n\n", n)
+		}
+		files["locks"] = b.String()
+	}
+	for _, r := range z.repos {
+		if r.build && r.user != "" {
+			files["credentials.d/"+r.alias] = fmt.Sprintf("username=%s\npassword=%s\n", r.user, r.secret)
+		}
+	}
+	if len(files) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	for _, n := range z.locks {
-		fmt.Fprintf(&b, "type: package\nmatch_type: exact\nsolvable_name: %s\n\n", n)
-	}
-	p := filepath.Join(z.root, zypperLocks)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(p, []byte(b.String()), 0o644)
+	return writeFiles(filepath.Join(z.root, zypperRun), files)
 }
 
 func (z *zypper) install(ctx context.Context, pkgs []string) error {
@@ -215,9 +225,10 @@ func (z *zypper) ClearCache() error {
 // keeps into /etc/zypp/repos.d (without credentials: those stay with the
 // build).
 func (z *zypper) Finish() error {
-	if err := os.Remove(filepath.Join(z.root, zypperLocks)); err != nil && !os.IsNotExist(err) {
+	if err := os.RemoveAll(filepath.Join(z.root, zypperRun)); err != nil {
 		return err
 	}
+	removeEmpty(z.root, "var/lib/kiwi")
 	files := map[string]string{}
 	for _, r := range z.repos {
 		if r.image {

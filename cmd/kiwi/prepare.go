@@ -24,16 +24,20 @@ type prepareFlags struct {
 	ignoreRepos       bool
 	setRepo           string
 	addRepos          []string
-	addPackages       []string
-	addBootstrap      []string
-	deletePackages    []string
-	signingKeys       []string
-	typeAttrs         []string
-	releaseVersion    string
-	containerTag      string
-	containerLabels   []string
-	derivedFrom       string
-	noContainer       bool
+	// setRepoCredentials and addRepoCredentials are USER:PASSWORD or
+	// USER:FILE for the --set-repo and --add-repo repositories.
+	setRepoCredentials string
+	addRepoCredentials []string
+	addPackages        []string
+	addBootstrap       []string
+	deletePackages     []string
+	signingKeys        []string
+	typeAttrs          []string
+	releaseVersion     string
+	containerTag       string
+	containerLabels    []string
+	derivedFrom        string
+	noContainer        bool
 }
 
 func (p *prepareFlags) register(f *pflag.FlagSet) {
@@ -42,6 +46,8 @@ func (p *prepareFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&p.ignoreRepos, "ignore-repos", false, "ignore the description's repositories (use --add-repo)")
 	f.StringVar(&p.setRepo, "set-repo", "", "replace the first repository: source,type,alias,priority,imageinclude,package_gpgcheck,{keys;...},components,distribution,repo_gpgcheck,sourcetype")
 	f.StringArrayVar(&p.addRepos, "add-repo", nil, "add a repository (same fields as --set-repo; repeatable)")
+	f.StringVar(&p.setRepoCredentials, "set-repo-credentials", "", "credentials of the --set-repo repository: USER:PASSWORD or USER:FILE (zypper, dnf)")
+	f.StringArrayVar(&p.addRepoCredentials, "add-repo-credentials", nil, "credentials of the --add-repo repositories, in their order: USER:PASSWORD or USER:FILE (repeatable)")
 	f.StringArrayVar(&p.addPackages, "add-package", nil, "install this package too (repeatable)")
 	f.StringArrayVar(&p.addBootstrap, "add-bootstrap-package", nil, "bootstrap this package too (repeatable)")
 	f.StringArrayVar(&p.deletePackages, "delete-package", nil, "delete this package from the image (repeatable)")
@@ -86,10 +92,27 @@ func (p *prepareFlags) overrides() (description.Overrides, error) {
 		}
 		o.SetRepo = &t
 	}
-	for _, r := range p.addRepos {
+	if p.setRepoCredentials != "" {
+		if o.SetRepo == nil {
+			return o, fmt.Errorf("--set-repo-credentials: it is for the repository of --set-repo, and there is none")
+		}
+		var err error
+		if o.SetRepo.Username, o.SetRepo.Password, err = description.ParseRepoCredentials(p.setRepoCredentials); err != nil {
+			return o, fmt.Errorf("--set-repo-credentials: %w", err)
+		}
+	}
+	if len(p.addRepoCredentials) > len(p.addRepos) {
+		return o, fmt.Errorf("--add-repo-credentials: %d given for %d --add-repo repositories; give one per repository, in their order", len(p.addRepoCredentials), len(p.addRepos))
+	}
+	for i, r := range p.addRepos {
 		t, err := description.ParseRepoTuple(r)
 		if err != nil {
 			return o, fmt.Errorf("--add-repo: %w", err)
+		}
+		if i < len(p.addRepoCredentials) {
+			if t.Username, t.Password, err = description.ParseRepoCredentials(p.addRepoCredentials[i]); err != nil {
+				return o, fmt.Errorf("--add-repo-credentials: %w", err)
+			}
 		}
 		o.AddRepos = append(o.AddRepos, t)
 	}
