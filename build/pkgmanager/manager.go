@@ -150,19 +150,21 @@ func CheckHost(d *description.Description) error {
 	name := d.Preferences.PackageManager
 	if tool := managers[name].tool; tool != "" {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s: packagemanager %q needs %s on this host (apt-get install %s), or build in a box (kiwi system boxbuild)", d.File, name, tool, debianPackage(tool))
+			return fmt.Errorf("%s: packagemanager %q needs %s on this host (%s), or build in a box (kiwi system boxbuild)", d.File, name, tool, installHint(tool))
 		}
 	}
 	return nil
 }
 
-// debianPackage names the Debian package of a host tool.
-func debianPackage(tool string) string {
+// installHint says how this host gets a manager's tool.
+func installHint(tool string) string {
 	switch tool {
 	case "pacman":
-		return "pacman-package-manager"
+		return "apt-get install pacman-package-manager"
+	case "dnf5":
+		return "Debian 12 has no dnf5 package; use <packagemanager>dnf</packagemanager> (dnf 4) or a host with dnf5"
 	}
-	return tool
+	return "apt-get install " + tool
 }
 
 // New returns the manager d names, working on o.Root; it checks the
