@@ -58,11 +58,11 @@ func TestConfigurationStaysPrivate(t *testing.T) {
 		}}
 	cases := map[string]map[string][]string{
 		"zypper": {
-			"zypp.conf":             {"gpgcheck = 0", "rpm.install.excludedocs = yes", "credentials.global.dir = "},
-			"repos.d/oss.repo":      {"baseurl=http://mirror/oss", "priority=90", "repo_gpgcheck=0", "pkg_gpgcheck=1"},
-			"repos.d/local.repo":    {"baseurl=file:///desc/rpms", "autorefresh=1"},
-			"repos.d/private.repo":  {"baseurl=https://mirror/p?credentials=private"},
-			".rpmmacros":            {"%_dbpath /usr/lib/sysimage/rpm", "%_excludedocs 1", "%_install_langs C:C.UTF-8:POSIX:en_US"},
+			"zypp.conf":            {"gpgcheck = 0", "rpm.install.excludedocs = yes", "credentials.global.dir = "},
+			"repos.d/oss.repo":     {"baseurl=http://mirror/oss", "priority=90", "repo_gpgcheck=0", "pkg_gpgcheck=1"},
+			"repos.d/local.repo":   {"baseurl=file:///desc/rpms", "autorefresh=1"},
+			"repos.d/private.repo": {"baseurl=https://mirror/p?credentials=private"},
+			".rpmmacros":           {"%_dbpath /usr/lib/sysimage/rpm", "%_excludedocs 1", "%_install_langs C:C.UTF-8:POSIX:en_US"},
 		},
 		"dnf": {
 			"dnf.conf":             {"install_weak_deps=0", "tsflags=nodocs", "gpgcheck=0", "keepcache=1"},
