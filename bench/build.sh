@@ -17,15 +17,8 @@ cd "$(dirname "$0")/.."
 command -v kiwi-ng >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q kiwi; }
 go build -tags "$KIWI_TAGS" -o bin/kiwi ./cmd/kiwi
 
-work=$(mktemp -d /var/tmp/kiwi-bench-build.XXXXXX)
-export CONTAINERS_STORAGE_CONF="$work/storage.conf"
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/graph"\nrunroot = "%s/run"\n' "$work" "$work" >"$CONTAINERS_STORAGE_CONF"
-cleanup() {
-  podman rmi --all --force >/dev/null 2>&1 || true
-  podman system reset --force >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench=build
+. bench/lib.sh
 
 rows=${1:-apt zypper}
 desc="$work/desc"
@@ -39,9 +32,6 @@ fi
 sed -i -e 's|<repository type="apt-deb"|<repository type="apt-deb" repository_gpgcheck="false"|' \
   -e '/<locale>/d' -e '/<packages type="delete">/,/<\/packages>/d' "$desc/config.xml"
 
-now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc; }
-ratio() { echo "scale=1; $1 / $2" | bc; }
 
 ours() { # $1: root
   ./bin/kiwi --shared-cache-dir "$work/ours-cache" system prepare --description "$desc" --root "$1" >"$work/ours.log" 2>&1

@@ -18,15 +18,8 @@ for tool in umoci skopeo; do
 done
 go build -tags "$KIWI_TAGS" -o bin/kiwi ./cmd/kiwi
 
-work=$(mktemp -d /var/tmp/kiwi-bench-container.XXXXXX)
-export CONTAINERS_STORAGE_CONF="$work/storage.conf"
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/graph"\nrunroot = "%s/run"\n' "$work" "$work" >"$CONTAINERS_STORAGE_CONF"
-cleanup() {
-  podman rmi --all --force >/dev/null 2>&1 || true
-  podman system reset --force >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench=container
+. bench/lib.sh
 
 desc="$work/desc"
 mkdir -p "$desc"
@@ -36,9 +29,6 @@ if [ -n "${DEBIAN_MIRROR:-}" ]; then
   sed -i "s|http://deb.debian.org/debian|$DEBIAN_MIRROR|" "$desc/config.xml"
 fi
 
-now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc; }
-ratio() { echo "scale=1; $1 / $2" | bc; }
 
 ours() { # $1: target dir
   ./bin/kiwi --shared-cache-dir "$work/ours-cache" system build --description "$desc" --target-dir "$1" >"$work/ours.log" 2>&1

@@ -11,22 +11,13 @@ cd "$(dirname "$0")/.."
 go build -tags "$KIWI_TAGS" -o bin/kiwi ./cmd/kiwi
 base=$(./hack/debian-root.sh)
 
-work=$(mktemp -d /var/tmp/kiwi-bench-stash.XXXXXX)
-export CONTAINERS_STORAGE_CONF="$work/storage.conf"
-printf '[storage]\ndriver = "overlay"\ngraphroot = "%s/graph"\nrunroot = "%s/run"\n' "$work" "$work" >"$CONTAINERS_STORAGE_CONF"
-cleanup() {
-  podman rmi --all --force >/dev/null 2>&1 || true
-  podman system reset --force >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench=stash
+. bench/lib.sh
 
 root="$work/root"
 cp -a "$base" "$root"
 total=$(du -sb "$root" | cut -f1)
 
-now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc; }
 
 # ~1% of the bytes: rewrite the first part of the largest files and add one.
 change_root() {
