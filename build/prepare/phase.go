@@ -18,6 +18,7 @@ import (
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/build/pkgmanager"
 	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
@@ -38,7 +39,7 @@ var phases = []string{phaseBootstrap, phasePackages, phaseConfig}
 
 // phaseRecipe changes when what a phase does changes, so layers made by
 // an older kiwi are not reused for a newer recipe.
-const phaseRecipe = "kiwi-prepare-2"
+const phaseRecipe = "kiwi-prepare-3"
 
 // Label names on prepared images.
 const (
@@ -58,8 +59,6 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string, ba
 	if b := d.Packages["bootstrap"]; b != nil {
 		bootstrapPackage = b.BootstrapPackage
 	}
-	k1 := checksum.JSON(phaseRecipe, phaseBootstrap, d.Preferences.PackageManager, d.TargetArch, repos,
-		d.PackageNames("bootstrap"), bootstrapPackage, base)
 	var keys []string
 	for _, k := range signingKeys {
 		b, err := os.ReadFile(k)
@@ -68,7 +67,20 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string, ba
 		}
 		keys = append(keys, string(b))
 	}
-	k2 := checksum.JSON(k1, phasePackages, d.PackageNames("image", d.Type.Image), keys)
+	// What the package manager is told besides the package names: the
+	// rpm settings, recommends and the <ignore> lists.
+	var patternTypes, ignores []string
+	for _, sec := range []string{"bootstrap", "image"} {
+		if p := d.Packages[sec]; p != nil {
+			patternTypes = append(patternTypes, p.PatternType)
+			ignores = append(ignores, p.Ignore...)
+		}
+	}
+	pm := []any{d.Preferences.PackageManager, d.Preferences.RPMCheckSignatures, d.Preferences.RPMExcludeDocs,
+		d.Preferences.RPMLocaleFiltering, d.Preferences.Locale, d.Preferences.ReleaseVersion, patternTypes, ignores, keys}
+	k1 := checksum.JSON(phaseRecipe, phaseBootstrap, pm, d.TargetArch, repos,
+		pkgmanager.Wanted(d, "bootstrap"), bootstrapPackage, base)
+	k2 := checksum.JSON(k1, phasePackages, pkgmanager.Wanted(d, "image", d.Type.Image), keys)
 	desc, err := dirDigest(d.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("read description directory %s: %w", d.Dir, err)
