@@ -222,6 +222,13 @@ func waitExited(ctx context.Context, svc *Service, id string, log *slog.Logger) 
 			return status, nil
 		case data.State.Dead || data.State.Status == "exited" || data.State.Status == "stopped":
 			return data.State.ExitCode, nil
+		case data.State.Status == "created" || data.State.Status == "configured":
+			// Started, yet back in a never-started state: podman 4.3
+			// has lost the run (seen after a box build that made an
+			// xfs root with a loop mount). Nothing runs in it; the
+			// build's exit code file decides.
+			log.Warn("the podman service lost the box container's run (state "+data.State.Status+"); its exit code file decides", "id", id[:12])
+			return status, nil
 		}
 		log.Debug("the podman service reported the box container ended while it has not; waiting again", "id", id[:12])
 		select {
