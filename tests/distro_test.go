@@ -294,6 +294,20 @@ func TestSeedsLeapStackbuild(t *testing.T) {
 	if vc := mustRead(t, filepath.Join(target, "build", "image-root", "etc", "vconsole.conf")); !strings.Contains(vc, "KEYMAP=us") {
 		t.Errorf("the description's keytable: %q", vc)
 	}
+
+	// The built root stashed holds everything the description asks for
+	// (kernel-default and friends by the names their packages provide):
+	// stacked again, it builds with no repository at all.
+	mustKiwi(t, "system", "stash", "--root", filepath.Join(target, "build", "image-root"), "--container-name", "leap-vm", "--tag", "1")
+	offline := filepath.Join(t.TempDir(), "offline")
+	r = kiwi(t, "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "leap-vm:1", "--description", desc, "--target-dir", offline,
+		"--", "--set-repo", "http://127.0.0.1:1/nothing,rpm-md")
+	if r.err != nil {
+		t.Fatalf("offline stackbuild of a complete rpm stack: %v\n%s", r.err, tail(r.stderr, 3000))
+	}
+	if !strings.Contains(r.stderr, "all image packages are installed already") {
+		t.Errorf("the complete stack was not recognised as complete:\n%s", tail(r.stderr, 2000))
+	}
 }
 
 // TestRepositoryCredentials: a repository behind HTTP basic auth (a
