@@ -21,9 +21,10 @@ type dnf struct {
 	repos                  []repo
 	releasever             string
 	keys                   []string
-	db                     *rpmDB
-	run                    runner.Runner
-	log                    *slog.Logger
+	// The root's rpm database lists, verifies and deletes.
+	*rpmDB
+	run runner.Runner
+	log *slog.Logger
 }
 
 // dnfCache is where the shared cache shows inside the root while dnf
@@ -48,7 +49,7 @@ func newDnf(d *description.Description, o Options, name string, repos []repo) (M
 		m.releasever = "0"
 	}
 	m.keys = append(append(m.keys, o.SigningKeys...), repoKeys(repos)...)
-	if m.db, err = newRPMDB(d, o.Root, dir, o.Run); err != nil {
+	if m.rpmDB, err = newRPMDB(d, o.Root, dir, o.Run); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -112,8 +113,7 @@ func (m *dnf) dnf(ctx context.Context, args ...string) error {
 	defer unlock()
 	full := []string{"--config", filepath.Join(m.dir, "dnf.conf"), "-y", "--installroot", m.root,
 		"--releasever", m.releasever, "--setopt=reposdir=" + filepath.Join(m.dir, "repos.d")}
-	_, err = chroot.RunCmd(ctx, m.run, chroot.Cmd{Root: m.root, Env: m.db.env(), Name: m.tool, Args: append(full, args...), OnHost: true,
-		Binds: []chroot.Bind{{Host: m.cache, InRoot: dnfCache}, {Host: "/etc/resolv.conf", InRoot: "/etc/resolv.conf", File: true}}})
+	_, err = onHost(ctx, m.run, m.root, m.env(), []chroot.Bind{{Host: m.cache, InRoot: dnfCache}}, m.tool, append(full, args...)...)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", m.tool, args[0], err)
 	}
@@ -127,7 +127,7 @@ func (m *dnf) install(ctx context.Context, pkgs []string) error {
 	if err := os.MkdirAll(m.cache, 0o755); err != nil {
 		return fmt.Errorf("package cache: %w", err)
 	}
-	if err := m.db.importKeys(ctx, m.keys); err != nil {
+	if err := m.importKeys(ctx, m.keys); err != nil {
 		return err
 	}
 	return m.dnf(ctx, append([]string{"install"}, pkgs...)...)
@@ -152,18 +152,6 @@ func (m *dnf) Uninstall(ctx context.Context, pkgs []string) error {
 	return m.dnf(ctx, append([]string{"remove", "--setopt=clean_requirements_on_remove=1"}, pkgs...)...)
 }
 
-// Delete removes pkgs with rpm, ignoring what depends on them.
-func (m *dnf) Delete(ctx context.Context, pkgs []string) error { return m.db.erase(ctx, pkgs) }
-
-// Installed names the root's rpm packages.
-func (m *dnf) Installed(ctx context.Context) (map[string]bool, error) { return m.db.installed(ctx) }
-
-// Packages lists the root's rpm packages.
-func (m *dnf) Packages(ctx context.Context) ([]string, error) { return m.db.packages(ctx) }
-
-// Verify is rpm -Va over the root.
-func (m *dnf) Verify(ctx context.Context) ([]byte, error) { return m.db.verify(ctx) }
-
 // ClearCache drops the cached metadata (the packages stay).
 func (m *dnf) ClearCache() error {
 	entries, _ := os.ReadDir(m.cache)
@@ -183,11 +171,7 @@ func (m *dnf) ClearCache() error {
 // Finish removes the cache's mount point from the root and writes the
 // repositories the image keeps into /etc/yum.repos.d.
 func (m *dnf) Finish() error {
-	for _, d := range []string{dnfCache, filepath.Dir(dnfCache)} {
-		if err := os.Remove(filepath.Join(m.root, d)); err != nil && !os.IsNotExist(err) {
-			m.log.Debug("left in the root", "dir", d, "error", err)
-		}
-	}
+	removeEmpty(m.root, dnfCache, filepath.Dir(dnfCache))
 	files := map[string]string{}
 	for _, r := range m.repos {
 		if r.image {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -224,7 +225,7 @@ func repositories(d *description.Description, name string, k kind) ([]repo, erro
 	var out []repo
 	for i, r := range d.Repositories {
 		typ := r.Type
-		if typ != "" && !contains(k.repoTypes, typ) {
+		if typ != "" && !slices.Contains(k.repoTypes, typ) {
 			return nil, fmt.Errorf("%s: repository type %q cannot be used with packagemanager %s: use type=%q", r.Pos, typ, name, k.repoTypes[0])
 		}
 		uri, err := sourceURL(r, filepath.Dir(d.File))
@@ -298,15 +299,6 @@ func localPath(src, descDir string) (string, error) {
 		return "", fmt.Errorf("%q is not an absolute path (this:// is relative to the description)", p)
 	}
 	return filepath.Clean(p), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // privateDir makes the build's own configuration directory of a manager.

@@ -85,7 +85,7 @@ func (r repo) pacmanRepo() string {
 func (p *pacman) pacman(ctx context.Context, args ...string) ([]byte, error) {
 	full := []string{"--config", filepath.Join(p.dir, "pacman.conf"), "--root", p.root,
 		"--dbpath", filepath.Join(p.root, pacmanDB), "--noconfirm"}
-	return onHost(ctx, p.run, p.root, []string{"LANG=C", "LC_ALL=C"}, "pacman", append(full, args...)...)
+	return onHost(ctx, p.run, p.root, []string{"LANG=C", "LC_ALL=C"}, nil, "pacman", append(full, args...)...)
 }
 
 func (p *pacman) install(ctx context.Context, pkgs []string) error {
@@ -154,11 +154,7 @@ func (p *pacman) Installed(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list the root's packages: %w", err)
 	}
-	have := map[string]bool{}
-	for _, n := range strings.Fields(string(out)) {
-		have[n] = true
-	}
-	return have, nil
+	return nameSet(out), nil
 }
 
 // Packages lists the root's packages from pacman -Qi, in KIWI's

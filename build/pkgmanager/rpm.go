@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -71,7 +72,7 @@ func newRPMDB(d *description.Description, root, home string, r runner.Runner) (*
 func installLangs(locales []string) string {
 	langs := []string{"C", "C.UTF-8", "POSIX"}
 	for _, l := range locales {
-		if !contains(langs, l) {
+		if !slices.Contains(langs, l) {
 			langs = append(langs, l)
 		}
 	}
@@ -98,10 +99,10 @@ func (db *rpmDB) rpm(ctx context.Context, args ...string) ([]byte, error) {
 	return db.run.Run(ctx, runner.Cmd{Name: "rpm", Args: append([]string{"--root", db.root, "--dbpath", db.path}, args...), Env: db.env()})
 }
 
-// installed names the packages in the root's database and what they
+// Installed names the packages in the root's database and what they
 // provide: a description asking for kernel-default is satisfied by the
 // package providing it, as zypper and dnf would be.
-func (db *rpmDB) installed(ctx context.Context) (map[string]bool, error) {
+func (db *rpmDB) Installed(ctx context.Context) (map[string]bool, error) {
 	if !db.has() {
 		return nil, fmt.Errorf("%w (%s in %s): it is no rpm root yet, or packagemanager is wrong", ErrNoDatabase, db.path, db.root)
 	}
@@ -109,15 +110,20 @@ func (db *rpmDB) installed(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list the root's packages: %w", err)
 	}
+	return nameSet(out), nil
+}
+
+// nameSet is the set of the whitespace-separated names in out.
+func nameSet(out []byte) map[string]bool {
 	have := map[string]bool{}
 	for _, n := range strings.Fields(string(out)) {
 		have[n] = true
 	}
-	return have, nil
+	return have
 }
 
-// packages are KIWI's .packages lines of an rpm root, sorted.
-func (db *rpmDB) packages(ctx context.Context) ([]string, error) {
+// Packages are KIWI's .packages lines of an rpm root, sorted.
+func (db *rpmDB) Packages(ctx context.Context) ([]string, error) {
 	if !db.has() {
 		return nil, ErrNoDatabase
 	}
@@ -130,9 +136,9 @@ func (db *rpmDB) packages(ctx context.Context) ([]string, error) {
 	return lines, nil
 }
 
-// verify is rpm -Va: it exits 1 when files changed, and their list is the
-// result.
-func (db *rpmDB) verify(ctx context.Context) ([]byte, error) {
+// Verify is rpm -Va: it exits 1 when files changed, and their list is
+// the result.
+func (db *rpmDB) Verify(ctx context.Context) ([]byte, error) {
 	if !db.has() {
 		return nil, ErrNoDatabase
 	}
@@ -144,9 +150,9 @@ func (db *rpmDB) verify(ctx context.Context) ([]byte, error) {
 	return out, nil
 }
 
-// erase removes pkgs without their scripts and whatever depends on them
+// Delete removes pkgs without their scripts and whatever depends on them
 // (KIWI's delete: rpm -e --nodeps --allmatches --noscripts).
-func (db *rpmDB) erase(ctx context.Context, pkgs []string) error {
+func (db *rpmDB) Delete(ctx context.Context, pkgs []string) error {
 	if len(pkgs) == 0 {
 		return nil
 	}
@@ -174,11 +180,12 @@ func (db *rpmDB) importKeys(ctx context.Context, keys []string) error {
 }
 
 // onHost runs a host program (zypper, dnf, pacman) against the root with
-// the root's /proc, /sys and /dev mounted for the package scripts, in a
-// private mount namespace that ends with it.
-func onHost(ctx context.Context, r runner.Runner, root string, env []string, name string, args ...string) ([]byte, error) {
-	return chroot.RunCmd(ctx, r, chroot.Cmd{Root: root, Env: env, Name: name, Args: args, OnHost: true,
-		Binds: []chroot.Bind{{Host: "/etc/resolv.conf", InRoot: "/etc/resolv.conf", File: true}}})
+// the root's /proc, /sys and /dev mounted for the package scripts, the
+// host's resolv.conf and binds, in a private mount namespace that ends
+// with it.
+func onHost(ctx context.Context, r runner.Runner, root string, env []string, binds []chroot.Bind, name string, args ...string) ([]byte, error) {
+	binds = append(binds, chroot.Bind{Host: "/etc/resolv.conf", InRoot: "/etc/resolv.conf", File: true})
+	return chroot.RunCmd(ctx, r, chroot.Cmd{Root: root, Env: env, Name: name, Args: args, OnHost: true, Binds: binds})
 }
 
 // imageRepoFiles writes the repositories the image keeps into the root's
@@ -199,8 +206,10 @@ func imageRepoFiles(root, dir string, files map[string]string) error {
 	return nil
 }
 
-// removeEmpty removes the directory dir of root if it is empty (a mount
-// point or scratch dir the build made).
-func removeEmpty(root, dir string) {
-	_ = os.Remove(filepath.Join(root, dir))
+// removeEmpty removes the directories dirs of root, in order, where
+// they are empty (mount points and scratch dirs the build made).
+func removeEmpty(root string, dirs ...string) {
+	for _, d := range dirs {
+		_ = os.Remove(filepath.Join(root, d))
+	}
 }

@@ -24,9 +24,10 @@ type zypper struct {
 	// locks is the <ignore> list: packages the solver must not install.
 	locks []string
 	keys  []string
-	db    *rpmDB
-	run   runner.Runner
-	log   *slog.Logger
+	// The root's rpm database lists, verifies and deletes.
+	*rpmDB
+	run runner.Runner
+	log *slog.Logger
 }
 
 // zypperRun is where the build's package locks and repository
@@ -48,7 +49,7 @@ func newZypper(d *description.Description, o Options, name string, repos []repo)
 	z := &zypper{root: o.Root, dir: dir, cache: filepath.Join(o.CacheDir, "zypper"), repos: repos,
 		noRecommends: onlyRequired(d), locks: ignored(d), run: o.Run, log: o.Log}
 	z.keys = append(append(z.keys, o.SigningKeys...), repoKeys(repos)...)
-	if z.db, err = newRPMDB(d, o.Root, dir, o.Run); err != nil {
+	if z.rpmDB, err = newRPMDB(d, o.Root, dir, o.Run); err != nil {
 		z.Close()
 		return nil, err
 	}
@@ -136,8 +137,8 @@ func (z *zypper) zypper(ctx context.Context, args ...string) error {
 		"--reposd-dir", filepath.Join(z.dir, "repos.d"),
 		"--config", filepath.Join(z.dir, "zypper.conf"),
 		"--root", z.root}
-	env := append(z.db.env(), "ZYPP_CONF="+filepath.Join(z.dir, "zypp.conf"))
-	if _, err := onHost(ctx, z.run, z.root, env, "zypper", append(full, args...)...); err != nil {
+	env := append(z.env(), "ZYPP_CONF="+filepath.Join(z.dir, "zypp.conf"))
+	if _, err := onHost(ctx, z.run, z.root, env, nil, "zypper", append(full, args...)...); err != nil {
 		return fmt.Errorf("zypper %s: %w", args[0], err)
 	}
 	return nil
@@ -169,7 +170,7 @@ func (z *zypper) install(ctx context.Context, pkgs []string) error {
 	if len(pkgs) == 0 {
 		return nil
 	}
-	if err := z.db.importKeys(ctx, z.keys); err != nil {
+	if err := z.importKeys(ctx, z.keys); err != nil {
 		return err
 	}
 	args := []string{"install", "--auto-agree-with-licenses"}
@@ -198,18 +199,6 @@ func (z *zypper) Uninstall(ctx context.Context, pkgs []string) error {
 	}
 	return z.zypper(ctx, append([]string{"remove", "--clean-deps", "--force-resolution", "--"}, pkgs...)...)
 }
-
-// Delete removes pkgs with rpm, ignoring what depends on them.
-func (z *zypper) Delete(ctx context.Context, pkgs []string) error { return z.db.erase(ctx, pkgs) }
-
-// Installed names the root's rpm packages.
-func (z *zypper) Installed(ctx context.Context) (map[string]bool, error) { return z.db.installed(ctx) }
-
-// Packages lists the root's rpm packages.
-func (z *zypper) Packages(ctx context.Context) ([]string, error) { return z.db.packages(ctx) }
-
-// Verify is rpm -Va over the root.
-func (z *zypper) Verify(ctx context.Context) ([]byte, error) { return z.db.verify(ctx) }
 
 // ClearCache drops the cached metadata of every repository.
 func (z *zypper) ClearCache() error {
