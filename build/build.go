@@ -104,6 +104,11 @@ func Prepare(ctx context.Context, d *description.Description, o Options) (*prepa
 	if err := CheckHost(d); err != nil {
 		return nil, err
 	}
+	return prepareRoot(ctx, d, o)
+}
+
+// prepareRoot is Prepare for callers that checked the host already.
+func prepareRoot(ctx context.Context, d *description.Description, o Options) (*prepare.Result, error) {
 	po := o.Prepare
 	if po.Run.Log == nil {
 		po.Run = o.Run
@@ -173,7 +178,7 @@ func Build(ctx context.Context, d *description.Description, o Options) ([]create
 	if err != nil {
 		return nil, fmt.Errorf("target dir %s: %w", o.TargetDir, err)
 	}
-	res, err := Prepare(ctx, d, o)
+	res, err := prepareRoot(ctx, d, o)
 	if err != nil {
 		RemoveEmpty(created)
 		return nil, err

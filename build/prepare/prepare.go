@@ -88,9 +88,15 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 	if o.Tool == "" {
 		o.Tool = "kiwi"
 	}
-	if err := pkgmanager.CheckHost(d); err != nil {
+	// New checks the manager, its repositories and the host's tool
+	// before anything is made (its private configuration dir goes with
+	// Close).
+	pm, err := pkgmanager.New(d, pkgmanager.Options{Root: o.Root, CacheDir: o.CacheDir, TempDir: o.TempDir,
+		SigningKeys: o.SigningKeys, Run: o.Run, Log: o.Log})
+	if err != nil {
 		return nil, err
 	}
+	defer pm.Close()
 	if err := arch.CanRun(d.TargetArch); err != nil {
 		return nil, err
 	}
@@ -122,12 +128,6 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 			}
 		}()
 	}
-	pm, err := pkgmanager.New(d, pkgmanager.Options{Root: o.Root, CacheDir: o.CacheDir, TempDir: o.TempDir,
-		SigningKeys: o.SigningKeys, Run: o.Run, Log: o.Log})
-	if err != nil {
-		return nil, err
-	}
-	defer pm.Close()
 	if o.ClearCache {
 		if err := pm.ClearCache(); err != nil {
 			return nil, err
