@@ -81,8 +81,18 @@ func TestDistributions(t *testing.T) {
 	// rpmLine is the kernel's .packages line from an rpm database:
 	// name|epoch|version|release|arch|disturl|license.
 	rpmLine := regexp.MustCompile(`(?m)^linux-image-amd64\|0\|6\.1\.[^|]+\|[^|]+\|x86_64\|\(none\)\|[^|]+$`)
-	rpmRoot := func(t *testing.T, root string) {
+	// rpmResult checks an rpm build: .packages has the kernel's rpm line
+	// and not the package the description removed, the root has an rpm
+	// database and no dpkg one.
+	rpmResult := func(t *testing.T, target, root, base, removed, section string) {
 		t.Helper()
+		pk := mustRead(t, filepath.Join(target, base+".packages"))
+		if !rpmLine.MatchString(pk) {
+			t.Errorf(".packages has no rpm line for the kernel:\n%.600s", pk)
+		}
+		if strings.Contains(pk, removed+"|") {
+			t.Errorf("the %s section's package is still installed", section)
+		}
 		if _, err := os.Stat(filepath.Join(root, "usr/lib/sysimage/rpm/rpmdb.sqlite")); err != nil {
 			t.Errorf("the root has no rpm database: %v", err)
 		}
@@ -94,14 +104,7 @@ func TestDistributions(t *testing.T) {
 	t.Run("ZypperOEMEFIXfs", func(t *testing.T) {
 		target, root := build(t, "zypper-oem")
 		base := "zypper-oem.x86_64-1.0.0"
-		pk := mustRead(t, filepath.Join(target, base+".packages"))
-		if !rpmLine.MatchString(pk) {
-			t.Errorf(".packages has no rpm line for the kernel:\n%.600s", pk)
-		}
-		if strings.Contains(pk, "cloud-guest-utils|") {
-			t.Error("the uninstall section's package is still installed")
-		}
-		rpmRoot(t, root)
+		rpmResult(t, target, root, base, "cloud-guest-utils", "uninstall")
 		// rpm-excludedocs: the repacked packages mark /usr/share/doc
 		// as documentation.
 		if out, _ := exec.Command("find", filepath.Join(root, "usr/share/doc"), "-type", "f").Output(); len(out) > 0 {
@@ -134,14 +137,7 @@ func TestDistributions(t *testing.T) {
 	t.Run("DnfOEMBIOSExt4", func(t *testing.T) {
 		target, root := build(t, "dnf-oem")
 		base := "dnf-oem.x86_64-1.0.0"
-		pk := mustRead(t, filepath.Join(target, base+".packages"))
-		if !rpmLine.MatchString(pk) {
-			t.Errorf(".packages has no rpm line for the kernel:\n%.600s", pk)
-		}
-		if strings.Contains(pk, "gdisk|") {
-			t.Error("the delete section's package is still installed")
-		}
-		rpmRoot(t, root)
+		rpmResult(t, target, root, base, "gdisk", "delete")
 		boot(t, bootOptions{Disk: filepath.Join(target, base+".raw"), Format: "raw", Extra: []string{"-snapshot"}}, "login:", 4*time.Minute)
 	})
 
