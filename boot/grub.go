@@ -102,15 +102,19 @@ var grubModules = []string{
 }
 
 // grubModuleDir is where the grub modules for platform are: the image's
-// own when it has them (so the image boots with its own grub), else the
-// host's.
+// own when it has them (so the image boots with its own grub; in
+// moduleDirs' order), else the host's.
 func grubModuleDir(root, platform string) (string, error) {
-	for _, d := range []string{filepath.Join(root, "usr/lib/grub", platform), filepath.Join("/usr/lib/grub", platform)} {
+	var dirs []string
+	for _, d := range moduleDirs {
+		dirs = append(dirs, filepath.Join(root, d, platform))
+	}
+	for _, d := range append(dirs, filepath.Join("/usr/lib/grub", platform)) {
 		if _, err := os.Stat(filepath.Join(d, "kernel.img")); err == nil {
 			return d, nil
 		}
 	}
-	return "", fmt.Errorf("no grub modules for %s in the image or on the host: install grub-pc-bin / grub-efi-amd64-bin in the image", platform)
+	return "", fmt.Errorf("no grub modules for %s in the image (/usr/share/grub2, /usr/lib/grub) or on the host: install grub2-i386-pc / grub2-x86_64-efi (openSUSE), grub2-pc-modules / grub2-efi-x64-modules (Fedora) or grub-pc-bin / grub-efi-amd64-bin (Debian) in the image", platform)
 }
 
 // MakeImage builds a grub image for platform (i386-pc, x86_64-efi) that

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/kiwi-go/kiwi/internal/chroot"
@@ -42,22 +44,11 @@ type MkconfigOptions struct {
 	Table string // gpt or msdos
 }
 
-// HasMkconfig tells whether root brings its own grub-mkconfig (Debian's
-// grub2-common) with the grub-probe and grub-mkrelpath it calls.
-func HasMkconfig(root string) bool {
-	for _, p := range []string{"usr/sbin/grub-mkconfig", "usr/sbin/grub-probe", "usr/bin/grub-mkrelpath"} {
-		fi, err := os.Lstat(filepath.Join(root, p))
-		if err != nil || !fi.Mode().IsRegular() {
-			return false
-		}
-	}
-	return true
-}
-
-// Mkconfig writes root's /boot/grub/grub.cfg with the root's own
-// grub-mkconfig, so the menu is the distribution's (and a later
-// update-grub in the running system keeps KIWI's settings, which go to
-// /etc/default/grub.d/kiwi.cfg).
+// Mkconfig writes root's grub.cfg (/boot/grub/grub.cfg, or
+// /boot/grub2/grub.cfg as g says) with the root's own grub-mkconfig, so
+// the menu is the distribution's (and a later update-grub or
+// grub2-mkconfig in the running system keeps KIWI's settings, see
+// writeGrubDefaults).
 //
 // grub-mkconfig asks grub-probe about the block devices under / and
 // /boot; a disk that is still an image file has none. So for this one
@@ -65,8 +56,15 @@ func HasMkconfig(root string) bool {
 // grub-mkrelpath are replaced by scripts that answer for the disk being
 // built (dir is where those scripts are written). Nothing is mounted on
 // the host and the root's own tools are untouched.
-func Mkconfig(ctx context.Context, r runner.Runner, root, dir string, o MkconfigOptions) error {
-	if err := writeGrubDefaults(root, o); err != nil {
+func Mkconfig(ctx context.Context, r runner.Runner, root, dir string, g Grub, o MkconfigOptions) error {
+	if !g.CanMkconfig() {
+		return fmt.Errorf("the root has no grub-mkconfig or grub2-mkconfig with its grub-probe and grub-mkrelpath")
+	}
+	script, err := os.ReadFile(filepath.Join(root, g.Mkconfig))
+	if err != nil {
+		return fmt.Errorf("read the root's %s: %w", g.Mkconfig, err)
+	}
+	if err := writeGrubDefaults(root, string(script), o); err != nil {
 		return err
 	}
 	probe, relpath := filepath.Join(dir, "grub-probe"), filepath.Join(dir, "grub-mkrelpath")
@@ -76,60 +74,124 @@ func Mkconfig(ctx context.Context, r runner.Runner, root, dir string, o Mkconfig
 	if err := os.WriteFile(relpath, []byte(relpathScript(o.Boot != nil)), 0o755); err != nil {
 		return fmt.Errorf("write grub-mkrelpath stand-in: %w", err)
 	}
-	if _, err := chroot.RunCmd(ctx, r, chroot.Cmd{
-		Root: root,
-		Binds: []chroot.Bind{
-			{Host: probe, InRoot: "/usr/sbin/grub-probe", File: true},
-			{Host: relpath, InRoot: "/usr/bin/grub-mkrelpath", File: true},
-		},
-		Name: "grub-mkconfig", Args: []string{"-o", "/boot/grub/grub.cfg"},
-	}); err != nil {
-		return fmt.Errorf("grub-mkconfig in the root: %w", err)
+	var binds []chroot.Bind
+	for _, p := range g.Probe {
+		binds = append(binds, chroot.Bind{Host: probe, InRoot: p, File: true})
 	}
-	cfg, err := os.ReadFile(filepath.Join(root, "boot/grub/grub.cfg"))
+	for _, p := range g.Mkrelpath {
+		binds = append(binds, chroot.Bind{Host: relpath, InRoot: p, File: true})
+	}
+	if _, err := chroot.RunCmd(ctx, r, chroot.Cmd{
+		Root: root, Binds: binds, Name: g.Mkconfig, Args: []string{"-o", g.ConfigPath()},
+	}); err != nil {
+		return fmt.Errorf("%s in the root: %w", path.Base(g.Mkconfig), err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(root, g.ConfigPath()))
 	if err != nil {
-		return fmt.Errorf("grub-mkconfig: %w", err)
+		return fmt.Errorf("%s: %w", path.Base(g.Mkconfig), err)
 	}
 	if !strings.Contains(string(cfg), "root="+o.Root.Device) {
-		return fmt.Errorf("grub-mkconfig wrote no boot entry with root=%s: does the root have a kernel in /boot and grub's /etc/grub.d/10_linux?", o.Root.Device)
+		return fmt.Errorf("%s wrote no boot entry with root=%s: does the root have a kernel in /boot and grub's /etc/grub.d/10_linux?", path.Base(g.Mkconfig), o.Root.Device)
 	}
 	return nil
 }
 
-// writeGrubDefaults writes KIWI's settings where Debian's grub-mkconfig
-// reads them after /etc/default/grub, so the distribution's own file
-// stays as it is.
-func writeGrubDefaults(root string, o MkconfigOptions) error {
-	var b strings.Builder
-	b.WriteString("# Written by kiwi from the image description's <type> and <bootloader>.\n")
-	q := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, shellQuote(v)) }
+// grubSetting is one variable of /etc/default/grub.
+type grubSetting struct{ key, value string }
+
+// grubSettings are KIWI's settings for grub-mkconfig. mkconfig is the
+// root's grub-mkconfig script: when it knows Boot Loader Spec entries
+// (Fedora/RHEL's GRUB_ENABLE_BLSCFG), they are turned off, because the
+// entries kernel-install wrote while the root was prepared carry the
+// build host's command line, not this disk's root=; the classic menu
+// entries grub2-mkconfig writes instead are the ones probed for this disk
+// (and Fedora's kernel-install keeps them current with grubby).
+func grubSettings(mkconfig string, o MkconfigOptions) []grubSetting {
+	var s []grubSetting
 	if o.Distributor != "" {
-		q("GRUB_DISTRIBUTOR", o.Distributor)
+		s = append(s, grubSetting{"GRUB_DISTRIBUTOR", o.Distributor})
 	}
-	fmt.Fprintf(&b, "GRUB_TIMEOUT=%d\n", o.Timeout)
-	q("GRUB_CMDLINE_LINUX_DEFAULT", o.Cmdline)
-	q("GRUB_CMDLINE_LINUX", "")
+	s = append(s, grubSetting{"GRUB_TIMEOUT", strconv.Itoa(o.Timeout)},
+		grubSetting{"GRUB_CMDLINE_LINUX_DEFAULT", o.Cmdline}, grubSetting{"GRUB_CMDLINE_LINUX", ""})
 	if o.Serial {
 		consoles := o.Console
 		if consoles == "" {
 			consoles = "serial console"
 		}
-		q("GRUB_TERMINAL_INPUT", consoles)
-		q("GRUB_TERMINAL_OUTPUT", consoles)
-		q("GRUB_SERIAL_COMMAND", "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1")
+		s = append(s, grubSetting{"GRUB_TERMINAL_INPUT", consoles}, grubSetting{"GRUB_TERMINAL_OUTPUT", consoles},
+			grubSetting{"GRUB_SERIAL_COMMAND", "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1"})
 	} else {
 		// A text menu boots on any display; gfxterm needs fonts and video.
-		q("GRUB_TERMINAL_OUTPUT", "console")
+		s = append(s, grubSetting{"GRUB_TERMINAL_OUTPUT", "console"})
 	}
-	b.WriteString("GRUB_DISABLE_RECOVERY=true\nGRUB_DISABLE_OS_PROBER=true\n")
-	d := filepath.Join(root, "etc/default/grub.d")
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	s = append(s, grubSetting{"GRUB_DISABLE_RECOVERY", "true"}, grubSetting{"GRUB_DISABLE_OS_PROBER", "true"})
+	if strings.Contains(mkconfig, "GRUB_ENABLE_BLSCFG") {
+		s = append(s, grubSetting{"GRUB_ENABLE_BLSCFG", "false"})
+	}
+	return s
+}
+
+// writeGrubDefaults writes KIWI's settings where the root's grub-mkconfig
+// reads them: Debian's sources /etc/default/grub.d/*.cfg after
+// /etc/default/grub, so they go to grub.d/kiwi.cfg and the
+// distribution's own file stays as it is; the others read only
+// /etc/default/grub, whose variables are then set in place (comments and
+// other variables kept, new ones appended), as KIWI does.
+func writeGrubDefaults(root, mkconfig string, o MkconfigOptions) error {
+	settings := grubSettings(mkconfig, o)
+	if strings.Contains(mkconfig, "default/grub.d") {
+		var b strings.Builder
+		b.WriteString("# Written by kiwi from the image description's <type> and <bootloader>.\n")
+		for _, v := range settings {
+			fmt.Fprintf(&b, "%s=%s\n", v.key, shellQuote(v.value))
+		}
+		d := filepath.Join(root, "etc/default/grub.d")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("grub defaults: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "kiwi.cfg"), []byte(b.String()), 0o644); err != nil {
+			return fmt.Errorf("grub defaults: %w", err)
+		}
+		return nil
+	}
+	file := filepath.Join(root, "etc/default/grub")
+	old, err := os.ReadFile(file)
+	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("grub defaults: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(d, "kiwi.cfg"), []byte(b.String()), 0o644); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return fmt.Errorf("grub defaults: %w", err)
 	}
-	return nil
+	return os.WriteFile(file, []byte(setGrubDefaults(string(old), settings)), 0o644)
+}
+
+// setGrubDefaults sets each variable of settings in the shell variable
+// file text: an existing assignment is replaced where it is, a new one
+// appended.
+func setGrubDefaults(text string, settings []grubSetting) string {
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if text == "" {
+		lines = nil
+	}
+	done := map[string]bool{}
+	for i, l := range lines {
+		k, _, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if !ok || strings.HasPrefix(k, "#") {
+			continue
+		}
+		for _, v := range settings {
+			if v.key == strings.TrimPrefix(k, "export ") {
+				lines[i] = v.key + "=" + shellQuote(v.value)
+				done[v.key] = true
+			}
+		}
+	}
+	for _, v := range settings {
+		if !done[v.key] {
+			lines = append(lines, v.key+"="+shellQuote(v.value))
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // probeScript answers grub-mkconfig's questions (grub-probe --target=T

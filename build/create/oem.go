@@ -56,15 +56,16 @@ func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
 	logLayout(o.Log, layout)
 
 	ids := newIdentities(layout)
-	if err := rootFiles(o.Root, t, layout, ids); err != nil {
+	grub := boot.GrubOf(o.Root)
+	if err := rootFiles(o.Root, t, layout, ids, grub.Dir); err != nil {
 		return nil, err
 	}
 	// The package list and verification only read the tree's package
 	// files: they run while the initrd and the disk are made.
 	packages := startPackageResults(ctx, o, work, base)
 	defer packages()
-	place := bootPlaceOf(layout, ids)
-	if err := bootFiles(ctx, o, t, layout, ids, kernel, place, work); err != nil {
+	place := bootPlaceOf(layout, ids, grub.Dir)
+	if err := bootFiles(ctx, o, t, layout, ids, kernel, place, grub, work); err != nil {
 		return nil, err
 	}
 

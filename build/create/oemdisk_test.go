@@ -214,7 +214,7 @@ func TestFilesystemsAndAssembleOnATinyTree(t *testing.T) {
 				t.Fatal(err)
 			}
 			ids := newIdentities(l)
-			place := bootPlaceOf(l, ids)
+			place := bootPlaceOf(l, ids, "grub")
 			work := t.TempDir()
 
 			content, err := filesystems(ctx, o, c.t, spec, l, ids, work)

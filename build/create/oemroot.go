@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -48,11 +49,13 @@ type bootPlace struct {
 	GrubDir   string // grub's directory in it
 }
 
-func bootPlaceOf(l *disk.Layout, ids identities) bootPlace {
+// bootPlaceOf is the boot place of layout l for a root whose grub
+// directory is /boot/<grubDir> (boot.Grub's Dir).
+func bootPlaceOf(l *disk.Layout, ids identities, grubDir string) bootPlace {
 	if l.Find(disk.RoleBoot) != nil {
-		return bootPlace{UUID: ids.fsUUID[disk.RoleBoot], KernelDir: "/", GrubDir: "/grub"}
+		return bootPlace{UUID: ids.fsUUID[disk.RoleBoot], KernelDir: "/", GrubDir: "/" + grubDir}
 	}
-	return bootPlace{UUID: ids.fsUUID[disk.RoleRoot], KernelDir: "/boot", GrubDir: "/boot/grub"}
+	return bootPlace{UUID: ids.fsUUID[disk.RoleRoot], KernelDir: "/boot", GrubDir: "/boot/" + grubDir}
 }
 
 func kernelCmdline(t DiskType, ids identities) string {
@@ -79,16 +82,16 @@ func grubMenu(t DiskType, kernel *boot.Kernel, ids identities, place bootPlace) 
 // rootFiles writes into the root tree what it needs to mount the planned
 // disk's filesystems: etc/fstab (replaced; by UUID, or by label with
 // devicepersistency="by-label"; the spare at spare_part_mountpoint), the
-// boot/efi mount point when the disk has an ESP, and boot/grub for
-// bootFiles. It runs nothing and writes nothing outside the root.
+// boot/efi mount point when the disk has an ESP, and boot/<grubDir>
+// (grub or grub2, as boot.GrubOf names it) for bootFiles. It runs nothing and writes nothing outside the root.
 //
 // After an error the root may have boot/efi but still its old fstab (or
 // none); nothing else changed.
-func rootFiles(root string, t DiskType, l *disk.Layout, ids identities) error {
+func rootFiles(root string, t DiskType, l *disk.Layout, ids identities, grubDir string) error {
 	if err := writeFstab(root, l, ids, t); err != nil {
 		return err
 	}
-	return os.MkdirAll(filepath.Join(root, "boot/grub"), 0o755)
+	return os.MkdirAll(filepath.Join(root, "boot", grubDir), 0o755)
 }
 
 func writeFstab(root string, l *disk.Layout, ids identities, t DiskType) error {
@@ -124,29 +127,30 @@ func writeFstab(root string, l *disk.Layout, ids identities, t DiskType) error {
 // rootFiles: the initrd (kernel.Initrd, built by the root's dracut in a
 // private mount namespace; with <oem-resize> kiwi's dracut module
 // kiwi-resize is installed under usr/lib/dracut/modules.d and added),
-// then boot/grub/grub.cfg, last because the root's own
+// then grub.cfg (boot/grub or boot/grub2), last because the root's own
 // grub-mkconfig lists the kernels and initrds it finds in /boot (it also
-// writes etc/default/grub.d/kiwi.cfg); a root without grub-mkconfig gets
+// writes KIWI's settings to etc/default/grub); a root without grub-mkconfig gets
 // kiwi's one-entry menu (grubMenu). Its scratch files go to work.
 //
 // After an error the root may have a new initrd and no grub.cfg, or a
 // partly written one; nothing is mounted and nothing outside the root and
 // work changed.
-func bootFiles(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids identities, kernel *boot.Kernel, place bootPlace, work string) error {
+func bootFiles(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids identities, kernel *boot.Kernel, place bootPlace, g boot.Grub, work string) error {
 	o.Log.Info("building initrd (dracut)")
 	start := time.Now()
 	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Resize: t.OEMResize}); err != nil {
 		return err
 	}
 	o.Log.Debug("initrd done", "took", time.Since(start).Round(time.Millisecond))
-	return writeGrubConfig(ctx, o, t, l, ids, grubMenu(t, kernel, ids, place), work)
+	return writeGrubConfig(ctx, o, t, l, ids, grubMenu(t, kernel, ids, place), g, work)
 }
 
-// writeGrubConfig writes the root's /boot/grub/grub.cfg: with the root's
-// own grub-mkconfig when it has one (as KIWI does), else kiwi's menu.
-func writeGrubConfig(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids identities, menu boot.Menu, work string) error {
-	cfg := filepath.Join(o.Root, "boot/grub/grub.cfg")
-	if !boot.HasMkconfig(o.Root) {
+// writeGrubConfig writes the root's grub.cfg (where g says): with the
+// root's own grub-mkconfig when it has one (as KIWI does), else kiwi's
+// menu.
+func writeGrubConfig(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids identities, menu boot.Menu, g boot.Grub, work string) error {
+	cfg := filepath.Join(o.Root, g.ConfigPath())
+	if !g.CanMkconfig() {
 		o.Log.Info("grub.cfg: the root has no grub-mkconfig (grub2-common), writing kiwi's menu")
 		if err := os.WriteFile(cfg, []byte(menu.Config()), 0o644); err != nil {
 			return fmt.Errorf("write grub.cfg: %w", err)
@@ -163,12 +167,12 @@ func writeGrubConfig(ctx context.Context, o Options, t DiskType, l *disk.Layout,
 	// grub-mkconfig adds root= itself; the rest of kiwi's command line
 	// goes to GRUB_CMDLINE_LINUX_DEFAULT.
 	cmdline := strings.TrimSpace(strings.TrimPrefix(menu.Cmdline, "root="+ids.device(disk.RoleRoot, t.ByLabel)))
-	o.Log.Info("grub.cfg: running the root's grub-mkconfig")
+	o.Log.Info("grub.cfg: running the root's "+path.Base(g.Mkconfig), "config", g.ConfigPath())
 	distributor := t.DisplayName
 	if distributor == "" {
 		distributor = t.Name
 	}
-	return boot.Mkconfig(ctx, o.Run, o.Root, work, boot.MkconfigOptions{
+	return boot.Mkconfig(ctx, o.Run, o.Root, work, g, boot.MkconfigOptions{
 		Distributor: distributor, Cmdline: cmdline, Timeout: t.BootTimeout,
 		Serial: menu.Serial, Console: menu.Console,
 		Root: *volume(disk.RoleRoot), Boot: volume(disk.RoleBoot), Table: l.Table,

@@ -100,7 +100,7 @@ UUID=swapuuid swap swap defaults 0 0
 			if err := os.WriteFile(filepath.Join(root, "etc/fstab"), []byte("old\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := rootFiles(root, c.t, l, fixedIdentities(l)); err != nil {
+			if err := rootFiles(root, c.t, l, fixedIdentities(l), "grub"); err != nil {
 				t.Fatal(err)
 			}
 			got, err := os.ReadFile(filepath.Join(root, "etc/fstab"))
@@ -126,7 +126,7 @@ func TestRootFilesErrorWritesNoGrubDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir() // no etc
-	err = rootFiles(root, DiskType{Filesystem: "ext4"}, l, fixedIdentities(l))
+	err = rootFiles(root, DiskType{Filesystem: "ext4"}, l, fixedIdentities(l), "grub")
 	if err == nil || !strings.Contains(err.Error(), "write fstab") {
 		t.Fatalf("error %v", err)
 	}
@@ -179,7 +179,7 @@ func TestBootPlaceAndMenu(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids := fixedIdentities(l)
-		place := bootPlaceOf(l, ids)
+		place := bootPlaceOf(l, ids, "grub")
 		if place != c.place {
 			t.Errorf("boot place %+v, want %+v", place, c.place)
 		}
@@ -203,13 +203,13 @@ func TestBootFilesGrubConfigWithoutMkconfig(t *testing.T) {
 	}
 	ids := fixedIdentities(l)
 	kernel := &boot.Kernel{Version: "6.1", Image: "boot/vmlinuz-6.1", Initrd: "boot/initrd.img-6.1"}
-	place := bootPlaceOf(l, ids)
+	place := bootPlaceOf(l, ids, "grub")
 
 	o.Root = t.TempDir()
 	if err := os.MkdirAll(filepath.Join(o.Root, "boot/grub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err = bootFiles(context.Background(), o, dt, l, ids, kernel, place, t.TempDir())
+	err = bootFiles(context.Background(), o, dt, l, ids, kernel, place, boot.GrubOf(o.Root), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "no dracut in the image") {
 		t.Fatalf("bootFiles without dracut: %v", err)
 	}
@@ -218,7 +218,7 @@ func TestBootFilesGrubConfigWithoutMkconfig(t *testing.T) {
 	}
 
 	menu := grubMenu(dt, kernel, ids, place)
-	if err := writeGrubConfig(context.Background(), o, dt, l, ids, menu, t.TempDir()); err != nil {
+	if err := writeGrubConfig(context.Background(), o, dt, l, ids, menu, boot.GrubOf(o.Root), t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(filepath.Join(o.Root, "boot/grub/grub.cfg"))
