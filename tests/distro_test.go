@@ -83,7 +83,8 @@ func TestDistributions(t *testing.T) {
 	rpmLine := regexp.MustCompile(`(?m)^linux-image-amd64\|0\|6\.1\.[^|]+\|[^|]+\|x86_64\|\(none\)\|[^|]+$`)
 	// rpmResult checks an rpm build: .packages has the kernel's rpm line
 	// and not the package the description removed, the root has an rpm
-	// database and no dpkg one.
+	// database and no dpkg one, and grub's files have the rpm family's
+	// names (grub2-mkconfig wrote /boot/grub2/grub.cfg).
 	rpmResult := func(t *testing.T, target, root, base, removed, section string) {
 		t.Helper()
 		pk := mustRead(t, filepath.Join(target, base+".packages"))
@@ -98,6 +99,12 @@ func TestDistributions(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(root, "var/lib/dpkg/status")); err == nil {
 			t.Error("the rpm root has a dpkg database")
+		}
+		if cfg, err := os.ReadFile(filepath.Join(root, "boot/grub2/grub.cfg")); err != nil || !strings.Contains(string(cfg), "BEGIN /etc/grub.d/10_linux") {
+			t.Errorf("no /boot/grub2/grub.cfg from grub2-mkconfig: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(root, "boot/grub")); err == nil {
+			t.Error("the rpm root has a /boot/grub")
 		}
 	}
 

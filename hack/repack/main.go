@@ -17,11 +17,12 @@
 //
 // Files under /usr/share/{doc,man,info} are marked as documentation in
 // the rpms. Some packages also provide their openSUSE/Fedora names
-// (kernel-default, grub2, shim, ...).
+// (kernel-default, grub2, shim, ...), and the rpms have grub's modules
+// and tools at the rpm family's paths (rpmNames).
 //
 // What it does not cover: real openSUSE/Fedora/Arch packages (their
-// scriptlets, rpm's file triggers, grub2 naming), versions in
-// dependencies, and hard links (stored as copies).
+// scriptlets, rpm's file triggers, their shim and signed grub paths),
+// versions in dependencies, and hard links (stored as copies).
 //
 // Usage: repack -root DIR [-rpm DIR] [-pacman DIR]
 package main
@@ -393,7 +394,10 @@ func (p *pkg) writeRPM(dir string, files []file) error {
 		}
 	}
 	for _, f := range files {
-		rf := rpmpack.RPMFile{Name: f.path, Mode: unixMode(f.mode), Owner: f.user, Group: f.group, MTime: uint32(f.mtime.Unix())}
+		if f.path == rpmDropped {
+			continue
+		}
+		rf := rpmpack.RPMFile{Name: rpmPath(f.path), Mode: unixMode(f.mode), Owner: f.user, Group: f.group, MTime: uint32(f.mtime.Unix())}
 		switch {
 		case f.mode&fs.ModeSymlink != 0:
 			rf.Body = []byte(f.link)
@@ -419,6 +423,36 @@ func (p *pkg) writeRPM(dir string, files []file) error {
 		return err
 	}
 	return out.Close()
+}
+
+// rpmNames are the rpm family's names for some of Debian's grub files
+// (prefixes): openSUSE's grub2 keeps its modules in /usr/share/grub2 and
+// names its tools grub2-*, so kiwi finds grub where those distributions
+// put it (grub2-install makes the boot directory /boot/grub2). Debian's
+// grub-mkconfig script keeps calling grub-probe and grub-mkrelpath under
+// their Debian names, which therefore stay.
+var rpmNames = [][2]string{
+	{"/usr/lib/grub/i386-pc/", "/usr/share/grub2/i386-pc/"},
+	{"/usr/lib/grub/x86_64-efi/", "/usr/share/grub2/x86_64-efi/"},
+	{"/usr/sbin/grub-install", "/usr/sbin/grub2-install"},
+	{"/usr/sbin/grub-mkconfig", "/usr/sbin/grub2-mkconfig"},
+}
+
+// rpmDropped is Debian's grub theme script, which works in /boot/grub
+// only; the rpm distributions have none.
+const rpmDropped = "/etc/grub.d/05_debian_theme"
+
+// rpmPath is p as the rpm family names it.
+func rpmPath(p string) string {
+	for _, n := range rpmNames {
+		if p+"/" == n[0] {
+			return strings.TrimSuffix(n[1], "/")
+		}
+		if rest, ok := strings.CutPrefix(p, n[0]); ok && (strings.HasSuffix(n[0], "/") || rest == "") {
+			return n[1] + rest
+		}
+	}
+	return p
 }
 
 // pacmanVersion is a Debian version as pacman's pkgver-pkgrel.
