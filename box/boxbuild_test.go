@@ -16,6 +16,7 @@ import (
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/result"
 )
 
 func TestPlaceResults(t *testing.T) {
@@ -25,7 +26,7 @@ func TestPlaceResults(t *testing.T) {
 		if err := os.WriteFile(p, []byte(key), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return create.Result{Key: key, Filename: p}
+		return create.Result{Key: key, File: result.File{Filename: p}}
 	}
 	// A kis build's results, and one the box has no use for.
 	results := []create.Result{

@@ -50,8 +50,11 @@ type Options struct {
 	ContainerCompress string
 	Epoch             *time.Time
 	Copy              oci.CopyOptions
-	Run               runner.Runner
-	Log               *slog.Logger
+	// BundleCompress is the runtime config's bundle compression of the
+	// results (nil: KIWI's default per result).
+	BundleCompress *bool
+	Run            runner.Runner
+	Log            *slog.Logger
 }
 
 // Root is where build makes its root tree in target, as KIWI does.
@@ -266,7 +269,7 @@ func createFrom(ctx context.Context, root, target string, o Options, layers *cre
 		Root: root, TargetDir: target, Run: o.Run, Log: o.Log,
 		Store: o.Prepare.Store, CacheDir: o.Prepare.CacheDir, TempDir: o.Prepare.TempDir, Tool: o.Prepare.Tool,
 		Layers: layers, Squash: o.Squash, Push: o.Push, Copy: o.Copy,
-		ContainerCompress: o.ContainerCompress, Epoch: o.Epoch,
+		ContainerCompress: o.ContainerCompress, Epoch: o.Epoch, BundleCompress: o.BundleCompress,
 	})
 	if err != nil && noSpace(err) {
 		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another target dir: %w", target, err)

@@ -7,19 +7,27 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
 // RuntimeConfig is what this kiwi takes from KIWI's runtime config file
-// (kiwi.yml): so far the compression of container images.
+// (kiwi.yml): the compression of container images and of bundled
+// results, and xz's options.
 type RuntimeConfig struct {
 	// File is the file read ("" when there is none).
 	File string
 	// ContainerCompress is "xz" (KIWI's default) or "none".
 	ContainerCompress string
-	// Unused are the top-level sections of the file this kiwi does not
-	// read, for a warning.
+	// BundleCompress is "bundle: - compress:", nil when not set (each
+	// result keeps its own default).
+	BundleCompress *bool
+	// XZOptions is "xz: - options:" split into arguments, nil when not
+	// set (xz runs with --threads=0).
+	XZOptions []string
+	// Unused are the sections and settings of the file this kiwi does
+	// not read, for a warning.
 	Unused []string
 }
 
@@ -63,25 +71,46 @@ func ReadRuntimeConfig(file string) (RuntimeConfig, error) {
 		return rc, fmt.Errorf("runtime config %s: %w (KIWI's format: each section is a list, e.g. \"container:\\n  - compress: none\")", file, err)
 	}
 	for section, entries := range doc {
-		if section != "container" {
-			rc.Unused = append(rc.Unused, section)
-			continue
-		}
 		for _, e := range entries {
-			v, ok := e["compress"]
-			if !ok {
-				continue
-			}
-			switch fmt.Sprint(v) {
-			case "xz", "true":
-				rc.ContainerCompress = "xz"
-			case "none", "false":
-				rc.ContainerCompress = "none"
-			default:
-				return rc, fmt.Errorf("runtime config %s: container: compress: %v: use xz or none", file, v)
+			for k, v := range e {
+				if err := rc.set(section, k, v); err != nil {
+					return rc, fmt.Errorf("runtime config %s: %s: %s: %w", file, section, k, err)
+				}
 			}
 		}
 	}
 	slices.Sort(rc.Unused)
+	rc.Unused = slices.Compact(rc.Unused)
 	return rc, nil
+}
+
+// set applies one setting of the file; one this kiwi does not read goes
+// to Unused.
+func (rc *RuntimeConfig) set(section, key string, v any) error {
+	switch section + "." + key {
+	case "container.compress":
+		switch fmt.Sprint(v) {
+		case "xz", "true":
+			rc.ContainerCompress = "xz"
+		case "none", "false":
+			rc.ContainerCompress = "none"
+		default:
+			return fmt.Errorf("%v: use xz or none", v)
+		}
+	case "bundle.compress":
+		b, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("%v: use true or false", v)
+		}
+		rc.BundleCompress = &b
+	case "xz.options":
+		o, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%v: use the options as one string, e.g. \"-9 --threads=0\"", v)
+		}
+		rc.XZOptions = strings.Fields(o)
+	default:
+		rc.Unused = append(rc.Unused, section+"."+key)
+	}
+	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,6 +247,59 @@ func TestFilesystemImageTypes(t *testing.T) {
 	out, err := exec.Command("debugfs", "-R", "cat /usr/lib/os-release", img).Output()
 	if err != nil || !strings.Contains(string(out), "bookworm") {
 		t.Fatalf("the image does not hold the root's os-release: %v %s", err, out)
+	}
+	resultListAndBundle(t, target)
+}
+
+// resultListAndBundle is issue 18's check of result list and bundle on
+// an ext4 image's target dir: KIWI's lines and names, the image
+// xz-compressed (fast xz options from the runtime config) with a
+// .sha256 that sha256sum -c takes and a zsync file, a bad id refused
+// before anything is made.
+func resultListAndBundle(t *testing.T, target string) {
+	t.Helper()
+	const base = "bench-create.x86_64-1.0.0"
+	list := kiwi(t, "result", "list", "--target-dir", target)
+	for _, want := range []string{"| Result files:\n", "| --> filesystem_image: " + filepath.Join(target, base+".ext4") + "\n",
+		"| --> image_packages: " + filepath.Join(target, base+".packages") + "\n"} {
+		if list.err != nil || !strings.Contains(list.stdout, want) {
+			t.Errorf("result list: %v, no %q in\n%s%s", list.err, want, list.stdout, list.stderr)
+		}
+	}
+	conf := filepath.Join(t.TempDir(), "kiwi.yml")
+	if err := os.WriteFile(conf, []byte("xz:\n  - options: -0 --threads=0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(t.TempDir(), "bundle")
+	if r := kiwi(t, "result", "bundle", "--target-dir", target, "--id", "a/b", "--bundle-dir", bundle); r.err == nil || !strings.Contains(r.stderr, "cannot hold a '/'") {
+		t.Errorf("a bundle id with a slash: %v\n%s", r.err, r.stderr)
+	}
+	if _, err := os.Stat(bundle); err == nil {
+		t.Error("the refused bundle made the bundle dir")
+	}
+	mustKiwi(t, "--config", conf, "result", "bundle", "--target-dir", target, "--id", "Build42", "--bundle-dir", bundle,
+		"--zsync-source", "http://127.0.0.1/images")
+	var got []string
+	entries, _ := os.ReadDir(bundle)
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	want := []string{base + "-Build42.ext4.xz", base + "-Build42.ext4.xz.sha256", base + "-Build42.ext4.xz.zsync",
+		base + "-Build42.packages", base + "-Build42.verified"}
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("bundle dir holds %q, want %q", got, want)
+	}
+	check := exec.Command("sha256sum", "-c", base+"-Build42.ext4.xz.sha256")
+	check.Dir = bundle
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("sha256sum -c: %v %s", err, out)
+	}
+	if z := mustRead(t, filepath.Join(bundle, base+"-Build42.ext4.xz.zsync")); !strings.Contains(z, "URL: http://127.0.0.1/images/"+base+"-Build42.ext4.xz\n") {
+		t.Errorf("zsync control file:\n%.300s", z)
+	}
+	if out, err := exec.Command("sh", "-c", `xz -dc "$1" | cmp - "$2"`, "sh", filepath.Join(bundle, base+"-Build42.ext4.xz"), filepath.Join(target, base+".ext4")).CombinedOutput(); err != nil {
+		t.Errorf("the bundled image is not the result: %v %s", err, out)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/internal/tarxz"
 	"github.com/kiwi-go/kiwi/oci"
+	"github.com/kiwi-go/kiwi/result"
 )
 
 // ContainerType is a planned docker or oci image (image="docker",
@@ -263,8 +264,10 @@ func Container(ctx context.Context, ct ContainerType, o Options) ([]Result, erro
 	if err != nil {
 		return nil, err
 	}
-	results := []Result{{Key: "container", Filename: file, Shasum: true, Bundle: true}}
-	return publish(work, o.TargetDir, append(results, extra...))
+	// Already xz-compressed (or left plain by the runtime config): the
+	// bundle copies it as it is, as KIWI's does.
+	results := []Result{{Key: "container", File: result.File{Filename: file, Shasum: true, Bundle: true}}}
+	return publish(o, work, append(results, extra...))
 }
 
 // Image is the image= value of the type (docker or oci), which is also

@@ -2,7 +2,6 @@ package create
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
+	"github.com/kiwi-go/kiwi/result"
 )
 
 // Options are the inputs of create.
@@ -55,15 +55,24 @@ type Options struct {
 	Epoch *time.Time
 	// Tool names this kiwi and its version (image history).
 	Tool string
+	// BundleCompress is the runtime config's "bundle: - compress:"; nil
+	// keeps each result's default, as KIWI has them.
+	BundleCompress *bool
+}
+
+// bundleCompress is whether result bundle compresses a result whose
+// default is def.
+func (o Options) bundleCompress(def bool) bool {
+	if o.BundleCompress != nil {
+		return *o.BundleCompress
+	}
+	return def
 }
 
 // Result is one file create made.
 type Result struct {
-	Key      string `json:"-"`
-	Filename string `json:"filename"`
-	Compress bool   `json:"compress"`
-	Shasum   bool   `json:"shasum"`
-	Bundle   bool   `json:"use_for_bundle"`
+	Key string
+	result.File
 }
 
 // begin prepares a create: a logger, the target dir and a work dir in it
@@ -148,14 +157,16 @@ func packageResults(ctx context.Context, o Options, work, base string) ([]Result
 	}
 	// KIWI bundles both with every image type (use_for_bundle).
 	return []Result{
-		{Key: "image_packages", Filename: base + ".packages", Bundle: true},
-		{Key: "image_verified", Filename: base + ".verified", Bundle: true},
+		{Key: "image_packages", File: result.File{Filename: base + ".packages", Bundle: true}},
+		{Key: "image_verified", File: result.File{Filename: base + ".verified", Bundle: true}},
 	}, nil
 }
 
 // publish checksums the results, moves them from the work dir into the
-// target dir and writes kiwi.result.json last.
-func publish(work, target string, results []Result) ([]Result, error) {
+// target dir and writes kiwi.result.json last, with the image's bundle
+// format and tags (from o's description) for result bundle.
+func publish(o Options, work string, results []Result) ([]Result, error) {
+	target := o.TargetDir
 	// One goroutine per file: the images are independent and large.
 	errs := make(chan error, len(results))
 	for _, r := range results {
@@ -176,7 +187,11 @@ func publish(work, target string, results []Result) ([]Result, error) {
 			return nil, fmt.Errorf("checksum: %w", err)
 		}
 	}
-	manifest := map[string]Result{}
+	record := result.Results{Files: map[string]result.File{}}
+	if d := o.desc; d != nil {
+		record.Format = result.Format{Pattern: d.Type.Attr["bundle_format"],
+			Tags: result.NewTags(d.Name, d.Version, d.TargetArch, d.Type.Image, d.Profiles)}
+	}
 	for i, r := range results {
 		for _, name := range []string{r.Filename, r.Filename + ".sha256"} {
 			if name != r.Filename && !r.Shasum {
@@ -187,13 +202,9 @@ func publish(work, target string, results []Result) ([]Result, error) {
 			}
 		}
 		results[i].Filename = filepath.Join(target, r.Filename)
-		manifest[r.Key] = results[i]
+		record.Files[r.Key] = results[i].File
 	}
-	b, err := json.MarshalIndent(manifest, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(target, "kiwi.result.json"), append(b, '\n'), 0o644); err != nil {
+	if err := record.Write(target); err != nil {
 		return nil, err
 	}
 	return results, nil

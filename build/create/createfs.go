@@ -9,6 +9,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/disk"
+	"github.com/kiwi-go/kiwi/result"
 )
 
 // FSType is a plain filesystem image type (image="ext4", "squashfs", ...).
@@ -60,8 +61,8 @@ func FS(ctx context.Context, t FSType, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	results := []Result{{Key: "filesystem_image", Filename: name, Shasum: true, Bundle: true}}
-	return publish(work, o.TargetDir, append(results, extra...))
+	results := []Result{{Key: "filesystem_image", File: result.File{Filename: name, Shasum: true, Bundle: true, Compress: o.bundleCompress(true)}}}
+	return publish(o, work, append(results, extra...))
 }
 
 // fsImageTypes are the image types that are one filesystem.

@@ -13,6 +13,7 @@ import (
 	"github.com/kiwi-go/kiwi/disk"
 	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/result"
 )
 
 // KisType is what create needs to know of a kis <type image="kis">
@@ -183,11 +184,11 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 	}
 
 	results := []Result{
-		{Key: "filesystem_image", Filename: names.Root},
-		{Key: "kernel", Filename: names.Kernel},
-		{Key: "initrd", Filename: names.Initrd},
-		{Key: "kernel_append", Filename: names.Append},
-		{Key: "filesystem_checksum", Filename: names.Checksum},
+		{Key: "filesystem_image", File: result.File{Filename: names.Root}},
+		{Key: "kernel", File: result.File{Filename: names.Kernel}},
+		{Key: "initrd", File: result.File{Filename: names.Initrd}},
+		{Key: "kernel_append", File: result.File{Filename: names.Append}},
+		{Key: "filesystem_checksum", File: result.File{Filename: names.Checksum}},
 	}
 	if t.Archive {
 		log.Info("packing", "archive", names.Archive)
@@ -196,17 +197,21 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 			return nil, err
 		}
 		log.Info("packed", "archive", names.Archive, "took", time.Since(start).Round(time.Second))
-		results = append(results, Result{Key: "kis_archive", Filename: names.Archive, Shasum: true, Bundle: true})
+		results = append(results, Result{Key: "kis_archive", File: result.File{Filename: names.Archive, Shasum: true, Bundle: true, Compress: o.bundleCompress(false)}})
 	} else {
+		// KIWI 10's archive="false": every file bundled, none
+		// checksummed by the bundle, the root image compressed only
+		// when the runtime config says so.
 		for i := range results {
 			results[i].Bundle = true
 		}
+		results[0].Compress = o.bundleCompress(false)
 	}
 	extra, err := packages()
 	if err != nil {
 		return nil, err
 	}
-	return publish(work, o.TargetDir, append(results, extra...))
+	return publish(o, work, append(results, extra...))
 }
 
 // kisArchiveArgs is tar's command line packing the kis files of dir

@@ -16,6 +16,7 @@ import (
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/disk"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/result"
 )
 
 // LiveType is what create needs to know of a live ISO <type image="iso">
@@ -316,8 +317,8 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	results := []Result{{Key: "live_image", Filename: base + ".iso", Shasum: true, Bundle: true}}
-	return publish(work, o.TargetDir, append(results, extra...))
+	results := []Result{{Key: "live_image", File: result.File{Filename: base + ".iso", Shasum: true, Bundle: true}}}
+	return publish(o, work, append(results, extra...))
 }
 
 // makeEFIImage builds the EFI boot files and packs them into a FAT

@@ -126,6 +126,11 @@ func DiskTypeOf(d *description.Description) (DiskType, error) {
 // (qemu-img); "" is the raw disk alone.
 var diskFormats = []string{"", "qcow2", "vmdk", "vdi", "vhdx", "vhd", "vhd-fixed"}
 
+// bundleCompressed are the formats result bundle xz-compresses by
+// default, as KIWI 10 flags them (qcow2 is compressed by qemu-img
+// already; vmdk stopped being compressed in KIWI 10).
+var bundleCompressed = map[string]bool{"vdi": true, "vhdx": true, "vhd": true, "vhd-fixed": true}
+
 // diskFilesystems are the root filesystems of an oem disk kiwi makes.
 var diskFilesystems = []string{"ext2", "ext3", "ext4", "btrfs", "xfs"}
 

@@ -232,7 +232,7 @@ var features = map[string]feature{
 	"type@boot":                               {support: ignored, why: whyKiwiBootDescription},
 	"type@bootkernel":                         {support: ignored, why: whyKiwiBootDescription},
 	"type@bootprofile":                        {support: ignored, why: whyKiwiBootDescription},
-	"type@bundle_format":                      {support: ignored, why: "it names the files of 'kiwi result bundle', which this kiwi does not have; the image is the same"},
+	"type@bundle_format":                      {support: honoured}, // kiwi.result.json keeps it for result bundle
 	"type@installboot":                        {support: ignored, why: whyInstallOnly},
 	"type@installprovidefailsafe":             {support: ignored, why: whyInstallOnly},
 	"type@install_continue_on_timeout":        {support: ignored, why: whyInstallOnly},

@@ -87,7 +87,7 @@ func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return publish(work, o.TargetDir, append(results, extra...))
+	return publish(o, work, append(results, extra...))
 }
 
 // prepareSpare does what a spare partition (spare_part) needs before the

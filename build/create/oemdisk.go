@@ -10,6 +10,7 @@ import (
 	"github.com/kiwi-go/kiwi/boot"
 	"github.com/kiwi-go/kiwi/disk"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/result"
 )
 
 // diskContent is what filesystems prepared for assemble.
@@ -246,7 +247,9 @@ func installGrub(ctx context.Context, o Options, l *disk.Layout, img *os.File, b
 // After an error work may hold part of the converted image; raw is as it
 // was.
 func convertDisk(ctx context.Context, o Options, t DiskType, raw, work, base string) ([]Result, error) {
-	results := []Result{{Key: "disk_image", Filename: base + ".raw", Shasum: true, Bundle: true}}
+	// With a format the bundle holds that image, not the raw one (KIWI's
+	// use_for_bundle).
+	results := []Result{{Key: "disk_image", File: result.File{Filename: base + ".raw", Shasum: true, Bundle: t.Format == "", Compress: o.bundleCompress(true)}}}
 	if t.Format == "" {
 		return results, nil
 	}
@@ -255,7 +258,8 @@ func convertDisk(ctx context.Context, o Options, t DiskType, raw, work, base str
 	if err != nil {
 		return nil, err
 	}
-	return append(results, Result{Key: "disk_format_image", Filename: name, Shasum: true, Bundle: true}), nil
+	return append(results, Result{Key: "disk_format_image", File: result.File{Filename: name, Shasum: true, Bundle: true,
+		Compress: o.bundleCompress(bundleCompressed[t.Format])}}), nil
 }
 
 // convert writes the raw disk in another format with qemu-img.

@@ -17,6 +17,7 @@ import (
 	"github.com/diskfs/go-diskfs/partition/mbr"
 	"github.com/kiwi-go/kiwi/disk"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/result"
 	"golang.org/x/sys/unix"
 )
 
@@ -383,7 +384,7 @@ func TestConvertDiskResults(t *testing.T) {
 	}
 	// Without format= nothing runs: the raw disk is the result.
 	res, err := convertDisk(ctx, o, DiskType{}, raw, work, "d")
-	if err != nil || fmt.Sprint(res) != fmt.Sprint([]Result{{Key: "disk_image", Filename: "d.raw", Shasum: true, Bundle: true}}) {
+	if err != nil || fmt.Sprint(res) != fmt.Sprint([]Result{{Key: "disk_image", File: result.File{Filename: "d.raw", Shasum: true, Bundle: true, Compress: true}}}) {
 		t.Errorf("raw only: %+v, %v", res, err)
 	}
 	if entries, _ := os.ReadDir(work); len(entries) != 1 {
@@ -394,7 +395,7 @@ func TestConvertDiskResults(t *testing.T) {
 	}
 	hostTools(t, "qemu-img")
 	res, err = convertDisk(ctx, Options{Log: quiet(), Run: runner.Runner{}}, DiskType{Format: "vhd-fixed"}, raw, work, "d")
-	if err != nil || len(res) != 2 || res[1] != (Result{Key: "disk_format_image", Filename: "d.vhdfixed", Shasum: true, Bundle: true}) {
+	if err != nil || len(res) != 2 || res[0].Bundle || res[1] != (Result{Key: "disk_format_image", File: result.File{Filename: "d.vhdfixed", Shasum: true, Bundle: true, Compress: true}}) {
 		t.Fatalf("vhd-fixed: %+v, %v", res, err)
 	}
 	if _, err := os.Stat(filepath.Join(work, "d.vhdfixed")); err != nil {

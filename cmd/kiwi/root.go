@@ -69,6 +69,7 @@ func newRootCommand(version string) *cobra.Command {
 	f.StringArrayVar(&g.setenv, "setenv", nil, "set VAR=value in the environment of the build (repeatable)")
 	root.AddCommand(newSystemCommand(g))
 	root.AddCommand(newImageCommand(g))
+	root.AddCommand(newResultCommand(g))
 	root.AddCommand(newBoxCommand(g))
 	return root
 }
@@ -121,7 +122,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if len(rc.Unused) > 0 {
 		// Settings of tools this kiwi does not run: say so rather than
 		// pretend.
-		g.log.Warn("runtime config: only the container section is used so far", "file", rc.File, "unused", strings.Join(rc.Unused, ", "))
+		g.log.Warn("runtime config: settings this kiwi does not use (it reads container.compress, bundle.compress, xz.options)", "file", rc.File, "unused", strings.Join(rc.Unused, ", "))
 	}
 	g.runtime = rc
 	return nil
