@@ -319,3 +319,57 @@ func logger(l *slog.Logger) *slog.Logger {
 	}
 	return l
 }
+
+// UpdateOptions say what system update does: install Add and uninstall
+// Delete, or, with neither, upgrade every package.
+type UpdateOptions struct {
+	Add, Delete []string
+}
+
+// Update is system update: the package manager of the description
+// prepare left in root/image, with that description's repositories,
+// upgrades the root's packages, or installs u.Add and uninstalls
+// u.Delete (with what only they needed, as KIWI's non-forced delete), as
+// KIWI's system update does. The description, its package manager and
+// the host's tool are checked before anything runs.
+func Update(ctx context.Context, root string, u UpdateOptions, o Options) error {
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return fmt.Errorf("root tree %s is not a directory", root)
+	}
+	lo := o.Load
+	lo.KiwiFile = "" // the root's description is always image/config.xml
+	d, err := description.Load(filepath.Join(root, "image"), lo)
+	if err != nil {
+		return fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
+	}
+	if err := arch.CanRun(d.TargetArch); err != nil {
+		return err
+	}
+	pm, err := pkgmanager.New(d, pkgmanager.Options{Root: root, CacheDir: o.Prepare.CacheDir, TempDir: o.Prepare.TempDir,
+		SigningKeys: o.Prepare.SigningKeys, Run: o.Run, Log: o.Log})
+	if err != nil {
+		return err
+	}
+	defer pm.Close()
+	log := logger(o.Log)
+	if len(u.Add) == 0 && len(u.Delete) == 0 {
+		log.Info("updating system", "packagemanager", d.Preferences.PackageManager)
+		if err := pm.Update(ctx); err != nil {
+			return err
+		}
+		return pm.Finish()
+	}
+	if len(u.Add) > 0 {
+		log.Info("installing packages", "packages", strings.Join(u.Add, " "))
+		if err := pm.Install(ctx, u.Add); err != nil {
+			return fmt.Errorf("install %s: %w", strings.Join(u.Add, ", "), err)
+		}
+	}
+	if len(u.Delete) > 0 {
+		log.Info("removing packages", "packages", strings.Join(u.Delete, " "))
+		if err := pm.Uninstall(ctx, u.Delete); err != nil {
+			return fmt.Errorf("remove %s: %w", strings.Join(u.Delete, ", "), err)
+		}
+	}
+	return pm.Finish()
+}

@@ -237,6 +237,13 @@ func lastNumber(s string) int64 {
 
 func TestFilesystemImageTypes(t *testing.T) {
 	root := minbaseRoot(t)
+	// system update with the root's own description and apt: a package
+	// no repository has changes nothing; less is installed.
+	if r := kiwi(t, "--profile", "ext4", "system", "update", "--root", root, "--add-package", "no-such-package-kiwi"); r.err == nil ||
+		!strings.Contains(r.stderr, "install no-such-package-kiwi") || !strings.Contains(r.stderr, "Unable to locate package no-such-package-kiwi") {
+		t.Errorf("system update of a missing package: %v\n%s", r.err, tail(r.stderr, 800))
+	}
+	mustKiwi(t, "--profile", "ext4", "system", "update", "--root", root, "--add-package", "less")
 	target := filepath.Join(t.TempDir(), "out")
 	mustKiwi(t, "--profile", "ext4", "system", "create", "--root", root, "--target-dir", target)
 	img := filepath.Join(target, "bench-create.x86_64-1.0.0.ext4")
@@ -247,6 +254,13 @@ func TestFilesystemImageTypes(t *testing.T) {
 	out, err := exec.Command("debugfs", "-R", "cat /usr/lib/os-release", img).Output()
 	if err != nil || !strings.Contains(string(out), "bookworm") {
 		t.Fatalf("the image does not hold the root's os-release: %v %s", err, out)
+	}
+	if out, err := exec.Command("debugfs", "-R", "stat /usr/bin/less", img).CombinedOutput(); err != nil || !strings.Contains(string(out), "Type: regular") {
+		t.Errorf("the package system update added is not in the image: %v %s", err, out)
+	}
+	mustKiwi(t, "--profile", "ext4", "system", "update", "--root", root, "--delete-package", "less")
+	if _, err := os.Stat(filepath.Join(root, "usr/bin/less")); err == nil {
+		t.Error("system update --delete-package left less in the root")
 	}
 	resultListAndBundle(t, target)
 }

@@ -201,6 +201,18 @@ func (a *apt) trustKeys() error {
 	return nil
 }
 
+// Update upgrades the root's packages with its apt-get, as KIWI's
+// apt-get upgrade.
+func (a *apt) Update(ctx context.Context) error {
+	if err := a.trustKeys(); err != nil {
+		return err
+	}
+	if err := a.aptGet(ctx, "update"); err != nil {
+		return err
+	}
+	return a.aptGet(ctx, "upgrade", "-y")
+}
+
 // Uninstall removes pkgs and what only they needed (<packages
 // type="uninstall">).
 func (a *apt) Uninstall(ctx context.Context, pkgs []string) error {

@@ -144,6 +144,17 @@ func (m *dnf) Bootstrap(ctx context.Context, pkgs []string) error {
 // Install installs the image packages.
 func (m *dnf) Install(ctx context.Context, pkgs []string) error { return m.install(ctx, pkgs) }
 
+// Update upgrades the root's packages (dnf upgrade).
+func (m *dnf) Update(ctx context.Context) error {
+	if err := os.MkdirAll(m.cache, 0o755); err != nil {
+		return fmt.Errorf("package cache: %w", err)
+	}
+	if err := m.importKeys(ctx, m.keys); err != nil {
+		return err
+	}
+	return m.dnf(ctx, "upgrade")
+}
+
 // Uninstall removes pkgs and what only they needed.
 func (m *dnf) Uninstall(ctx context.Context, pkgs []string) error {
 	if len(pkgs) == 0 {

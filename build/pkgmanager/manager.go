@@ -45,6 +45,9 @@ type Manager interface {
 	// Delete removes pkgs by force, leaving what depends on them
 	// (<packages type="delete">), as KIWI's rpm -e --nodeps does.
 	Delete(ctx context.Context, pkgs []string) error
+	// Update upgrades every installed package from the build's
+	// repositories (system update).
+	Update(ctx context.Context) error
 	// Finish removes what the build put into the root for the package
 	// manager and writes the repositories the image keeps
 	// (imageinclude, imageonly) into the root's own configuration.

@@ -121,6 +121,23 @@ func (p *pacman) Bootstrap(ctx context.Context, pkgs []string) error {
 // Install installs the image packages.
 func (p *pacman) Install(ctx context.Context, pkgs []string) error { return p.install(ctx, pkgs) }
 
+// Update upgrades the root's packages (pacman -Syu).
+func (p *pacman) Update(ctx context.Context) error {
+	unlock, err := lockCache(ctx, p.cache, p.log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	args := []string{"-Syu", "--noprogressbar"}
+	if len(p.ignore) > 0 {
+		args = append(args, "--ignore", strings.Join(p.ignore, ","))
+	}
+	if _, err := p.pacman(ctx, args...); err != nil {
+		return fmt.Errorf("pacman -Syu: %w", err)
+	}
+	return nil
+}
+
 // Uninstall removes pkgs and the dependencies only they needed (-Rs).
 func (p *pacman) Uninstall(ctx context.Context, pkgs []string) error {
 	if len(pkgs) == 0 {

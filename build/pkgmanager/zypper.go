@@ -191,6 +191,18 @@ func (z *zypper) Bootstrap(ctx context.Context, pkgs []string) error {
 // Install installs the image packages.
 func (z *zypper) Install(ctx context.Context, pkgs []string) error { return z.install(ctx, pkgs) }
 
+// Update upgrades the root's packages (zypper update).
+func (z *zypper) Update(ctx context.Context) error {
+	if err := z.importKeys(ctx, z.keys); err != nil {
+		return err
+	}
+	args := []string{"update", "--auto-agree-with-licenses"}
+	if z.noRecommends {
+		args = append(args, "--no-recommends")
+	}
+	return z.zypper(ctx, args...)
+}
+
 // Uninstall removes pkgs and what only they needed (zypper remove
 // --clean-deps, KIWI's uninstall).
 func (z *zypper) Uninstall(ctx context.Context, pkgs []string) error {

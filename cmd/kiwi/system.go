@@ -11,6 +11,7 @@ func newSystemCommand(g *globals) *cobra.Command {
 	c.AddCommand(newBuildCommand(g))
 	c.AddCommand(newStashCommand(g))
 	c.AddCommand(newCreateCommand(g))
+	c.AddCommand(newUpdateCommand(g))
 	c.AddCommand(newStackbuildCommand(g))
 	c.AddCommand(newBoxbuildCommand(g))
 	c.AddCommand(newCleanupCommand(g))
