@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,5 +133,33 @@ func TestCreateRefusesAResizeThatCannotRun(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(root, "etc/fstab")); strings.Contains(string(b), "UUID=") {
 			t.Error("the refused create wrote the root's fstab")
 		}
+	}
+}
+
+// TestInstalledAsKiwiNg: hack/install.sh installs kiwi with the name
+// kiwi-ng linked to it, and under that name kiwi works the same (a
+// pipeline's `kiwi-ng image info` and `kiwi-ng result list`), naming
+// itself kiwi-ng in help and errors.
+func TestInstalledAsKiwiNg(t *testing.T) {
+	prefix := t.TempDir()
+	install := exec.Command(filepath.Join(s.repo, "hack", "install.sh"))
+	install.Env = append(os.Environ(), "PREFIX="+prefix)
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("hack/install.sh: %v\n%s", err, out)
+	}
+	ng := filepath.Join(prefix, "bin", "kiwi-ng")
+	if l, err := os.Readlink(ng); err != nil || l != "kiwi" {
+		t.Fatalf("kiwi-ng is not a link to kiwi: %q %v", l, err)
+	}
+	r := command(t, ng, "image", "info", "--description", filepath.Join(s.repo, "tests", "testdata", "debian-build"))
+	if r.err != nil || !strings.Contains(r.stdout, `"image": "debian-build"`) {
+		t.Errorf("kiwi-ng image info: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	r = command(t, ng, "result", "list", "--target-dir", t.TempDir())
+	if r.err == nil || !strings.Contains(r.stderr, "kiwi-ng: error: no result information") {
+		t.Errorf("kiwi-ng result list of an empty dir: %v\n%s", r.err, r.stderr)
+	}
+	if r = command(t, ng, "--help"); !strings.Contains(r.stdout, "kiwi-ng [command]") {
+		t.Errorf("kiwi-ng --help:\n%s", r.stdout)
 	}
 }

@@ -7,10 +7,21 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"go.podman.io/storage/pkg/reexec"
 )
+
+// commandName is the name kiwi was called by in its help and errors:
+// kiwi, or kiwi-ng for the scripts written for KIWI NG (hack/install.sh
+// links that name).
+func commandName(arg0 string) string {
+	if filepath.Base(arg0) == "kiwi-ng" {
+		return "kiwi-ng"
+	}
+	return "kiwi"
+}
 
 // version is set at link time (-ldflags "-X main.version=...").
 var version = "0.1.0-dev"
@@ -24,11 +35,11 @@ func main() {
 	// SIGINT and SIGTERM cancel the context: every stage stops its child
 	// processes, removes its temporary files and returns an error.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCommand(version).ExecuteContext(ctx)
+	err := newRootCommand(commandName(os.Args[0]), version).ExecuteContext(ctx)
 	interrupted := ctx.Err() != nil
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "kiwi: error:", err)
+		fmt.Fprintln(os.Stderr, commandName(os.Args[0])+": error:", err)
 		if interrupted {
 			os.Exit(130)
 		}

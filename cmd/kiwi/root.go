@@ -37,10 +37,10 @@ type globals struct {
 	runtime build.RuntimeConfig
 }
 
-func newRootCommand(version string) *cobra.Command {
+func newRootCommand(name, version string) *cobra.Command {
 	g := &globals{version: version}
 	root := &cobra.Command{
-		Use:           "kiwi",
+		Use:           name,
 		Short:         "Build appliance images from KIWI descriptions, OCI-native",
 		Long:          "kiwi builds appliance images (disks, live ISOs, kernel+initrd+rootfs sets) from KIWI\nimage descriptions and keeps every root tree as an OCI layer stack in podman's storage.",
 		Version:       version,
