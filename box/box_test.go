@@ -201,3 +201,65 @@ func TestKubeManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestBoxedPluginConfigLoadsUnchanged: a config of the boxed plugin's
+// own shape (mem_mb with a unit, the OBS download fields) loads, the
+// memory read in any unit, the download fields reported as not used;
+// a negative memory is refused with the line.
+func TestBoxedPluginConfigLoadsUnchanged(t *testing.T) {
+	plugin := `box:
+  -
+    name: leap
+    mem_mb: 8096M
+    processors: 4
+    console: hvc0
+    arch:
+      -
+        name: x86_64
+        cmdline:
+          - root=/dev/vda1
+          - rd.plymouth=0
+        source: obs://Some:Project/images
+        packages_file: Leap-Box.x86_64-System.json
+        boxfiles:
+          - Leap-Box.x86_64-Kernel.tar.xz
+          - Leap-Box.x86_64-System.qcow2
+        container: registry.example.org/leap/box:latest
+        use_initrd: true
+  -
+    name: small
+    mem_mb: 2G
+    arch:
+      - name: x86_64
+        cmdline: []
+        container: registry.example.org/small:1
+`
+	c, err := parseConfig([]byte(plugin), "plugin.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leap, _ := c.Box("leap")
+	small, _ := c.Box("small")
+	if leap.MemMB != 8096 || leap.Processors != 4 || leap.Console != "hvc0" || leap.Arch[0].Container != "registry.example.org/leap/box:latest" ||
+		strings.Join(leap.Arch[0].Cmdline, " ") != "root=/dev/vda1 rd.plymouth=0" || small.MemMB != 2048 {
+		t.Errorf("boxes %+v %+v", leap, small)
+	}
+	if u := leap.Unused(); len(u) != 1 || u[0] != "leap (x86_64): source, packages_file, boxfiles, use_initrd" {
+		t.Errorf("Unused = %q", u)
+	}
+	if u := small.Unused(); len(u) != 0 {
+		t.Errorf("Unused of a box without download fields = %q", u)
+	}
+	for _, mem := range []string{"8192", "8G", "8GiB", "8192MB"} {
+		var m struct {
+			M MiB `yaml:"m"`
+		}
+		if err := yaml.Unmarshal([]byte("m: "+mem), &m); err != nil || m.M != 8192 {
+			t.Errorf("mem_mb %s = %d, %v", mem, m.M, err)
+		}
+	}
+	_, err = parseConfig([]byte(strings.Replace(plugin, "mem_mb: 2G", "mem_mb: -4G", 1)), "plugin.yml")
+	if err == nil || !strings.Contains(err.Error(), `line 22: mem_mb "-4G"`) {
+		t.Errorf("negative memory: %v", err)
+	}
+}

@@ -436,7 +436,7 @@ func vmDefaults(r VMRun, src BuildOptions, e *Entry) (VMRun, error) {
 		r.HostArch = arch.Host()
 	}
 	if r.MemoryMB == 0 {
-		r.MemoryMB = r.Box.MemMB
+		r.MemoryMB = int(r.Box.MemMB)
 	}
 	if r.MemoryMB == 0 {
 		r.MemoryMB = DefaultMemoryMB

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -44,8 +45,10 @@ type Box struct {
 	// Description names the box description kiwi ships (see
 	// Descriptions) from which `kiwi box build` makes the box.
 	Description string `yaml:"description"`
-	// MemMB is the VM's memory in MiB (--box-memory overrides it).
-	MemMB int `yaml:"mem_mb"`
+	// MemMB is the VM's memory in MiB (--box-memory overrides it):
+	// mem_mb in MiB, or a size with a unit as the boxed plugin's own
+	// config writes it ("8096M", "8G").
+	MemMB MiB `yaml:"mem_mb"`
 	// Processors is the VM's CPU count (--box-smp-cpus overrides it).
 	Processors int `yaml:"processors"`
 	// Console is the VM's console device (--box-console overrides it).
@@ -66,6 +69,65 @@ type Arch struct {
 	// transport) to pull the container box from; empty: the box is built
 	// from its description.
 	Container string `yaml:"container"`
+
+	// The boxed plugin's download of a VM box from OBS: accepted, so its
+	// config file loads unchanged, and reported as not used (kiwi builds
+	// its VM boxes, or pulls the container).
+	Source       string   `yaml:"source"`
+	PackagesFile string   `yaml:"packages_file"`
+	Boxfiles     []string `yaml:"boxfiles"`
+	UseInitrd    *bool    `yaml:"use_initrd"`
+}
+
+// Unused names the settings of b that kiwi accepts from the boxed
+// plugin's config but does not use, for a warning.
+func (b *Box) Unused() []string {
+	var out []string
+	for _, a := range b.Arch {
+		var keys []string
+		if a.Source != "" {
+			keys = append(keys, "source")
+		}
+		if a.PackagesFile != "" {
+			keys = append(keys, "packages_file")
+		}
+		if len(a.Boxfiles) > 0 {
+			keys = append(keys, "boxfiles")
+		}
+		if a.UseInitrd != nil {
+			keys = append(keys, "use_initrd")
+		}
+		if len(keys) > 0 {
+			out = append(out, fmt.Sprintf("%s (%s): %s", b.Name, a.Name, strings.Join(keys, ", ")))
+		}
+	}
+	return out
+}
+
+// MiB is a memory size in MiB, read from a number of MiB or a size with
+// a unit (K, M, G, T; an optional B or iB), as QEMU's -m takes the
+// boxed plugin's mem_mb.
+type MiB int
+
+// UnmarshalYAML reads a MiB and refuses what is not a positive size.
+func (m *MiB) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.ToUpper(strings.TrimSpace(n.Value))
+	mult := 1.0
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"T", 1024 * 1024}, {"G", 1024}, {"M", 1}, {"K", 1.0 / 1024}} {
+		if t, ok := strings.CutSuffix(strings.TrimSuffix(strings.TrimSuffix(s, "IB"), "B"), u.suffix); ok {
+			s, mult = t, u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || v*mult < 1 {
+		return fmt.Errorf("line %d: mem_mb %q: give the memory in MiB (8192) or as a size (8096M, 8G)", n.Line, n.Value)
+	}
+	*m = MiB(v * mult)
+	return nil
 }
 
 // LoadConfig reads the box config from the first place that has one: the

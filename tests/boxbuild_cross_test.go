@@ -55,6 +55,9 @@ func TestBoxbuildArchOptions(t *testing.T) {
 			"built for EM_X86_64, not for the box's aarch64"},
 		{s.kiwi, env, []string{"box", "build", "debian", "--x86_64", "--aarch64"},
 			"choose one box architecture"},
+		// The boxed plugin's pip install of another KIWI.
+		{s.kiwi, env, []string{"system", "boxbuild", "--box", "debian", "--kiwi-version", "9.24.61"},
+			"--kiwi-version 9.24.61: the box runs this kiwi"},
 		// The description is checked as the box's arch: an oem disk
 		// (x86_64 grub only) is refused for an aarch64 box.
 		{s.kiwi, env, []string{"system", "boxbuild", "--box", "debian", "--aarch64", "--", "--description", filepath.Join(s.repo, "tests", "testdata", "debian-build")},

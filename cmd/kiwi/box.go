@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,6 +50,7 @@ form: it is for VM boxbuilds only.`,
 			if err != nil {
 				return err
 			}
+			warnUnusedBoxSettings(g, b)
 			cache, err := boxCache(cacheDir)
 			if err != nil {
 				return err
@@ -214,4 +216,12 @@ func boxGlobals(g *globals) []string {
 		a = append(a, "--setenv", e)
 	}
 	return a
+}
+
+// warnUnusedBoxSettings says which settings of the box config (the
+// boxed plugin's OBS download of VM boxes) kiwi accepted without using.
+func warnUnusedBoxSettings(g *globals, b *box.Box) {
+	if u := b.Unused(); len(u) > 0 {
+		g.log.Warn("box config: settings for the boxed plugin's box download are not used (kiwi builds its VM boxes and pulls or builds the container)", "settings", strings.Join(u, "; "))
+	}
 }

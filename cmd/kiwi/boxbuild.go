@@ -16,6 +16,7 @@ import (
 
 // boxbuildFlags are boxbuild's own options (before --).
 type boxbuildFlags struct {
+	kiwiVersion string
 	box         string
 	container   bool
 	listBoxes   bool
@@ -127,11 +128,15 @@ and gic-version=max on an aarch64 host); --machine and --cpu replace them.`,
 	f.StringVar(&o.boxKiwi, "box-kiwi", "", "kiwi binary to run in a VM box (default: this one; for another arch, kiwi-<arch> next to it)")
 	o.arch.register(c)
 	f.IntVar(&o.scratchGB, "box-scratch-size", box.DefaultScratchGB, "size in GiB of the VM's sparse scratch disk (its container storage and temp data)")
+	f.StringVar(&o.kiwiVersion, "kiwi-version", "", "the boxed plugin's pip install of another KIWI in the box: refused (the box runs this kiwi)")
 	return c
 }
 
 // runBoxbuild checks everything, then runs the build in the box.
 func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string) error {
+	if cmd.Flags().Changed("kiwi-version") {
+		return fmt.Errorf("--kiwi-version %s: the box runs this kiwi (%s), shared from the host, not a KIWI installed with pip; build with this kiwi, or drop --kiwi-version", o.kiwiVersion, g.version)
+	}
 	if o.box == "" {
 		return fmt.Errorf("boxbuild needs --box NAME (kiwi system boxbuild --list-boxes lists them)")
 	}
@@ -258,6 +263,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err != nil {
 		return err
 	}
+	warnUnusedBoxSettings(g, bx)
 	if vm {
 		// The box runs a kiwi of its own arch.
 		if b.Kiwi, err = box.BoxKiwi(boxArch, arch.Host(), b.Kiwi, o.boxKiwi); err != nil {
