@@ -53,8 +53,10 @@ type Options struct {
 	// BundleCompress is the runtime config's bundle compression of the
 	// results (nil: KIWI's default per result).
 	BundleCompress *bool
-	Run            runner.Runner
-	Log            *slog.Logger
+	// NoPackageChanges leaves out the .changes result.
+	NoPackageChanges bool
+	Run              runner.Runner
+	Log              *slog.Logger
 }
 
 // Root is where build makes its root tree in target, as KIWI does.
@@ -270,6 +272,7 @@ func createFrom(ctx context.Context, root, target string, o Options, layers *cre
 		Store: o.Prepare.Store, CacheDir: o.Prepare.CacheDir, TempDir: o.Prepare.TempDir, Tool: o.Prepare.Tool,
 		Layers: layers, Squash: o.Squash, Push: o.Push, Copy: o.Copy,
 		ContainerCompress: o.ContainerCompress, Epoch: o.Epoch, BundleCompress: o.BundleCompress,
+		NoPackageChanges: o.NoPackageChanges,
 	})
 	if err != nil && noSpace(err) {
 		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another target dir: %w", target, err)

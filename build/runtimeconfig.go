@@ -26,6 +26,9 @@ type RuntimeConfig struct {
 	// XZOptions is "xz: - options:" split into arguments, nil when not
 	// set (xz runs with --threads=0).
 	XZOptions []string
+	// NoPackageChanges is "bundle: - has_package_changes: false": no
+	// .changes result.
+	NoPackageChanges bool
 	// Unused are the sections and settings of the file this kiwi does
 	// not read, for a warning.
 	Unused []string
@@ -103,6 +106,12 @@ func (rc *RuntimeConfig) set(section, key string, v any) error {
 			return fmt.Errorf("%v: use true or false", v)
 		}
 		rc.BundleCompress = &b
+	case "bundle.has_package_changes":
+		b, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("%v: use true or false", v)
+		}
+		rc.NoPackageChanges = !b
 	case "xz.options":
 		o, ok := v.(string)
 		if !ok {

@@ -18,12 +18,13 @@ func TestReadRuntimeConfigSettings(t *testing.T) {
 		}
 		return f
 	}
-	rc, err := ReadRuntimeConfig(write("container:\n  - compress: none\nbundle:\n  - compress: false\n  - has_package_changes: true\nxz:\n  - options: -0 --threads=0\nobs:\n  - public: false\n"))
+	rc, err := ReadRuntimeConfig(write("container:\n  - compress: none\nbundle:\n  - compress: false\n  - has_package_changes: false\nxz:\n  - options: -0 --threads=0\nobs:\n  - public: false\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rc.ContainerCompress != "none" || rc.BundleCompress == nil || *rc.BundleCompress || !reflect.DeepEqual(rc.XZOptions, []string{"-0", "--threads=0"}) ||
-		!reflect.DeepEqual(rc.Unused, []string{"bundle.has_package_changes", "obs.public"}) {
+		!rc.NoPackageChanges ||
+		!reflect.DeepEqual(rc.Unused, []string{"obs.public"}) {
 		t.Errorf("runtime config %+v", rc)
 	}
 	rc, err = ReadRuntimeConfig("")

@@ -298,7 +298,7 @@ func resultListAndBundle(t *testing.T, target string) {
 	for _, e := range entries {
 		got = append(got, e.Name())
 	}
-	want := []string{base + "-Build42.ext4.xz", base + "-Build42.ext4.xz.sha256", base + "-Build42.ext4.xz.zsync",
+	want := []string{base + "-Build42.changes.xz", base + "-Build42.ext4.xz", base + "-Build42.ext4.xz.sha256", base + "-Build42.ext4.xz.zsync",
 		base + "-Build42.packages", base + "-Build42.verified"}
 	sort.Strings(want)
 	if !reflect.DeepEqual(got, want) {
@@ -314,6 +314,10 @@ func resultListAndBundle(t *testing.T, target string) {
 	}
 	if out, err := exec.Command("sh", "-c", `xz -dc "$1" | cmp - "$2"`, "sh", filepath.Join(bundle, base+"-Build42.ext4.xz"), filepath.Join(target, base+".ext4")).CombinedOutput(); err != nil {
 		t.Errorf("the bundled image is not the result: %v %s", err, out)
+	}
+	// .changes: the Debian changelogs of the root's packages.
+	if out, err := exec.Command("sh", "-c", `xz -dc "$1" | grep -A1 '^bash|$'`, "sh", filepath.Join(bundle, base+"-Build42.changes.xz")).Output(); err != nil || !strings.Contains(string(out), "bash (") {
+		t.Errorf("the bundled .changes has no changelog of bash: %v %q", err, out)
 	}
 }
 

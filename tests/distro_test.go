@@ -106,6 +106,11 @@ func TestDistributions(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, "boot/grub")); err == nil {
 			t.Error("the rpm root has a /boot/grub")
 		}
+		// .changes from rpm's changelogs (the repacked packages have
+		// none: each package's name line only).
+		if ch := mustRead(t, filepath.Join(target, base+".changes")); !strings.Contains(ch, "linux-image-amd64|\n") {
+			t.Errorf(".changes does not list the kernel:\n%.300s", ch)
+		}
 	}
 
 	t.Run("ZypperOEMEFIXfs", func(t *testing.T) {

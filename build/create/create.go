@@ -58,6 +58,9 @@ type Options struct {
 	// BundleCompress is the runtime config's "bundle: - compress:"; nil
 	// keeps each result's default, as KIWI has them.
 	BundleCompress *bool
+	// NoPackageChanges leaves out the .changes result (the runtime
+	// config's "bundle: - has_package_changes: false").
+	NoPackageChanges bool
 }
 
 // bundleCompress is whether result bundle compresses a result whose
@@ -155,11 +158,26 @@ func packageResults(ctx context.Context, o Options, work, base string) ([]Result
 	if err := os.WriteFile(filepath.Join(work, base+".verified"), verified, 0o644); err != nil {
 		return nil, err
 	}
-	// KIWI bundles both with every image type (use_for_bundle).
-	return []Result{
+	// KIWI bundles all three with every image type (use_for_bundle),
+	// the changelogs compressed.
+	results := []Result{
 		{Key: "image_packages", File: result.File{Filename: base + ".packages", Bundle: true}},
 		{Key: "image_verified", File: result.File{Filename: base + ".verified", Bundle: true}},
-	}, nil
+	}
+	if o.NoPackageChanges {
+		return results, nil
+	}
+	changes, err := pm.Changes(ctx)
+	if errors.Is(err, pkgmanager.ErrNoChanges) {
+		return results, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(work, base+".changes"), changes, 0o644); err != nil {
+		return nil, err
+	}
+	return append(results, Result{Key: "image_changes", File: result.File{Filename: base + ".changes", Bundle: true, Compress: true}}), nil
 }
 
 // publish checksums the results, moves them from the work dir into the

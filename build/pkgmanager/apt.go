@@ -1,16 +1,21 @@
 package pkgmanager
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/chroot"
@@ -416,4 +421,48 @@ func (a *apt) denyServiceStarts() (func(), error) {
 			_ = os.Remove(p)
 		}
 	}, nil
+}
+
+// Changes is each package's Debian changelog, as KIWI exports them: for
+// every directory of /usr/share/doc (sorted) with a changelog.Debian.gz,
+// "name|", then the changelog and an empty line. Links are followed
+// inside the root only.
+func (a *apt) Changes(context.Context) ([]byte, error) {
+	if _, err := os.Stat(filepath.Join(a.root, "var/lib/dpkg/status")); err != nil {
+		return nil, ErrNoDatabase
+	}
+	docs := filepath.Join(a.root, "usr/share/doc")
+	entries, err := os.ReadDir(docs)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("package changelogs: %w", err)
+	}
+	var b bytes.Buffer
+	for _, e := range entries {
+		p, err := securejoin.SecureJoin(a.root, path.Join("/usr/share/doc", e.Name(), "changelog.Debian.gz"))
+		if err != nil {
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		text, err := gunzip(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("package changelogs: %s: %w", p, err)
+		}
+		b.WriteString(e.Name() + "|\n")
+		b.Write(text)
+		b.WriteString("\n")
+	}
+	return b.Bytes(), nil
+}
+
+func gunzip(r io.Reader) ([]byte, error) {
+	z, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	defer z.Close()
+	return io.ReadAll(z)
 }

@@ -61,6 +61,10 @@ type Manager interface {
 	// Verify checks the installed files against the database: the
 	// changed ones are the result (KIWI's .verified).
 	Verify(ctx context.Context) ([]byte, error)
+	// Changes is every installed package's changelog, each after a
+	// "name|" line (KIWI's .changes); ErrNoChanges for a manager KIWI
+	// makes none for (pacman).
+	Changes(ctx context.Context) ([]byte, error)
 	// Close removes the build's private configuration.
 	Close() error
 }
@@ -68,6 +72,10 @@ type Manager interface {
 // ErrNoDatabase is the error of Installed, Packages and Verify for a
 // root without the manager's package database.
 var ErrNoDatabase = errors.New("the root has no package database")
+
+// ErrNoChanges is the error of Changes for a manager without changelogs
+// in its database.
+var ErrNoChanges = errors.New("the package manager keeps no changelogs KIWI exports")
 
 // Options are what a Manager works with.
 type Options struct {

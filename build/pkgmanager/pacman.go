@@ -255,3 +255,7 @@ func (p *pacman) Finish() error {
 
 // Close removes the build's configuration.
 func (p *pacman) Close() error { return os.RemoveAll(p.dir) }
+
+// Changes: pacman's database has no changelogs, and KIWI writes no
+// .changes for pacman roots.
+func (p *pacman) Changes(context.Context) ([]byte, error) { return nil, ErrNoChanges }

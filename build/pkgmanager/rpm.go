@@ -136,6 +136,18 @@ func (db *rpmDB) Packages(ctx context.Context) ([]string, error) {
 	return lines, nil
 }
 
+// Changes is rpm's changelog of every package, as KIWI queries it.
+func (db *rpmDB) Changes(ctx context.Context) ([]byte, error) {
+	if !db.has() {
+		return nil, ErrNoDatabase
+	}
+	out, err := db.rpm(ctx, "-qa", "--qf", "%{NAME}|\n", "--changelog")
+	if err != nil {
+		return nil, fmt.Errorf("package changelogs: %w", err)
+	}
+	return out, nil
+}
+
 // Verify is rpm -Va: it exits 1 when files changed, and their list is
 // the result.
 func (db *rpmDB) Verify(ctx context.Context) ([]byte, error) {

@@ -73,7 +73,7 @@ func buildOptions(g *globals) (build.Options, error) {
 		Prepare: prepare.Options{
 			CacheDir: g.sharedCacheDir, TempDir: g.tempDir, Tool: "kiwi " + g.version, Run: run, Log: g.log,
 		},
-		ContainerCompress: g.runtime.ContainerCompress, Epoch: epoch, BundleCompress: g.runtime.BundleCompress,
+		ContainerCompress: g.runtime.ContainerCompress, Epoch: epoch, BundleCompress: g.runtime.BundleCompress, NoPackageChanges: g.runtime.NoPackageChanges,
 		Run: run, Log: g.log,
 	}, nil
 }

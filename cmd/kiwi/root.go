@@ -122,7 +122,7 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	if len(rc.Unused) > 0 {
 		// Settings of tools this kiwi does not run: say so rather than
 		// pretend.
-		g.log.Warn("runtime config: settings this kiwi does not use (it reads container.compress, bundle.compress, xz.options)", "file", rc.File, "unused", strings.Join(rc.Unused, ", "))
+		g.log.Warn("runtime config: settings this kiwi does not use (it reads container.compress, bundle.compress, bundle.has_package_changes, xz.options)", "file", rc.File, "unused", strings.Join(rc.Unused, ", "))
 	}
 	g.runtime = rc
 	return nil
