@@ -11,8 +11,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -375,4 +378,41 @@ func Update(ctx context.Context, root string, u UpdateOptions, o Options) error 
 		}
 	}
 	return pm.Finish()
+}
+
+// ParseSize reads image resize's --size: bytes, or a number with K, M
+// or G (powers of 1024; KIWI takes M and G).
+func ParseSize(s string) (int64, error) {
+	m := regexp.MustCompile(`^([0-9]+)([kKmMgG]?)$`).FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("--size %q: give bytes, or a number with K, M or G (20G)", s)
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("--size %q: %w", s, err)
+	}
+	shift := map[string]uint{"": 0, "k": 10, "m": 20, "g": 30}[strings.ToLower(m[2])]
+	if n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("--size %q is too large", s)
+	}
+	return n << shift, nil
+}
+
+// Resize is image resize: the description of root (the root tree of the
+// build in target when root is "") selects the oem disk in target that
+// grows to size bytes (create.Resize).
+func Resize(ctx context.Context, root, target string, size int64, o Options) ([]string, error) {
+	if root == "" {
+		root = Root(target)
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("root tree %s is not a directory: give the build's --root (its description names the disk)", root)
+	}
+	lo := o.Load
+	lo.KiwiFile = ""
+	d, err := description.Load(filepath.Join(root, "image"), lo)
+	if err != nil {
+		return nil, fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
+	}
+	return create.Resize(ctx, d, target, size, create.Options{Run: o.Run, Log: logger(o.Log)})
 }

@@ -13,9 +13,10 @@ import (
 func newImageCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "image",
-		Short: "Inspect image descriptions",
+		Short: "Inspect image descriptions and resize disks",
 	}
 	c.AddCommand(newImageInfoCommand(g))
+	c.AddCommand(newImageResizeCommand(g))
 	return c
 }
 
@@ -120,5 +121,51 @@ the processed description (includes resolved) after the JSON.`,
 	f.StringVar(&o.description, "description", "", "image description directory")
 	f.BoolVar(&o.listProfiles, "list-profiles", false, "list the profiles of the description (name, description, import flag)")
 	f.BoolVar(&o.printXML, "print-xml", false, "also print the processed description (includes resolved)")
+	return c
+}
+
+func newImageResizeCommand(g *globals) *cobra.Command {
+	var target, root, size string
+	c := &cobra.Command{
+		Use:   "resize --target-dir DIR --size N[KMG] [--root DIR]",
+		Short: "Grow the oem disk of a build",
+		Long: `resize grows the raw oem disk in the target dir (named by the description in the
+root's image/, --root or DIR/build/image-root) to the size given in bytes or with K,
+M or G, moves a GPT's backup to the new end (no loop device), makes the format=
+image again from it and writes new .sha256 files, as KIWI's image resize does. The
+partitions stay: the image's oem-resize grows the root at its next boot. A size not
+larger than the disk is refused before any change.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if target == "" || size == "" {
+				return fmt.Errorf("image resize needs --target-dir DIR and --size N[KMG]")
+			}
+			bytes, err := build.ParseSize(size)
+			if err != nil {
+				return err
+			}
+			release, err := claim(g, commandLine(), map[string]string{target: "--target-dir"}, nil)
+			if err != nil {
+				return err
+			}
+			defer release()
+			o, err := buildOptions(g)
+			if err != nil {
+				return err
+			}
+			files, err := build.Resize(cmd.Context(), root, target, bytes, o)
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				g.log.Info("result", "file", f)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&target, "target-dir", "", "the target dir of an oem build")
+	f.StringVar(&size, "size", "", "the new disk size: bytes, or with K, M or G (20G)")
+	f.StringVar(&root, "root", "", "the build's root tree (default: DIR/build/image-root)")
 	return c
 }
