@@ -90,7 +90,12 @@ func TestBuildFromRepositories(t *testing.T) {
 	}
 
 	v := boot(t, bootOptions{Disk: filepath.Join(target, buildBase+".qcow2"), Format: "qcow2"}, "KIWI-CHECK", 5*time.Minute)
-	v.Expect(t, 0, "KIWI-CHECK marker=built-by-config-sh-debian-build overlay=from-overlay user=tux:/home/tux tz=Europe/Berlin", time.Minute)
+	// The hooks (issue 18), each at its KIWI moment: post_bootstrap.sh
+	// before the image packages, then on the host edit_boot_config.sh
+	// (root filesystem, boot partition: the root's 3 after bios_grub and
+	// the ESP), then pre_disk_sync.sh and disk.sh; all on the disk.
+	v.Expect(t, 0, "KIWI-CHECK marker=built-by-config-sh-debian-build overlay=from-overlay user=tux:/home/tux tz=Europe/Berlin "+
+		"hooks=post_bootstrap:before-packages edit_boot_config:ext4:3 pre_disk_sync:debian-build disk", time.Minute)
 	v.Expect(t, 0, "login:", 2*time.Minute)
 
 	t.Run("DockerTypeKeepsPhaseLayers", func(t *testing.T) {
@@ -124,6 +129,23 @@ func TestBuildFromRepositories(t *testing.T) {
 		}
 		if got := mustOutput(t, "podman", "run", "--rm", "localhost/kiwi-tests/debian-build:1", "cat", "/etc/kiwi-marker"); !strings.Contains(got, "built-by-config-sh") {
 			t.Errorf("podman run of the docker image: %q", got)
+		}
+	})
+
+	t.Run("FailingDiskSh", func(t *testing.T) {
+		// A failing disk.sh stops create with its exit code and output;
+		// the target dir gets no result.
+		root := filepath.Join(work, "r2")
+		if err := os.WriteFile(filepath.Join(root, "image", "disk.sh"), []byte("#!/bin/bash\necho boom-from-disk-sh\nexit 4\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "out")
+		r := kiwi(t, "system", "create", "--root", root, "--target-dir", out)
+		if r.err == nil || !strings.Contains(r.stderr, "disk.sh failed with exit code 4") || !strings.Contains(r.stderr, "boom-from-disk-sh") {
+			t.Fatalf("a failing disk.sh: err=%v, want its output and exit code:\n%s", r.err, tail(r.stderr, 2000))
+		}
+		if entries, _ := os.ReadDir(out); len(entries) > 0 {
+			t.Errorf("a failed create left %d entries in the target dir", len(entries))
 		}
 	})
 

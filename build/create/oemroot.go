@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,6 +143,24 @@ func bootFiles(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids i
 		return err
 	}
 	o.Log.Debug("initrd done", "took", time.Since(start).Round(time.Millisecond))
+	// KIWI's disk hooks, in its order: edit_boot_config.sh on the host
+	// (the root filesystem and the partition grub boots from), then
+	// pre_disk_sync.sh and disk.sh in the root. KIWI runs disk.sh in the
+	// mounted disk after the sync; with no mounts it runs in the tree
+	// the disk is filled from, so its changes stay in the root too. Both
+	// come before grub.cfg is made, as in KIWI.
+	bootPart := l.Find(disk.RoleBoot)
+	if bootPart == nil {
+		bootPart = l.Find(disk.RoleRoot)
+	}
+	if err := runHostScript(ctx, o, "edit_boot_config.sh", t.Filesystem, strconv.Itoa(bootPart.Number)); err != nil {
+		return err
+	}
+	for _, s := range []string{"pre_disk_sync.sh", "disk.sh"} {
+		if err := runScript(ctx, o, s); err != nil {
+			return err
+		}
+	}
 	return writeGrubConfig(ctx, o, t, l, ids, grubMenu(t, kernel, ids, place), g, work)
 }
 

@@ -78,8 +78,13 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string, ba
 	}
 	pm := []any{d.Preferences.PackageManager, d.Preferences.RPMCheckSignatures, d.Preferences.RPMExcludeDocs,
 		d.Preferences.RPMLocaleFiltering, d.Preferences.Locale, d.Preferences.ReleaseVersion, patternTypes, ignores, keys}
+	// post_bootstrap.sh runs in the bootstrap phase.
+	postBootstrap, err := os.ReadFile(filepath.Join(d.Dir, "post_bootstrap.sh"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("post_bootstrap.sh: %w", err)
+	}
 	k1 := checksum.JSON(phaseRecipe, phaseBootstrap, pm, d.TargetArch, repos,
-		pkgmanager.Wanted(d, "bootstrap"), bootstrapPackage, base)
+		pkgmanager.Wanted(d, "bootstrap"), bootstrapPackage, base, string(postBootstrap))
 	k2 := checksum.JSON(k1, phasePackages, pkgmanager.Wanted(d, "image", d.Type.Image), keys)
 	desc, err := dirDigest(d.Dir)
 	if err != nil {

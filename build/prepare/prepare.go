@@ -225,7 +225,10 @@ func (p *preparation) run(ctx context.Context, phase string) error {
 		}
 		pkgs := pkgmanager.Wanted(p.d, "bootstrap")
 		log.Info("bootstrapping the root", "packagemanager", p.d.Preferences.PackageManager, "packages", len(pkgs))
-		return p.pm.Bootstrap(ctx, pkgs)
+		if err := p.pm.Bootstrap(ctx, pkgs); err != nil {
+			return err
+		}
+		return p.set.postBootstrap(ctx, log)
 	case phasePackages:
 		want := pkgmanager.Wanted(p.d, "image", p.d.Type.Image)
 		if len(want) == 0 {

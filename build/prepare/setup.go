@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,8 +34,19 @@ func (s setup) importDescription() error {
 	if err := os.WriteFile(filepath.Join(imageDir, "config.xml"), s.d.XML(), 0o644); err != nil {
 		return fmt.Errorf("import description: %w", err)
 	}
-	for _, script := range []string{"config.sh", "images.sh", "disk.sh", "pre_disk_sync.sh", "edit_boot_config.sh", "edit_boot_install.sh"} {
-		src := filepath.Join(s.d.Dir, script)
+	// The edit boot scripts are named by <type> (editbootconfig, any
+	// name, relative to the description) and kept under KIWI's names.
+	scripts := map[string]string{}
+	for _, script := range []string{"post_bootstrap.sh", "config.sh", "images.sh", "disk.sh", "pre_disk_sync.sh"} {
+		scripts[script] = filepath.Join(s.d.Dir, script)
+	}
+	if p := s.d.Type.EditBootConfig; p != "" {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.d.Dir, p)
+		}
+		scripts["edit_boot_config.sh"] = p
+	}
+	for script, src := range scripts {
 		b, err := os.ReadFile(src)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
@@ -363,6 +375,28 @@ func (s setup) script(ctx context.Context, name string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// postBootstrap runs the description's post_bootstrap.sh in the root
+// just bootstrapped, at KIWI's moment: before the image packages. It is
+// put into root/image first (the configuration phase imports the
+// description there again).
+func (s setup) postBootstrap(ctx context.Context, log *slog.Logger) error {
+	b, err := os.ReadFile(filepath.Join(s.d.Dir, "post_bootstrap.sh"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("import post_bootstrap.sh: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(s.root, "image"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.root, "image", "post_bootstrap.sh"), b, 0o755); err != nil {
+		return fmt.Errorf("import post_bootstrap.sh: %w", err)
+	}
+	log.Info("post_bootstrap.sh")
+	return s.script(ctx, "post_bootstrap.sh")
 }
 
 // lastLines returns the last n lines of s.
