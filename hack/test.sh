@@ -10,7 +10,15 @@ status=0
 # Fixture roots are built once per run and cached under KIWI_TEST_CACHE.
 ./hack/debian-root.sh >/dev/null
 go vet -tags "$KIWI_TAGS" ./... || status=1
-go test -tags "$KIWI_TAGS" -count=1 -timeout 80m ./... || status=1
+# -v output goes to a file: the console gets the package results, the
+# output of failed tests only (hack/testlog.awk), and the slowest tests,
+# which is what keeping the run within its time needs.
+log=$(mktemp /var/tmp/kiwi-test.XXXXXX.log)
+go test -tags "$KIWI_TAGS" -count=1 -timeout 80m -v ./... >"$log" 2>&1 || status=1
+awk -f hack/testlog.awk "$log"
+echo "slowest tests:"
+grep -E '^--- (PASS|FAIL|SKIP): ' "$log" | sed 's/^--- //' | sort -t'(' -k2 -rn | head -20
+rm -f "$log"
 # Fuzz budgets are counts of executions, not durations: Go 1.26's fuzz
 # coordinator can report a spurious "context deadline exceeded" when a
 # duration runs out while a worker is busy (golang/go#75804, fixed in 1.27).
