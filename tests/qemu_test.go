@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -117,6 +118,9 @@ func startVM(t *testing.T, args []string, want string) *vm {
 		t.Fatal(err)
 	}
 	v.cmd.Stderr = v.cmd.Stdout
+	// A test binary stopped by a signal runs no cleanup: the kernel ends
+	// its guest with it, so no QEMU outlives the run (and slows the next).
+	v.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if v.stdin, err = v.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
