@@ -231,14 +231,9 @@ func CheckPush(job *create.Job, push []string) error {
 // selection) and plans its image, checking the root for what the image
 // needs inside it. It writes nothing.
 func PlanRoot(root string, o Options) (*create.Job, error) {
-	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("root tree %s is not a directory", root)
-	}
-	lo := o.Load
-	lo.KiwiFile = "" // the root's description is always image/config.xml
-	d, err := description.Load(filepath.Join(root, "image"), lo)
+	d, err := loadRoot(root, o)
 	if err != nil {
-		return nil, fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
+		return nil, err
 	}
 	job, err := Plan(d, o.Log)
 	if err != nil {
@@ -252,6 +247,21 @@ func PlanRoot(root string, o Options) (*create.Job, error) {
 		return nil, fmt.Errorf("%s: %w", d.File, err)
 	}
 	return job, nil
+}
+
+// loadRoot reads the description prepare left in root/image, with o.Load's
+// selection (the file is always image/config.xml).
+func loadRoot(root string, o Options) (*description.Description, error) {
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("root tree %s is not a directory", root)
+	}
+	lo := o.Load
+	lo.KiwiFile = ""
+	d, err := description.Load(filepath.Join(root, "image"), lo)
+	if err != nil {
+		return nil, fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
+	}
+	return d, nil
 }
 
 // Create is system create: plan the type selected in root/image/config.xml
@@ -339,14 +349,9 @@ type UpdateOptions struct {
 // KIWI's system update does. The description, its package manager and
 // the host's tool are checked before anything runs.
 func Update(ctx context.Context, root string, u UpdateOptions, o Options) error {
-	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		return fmt.Errorf("root tree %s is not a directory", root)
-	}
-	lo := o.Load
-	lo.KiwiFile = "" // the root's description is always image/config.xml
-	d, err := description.Load(filepath.Join(root, "image"), lo)
+	d, err := loadRoot(root, o)
 	if err != nil {
-		return fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
+		return err
 	}
 	if err := arch.CanRun(d.TargetArch); err != nil {
 		return err
@@ -405,14 +410,9 @@ func Resize(ctx context.Context, root, target string, size int64, o Options) ([]
 	if root == "" {
 		root = Root(target)
 	}
-	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("root tree %s is not a directory: give the build's --root (its description names the disk)", root)
-	}
-	lo := o.Load
-	lo.KiwiFile = ""
-	d, err := description.Load(filepath.Join(root, "image"), lo)
+	d, err := loadRoot(root, o)
 	if err != nil {
-		return nil, fmt.Errorf("read the root's description (made by prepare/build in %s/image): %w", root, err)
+		return nil, fmt.Errorf("%w (give the build's --root: its description names the disk)", err)
 	}
 	return create.Resize(ctx, d, target, size, create.Options{Run: o.Run, Log: logger(o.Log)})
 }

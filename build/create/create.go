@@ -122,19 +122,15 @@ func runImagesScript(ctx context.Context, o Options) error {
 }
 
 // runScript runs the description's hook root/image/<name>, when it has
-// one, inside the root as KIWI runs its chrooted hooks: bash, with the
-// kiwi_* variables of the root's /.profile in the environment. A
-// failure stops the create with the script's exit code and the end of
-// its output.
+// one, inside the root (chroot.Script: the root's /.profile variables in
+// its environment; a failure stops the create with the script's exit
+// code and output).
 func runScript(ctx context.Context, o Options, name string) error {
 	if _, err := os.Stat(filepath.Join(o.Root, "image", name)); err != nil {
 		return nil
 	}
 	o.Log.Info("running " + name)
-	script := `exec 1>&2; if [ -f /.profile ]; then set -a; . /.profile; set +a; fi; exec /bin/bash /image/"$1"`
-	_, err := chroot.RunCmd(ctx, o.Run, chroot.Cmd{Root: o.Root, Env: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"},
-		Name: "/bin/sh", Args: []string{"-c", script, "sh", name}})
-	return scriptError(name, err)
+	return chroot.Script(ctx, o.Run, o.Root, name, nil)
 }
 
 // runHostScript runs root/image/<name> on the host, in the root dir, with
@@ -146,24 +142,7 @@ func runHostScript(ctx context.Context, o Options, name string, args ...string) 
 	}
 	o.Log.Info("running "+name+" on the host", "args", strings.Join(args, " "))
 	_, err := o.Run.Run(ctx, runner.Cmd{Name: "bash", Args: append([]string{"-c", `exec 1>&2; exec bash --norc "$@"`, "bash", p}, args...), Dir: o.Root})
-	return scriptError(name, err)
-}
-
-// scriptError is a hook's failure: its exit code and the end of its
-// output.
-func scriptError(name string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var re *runner.Error
-	if errors.As(err, &re) {
-		lines := strings.Split(strings.TrimRight(re.Stderr, "\n"), "\n")
-		if len(lines) > 40 {
-			lines = append([]string{"..."}, lines[len(lines)-40:]...)
-		}
-		return fmt.Errorf("%s failed with exit code %d; its output:\n%s", name, re.Code, strings.Join(lines, "\n"))
-	}
-	return fmt.Errorf("%s: %w", name, err)
+	return runner.ScriptFailure(name, err)
 }
 
 // packageResults lists the image's packages and verifies their files

@@ -355,26 +355,13 @@ func (s setup) localization() error {
 }
 
 // script runs an imported script (image/config.sh) inside the root with
-// the .profile variables in its environment. Its output goes into the
-// error when it fails, so the user sees why.
+// the .profile variables in its environment (chroot.Script).
 func (s setup) script(ctx context.Context, name string) error {
-	if _, err := os.Stat(filepath.Join(s.root, "image", name)); err != nil {
-		return nil
-	}
-	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+	var env []string
 	for _, v := range s.profileVars() {
 		env = append(env, v[0]+"="+v[1])
 	}
-	// 2>&1: the script's whole output is kept for the error.
-	if _, err := chroot.RunCmd(ctx, s.run, chroot.Cmd{Root: s.root, Env: env, Name: "/bin/sh",
-		Args: []string{"-c", "exec 1>&2; exec /bin/bash /image/" + name}}); err != nil {
-		var re *runner.Error
-		if errors.As(err, &re) {
-			return fmt.Errorf("%s failed with exit code %d; its output:\n%s", name, re.Code, lastLines(re.Stderr, 40))
-		}
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return chroot.Script(ctx, s.run, s.root, name, env)
 }
 
 // postBootstrap runs the description's post_bootstrap.sh in the root
@@ -397,15 +384,6 @@ func (s setup) postBootstrap(ctx context.Context, log *slog.Logger) error {
 	}
 	log.Info("post_bootstrap.sh")
 	return s.script(ctx, "post_bootstrap.sh")
-}
-
-// lastLines returns the last n lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = append([]string{"..."}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
 }
 
 // shellName makes a user name usable in a shell variable name.

@@ -178,3 +178,21 @@ var urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\
 func redactURLs(s string) string {
 	return urlPassword.ReplaceAllString(s, "${1}***@")
 }
+
+// ScriptFailure is the error of a user's script (config.sh, disk.sh, ...)
+// that failed: its name, exit code and the last 40 lines of its output
+// (the script's stdout is expected in its stderr), so the user sees why.
+func ScriptFailure(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *Error
+	if !errors.As(err, &re) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	lines := strings.Split(strings.TrimRight(re.Stderr, "\n"), "\n")
+	if len(lines) > 40 {
+		lines = append([]string{"..."}, lines[len(lines)-40:]...)
+	}
+	return fmt.Errorf("%s failed with exit code %d; its output:\n%s", name, re.Code, strings.Join(lines, "\n"))
+}
