@@ -14,6 +14,9 @@ import (
 // (root/image/config.xml) says what was built and create sees the same.
 type Overrides struct {
 	IgnoreRepos bool
+	// IgnoreReposUsedForBuild drops the repositories the build installs
+	// from, keeping the imageonly ones (which only go into the image).
+	IgnoreReposUsedForBuild bool
 	// SetRepo replaces the first repository; AddRepos are appended.
 	SetRepo  *RepoTuple
 	AddRepos []RepoTuple
@@ -37,7 +40,7 @@ type Overrides struct {
 
 // Empty tells whether o changes nothing.
 func (o Overrides) Empty() bool {
-	return !o.IgnoreRepos && o.SetRepo == nil && len(o.AddRepos) == 0 && len(o.AddPackages) == 0 &&
+	return !o.IgnoreRepos && !o.IgnoreReposUsedForBuild && o.SetRepo == nil && len(o.AddRepos) == 0 && len(o.AddPackages) == 0 &&
 		len(o.AddBootstrapPackages) == 0 && len(o.DeletePackages) == 0 && len(o.TypeAttrs) == 0 && o.ReleaseVersion == "" &&
 		o.ContainerTag == "" && len(o.ContainerLabels) == 0 && o.DerivedFrom == ""
 }
@@ -168,6 +171,15 @@ func (d *Description) Override(o Overrides, lo LoadOptions) (*Description, error
 	cli := Pos{File: "command line"}
 	if o.IgnoreRepos {
 		root.Children = removeNodes(root.Children, "repository")
+	}
+	if o.IgnoreReposUsedForBuild {
+		kept := root.Children[:0]
+		for _, n := range root.Children {
+			if n.Name != "repository" || boolAttr(n, "imageonly") {
+				kept = append(kept, n)
+			}
+		}
+		root.Children = kept
 	}
 	if o.SetRepo != nil {
 		repos := root.elements("repository")

@@ -115,6 +115,26 @@ func TestOverrideRefusesBadValues(t *testing.T) {
 	if err != nil || len(d.Repositories) != 0 {
 		t.Errorf("ignore repos: %v %v", d.Repositories, err)
 	}
+	// --ignore-repos-used-for-build keeps the imageonly repositories.
+	dir := t.TempDir()
+	desc := strings.Replace(overrideDesc, `alias="second"`, `alias="second" imageonly="true"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(desc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = Load(dir, LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d, err = d.Override(Overrides{IgnoreReposUsedForBuild: true, AddRepos: []RepoTuple{{Source: "http://c/debian", Type: "apt-deb", Alias: "added"}}}, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aliases []string
+	for _, r := range d.Repositories {
+		aliases = append(aliases, r.Alias)
+	}
+	if strings.Join(aliases, " ") != "second added" {
+		t.Errorf("ignore repos used for build: %v, want the imageonly one and the added one", aliases)
+	}
 }
 
 // TestOverrideContainerSettings: the container options set the tag and

@@ -38,12 +38,15 @@ type prepareFlags struct {
 	containerLabels    []string
 	derivedFrom        string
 	noContainer        bool
+
+	ignoreReposUsedForBuild bool
 }
 
 func (p *prepareFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&p.allowExistingRoot, "allow-existing-root", false, "build on an existing root tree instead of refusing it")
 	f.BoolVar(&p.clearCache, "clear-cache", false, "run every phase again and refresh the repository lists, ignoring what is cached")
 	f.BoolVar(&p.ignoreRepos, "ignore-repos", false, "ignore the description's repositories (use --add-repo)")
+	f.BoolVar(&p.ignoreReposUsedForBuild, "ignore-repos-used-for-build", false, "ignore the description's repositories but the imageonly ones (use --add-repo)")
 	f.StringVar(&p.setRepo, "set-repo", "", "replace the first repository: source,type,alias,priority,imageinclude,package_gpgcheck,{keys;...},components,distribution,repo_gpgcheck,sourcetype")
 	f.StringArrayVar(&p.addRepos, "add-repo", nil, "add a repository (same fields as --set-repo; repeatable)")
 	f.StringVar(&p.setRepoCredentials, "set-repo-credentials", "", "credentials of the --set-repo repository: USER:PASSWORD or USER:FILE (zypper, dnf)")
@@ -81,7 +84,7 @@ func parseBuildArgs(args []string, p *prepareFlags, extra func(*pflag.FlagSet)) 
 // overrides turns the flags into the description changes they ask for.
 func (p *prepareFlags) overrides() (description.Overrides, error) {
 	o := description.Overrides{
-		IgnoreRepos: p.ignoreRepos, AddPackages: p.addPackages, AddBootstrapPackages: p.addBootstrap,
+		IgnoreRepos: p.ignoreRepos, IgnoreReposUsedForBuild: p.ignoreReposUsedForBuild, AddPackages: p.addPackages, AddBootstrapPackages: p.addBootstrap,
 		DeletePackages: p.deletePackages, TypeAttrs: p.typeAttrs, ReleaseVersion: p.releaseVersion,
 		ContainerTag: p.containerTag, ContainerLabels: p.containerLabels, DerivedFrom: p.derivedFrom,
 	}
