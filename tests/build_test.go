@@ -94,8 +94,11 @@ func TestBuildFromRepositories(t *testing.T) {
 	// before the image packages, then on the host edit_boot_config.sh
 	// (root filesystem, boot partition: the root's 3 after bios_grub and
 	// the ESP), then pre_disk_sync.sh and disk.sh; all on the disk.
+	// config.sh used KIWI's functions (/.kconfig, gone from the image)
+	// and .profile variables.
 	v.Expect(t, 0, "KIWI-CHECK marker=built-by-config-sh-debian-build overlay=from-overlay user=tux:/home/tux tz=Europe/Berlin "+
-		"hooks=post_bootstrap:before-packages edit_boot_config:ext4:3 pre_disk_sync:debian-build disk", time.Minute)
+		"hooks=post_bootstrap:before-packages config:oem:grub2:1.2.0:INSTALL edit_boot_config:ext4:3 pre_disk_sync:debian-build disk "+
+		"target=multi-user.target kconfig=gone", time.Minute)
 	v.Expect(t, 0, "login:", 2*time.Minute)
 
 	t.Run("DockerTypeKeepsPhaseLayers", func(t *testing.T) {

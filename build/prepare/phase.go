@@ -20,6 +20,7 @@ import (
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/build/pkgmanager"
 	"github.com/kiwi-go/kiwi/internal/checksum"
+	"github.com/kiwi-go/kiwi/internal/chroot"
 	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
@@ -83,14 +84,19 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string, ba
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("post_bootstrap.sh: %w", err)
 	}
+	// The scripts' function library (/.kconfig) is part of what they do.
+	library := ""
+	if postBootstrap != nil {
+		library = string(chroot.Functions)
+	}
 	k1 := checksum.JSON(phaseRecipe, phaseBootstrap, pm, d.TargetArch, repos,
-		pkgmanager.Wanted(d, "bootstrap"), bootstrapPackage, base, string(postBootstrap))
+		pkgmanager.Wanted(d, "bootstrap"), bootstrapPackage, base, string(postBootstrap), library)
 	k2 := checksum.JSON(k1, phasePackages, pkgmanager.Wanted(d, "image", d.Type.Image), keys)
 	desc, err := dirDigest(d.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("read description directory %s: %w", d.Dir, err)
 	}
-	k3 := checksum.JSON(k2, phaseConfig, string(d.XML()), desc, d.Profiles, d.Type.Image, tool)
+	k3 := checksum.JSON(k2, phaseConfig, string(d.XML()), desc, d.Profiles, d.Type.Image, tool, string(chroot.Functions))
 	return []string{k1, k2, k3}, nil
 }
 

@@ -133,7 +133,7 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 			return nil, err
 		}
 	}
-	p := &preparation{d: d, o: o, pm: pm, set: setup{d: d, root: o.Root, run: o.Run}}
+	p := &preparation{d: d, o: o, pm: pm, set: setup{d: d, root: o.Root, run: o.Run, revision: strings.TrimPrefix(o.Tool, "kiwi ")}}
 	if !fresh || o.Store == nil {
 		// A root built on an existing one (a stack, a root from
 		// elsewhere) has no phase layers of its own to reuse.

@@ -1,12 +1,16 @@
 package prepare
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kiwi-go/kiwi/build/description"
@@ -21,6 +25,8 @@ type setup struct {
 	d    *description.Description
 	root string
 	run  runner.Runner
+	// revision is this kiwi's version, kiwi_revision in .profile.
+	revision string
 }
 
 // importDescription copies the description into root/image/: the
@@ -61,30 +67,145 @@ func (s setup) importDescription() error {
 	return nil
 }
 
-// profileVars are the kiwi_* shell variables KIWI writes to /.profile
-// for config.sh and images.sh.
+// profileVars are the variables KIWI writes to /.profile for the
+// description's scripts, by KIWI's names and with its values (as written
+// in the description; booleans true or false; unset ones empty), sorted
+// by name as KIWI writes them. docs/scripts.md lists each one.
 func (s setup) profileVars() [][2]string {
 	d, t := s.d, s.d.Type
-	vars := [][2]string{
-		{"kiwi_iname", d.Name}, {"kiwi_iversion", d.Version}, {"kiwi_displayname", d.DisplayName},
-		{"kiwi_type", t.Image}, {"kiwi_profiles", strings.Join(d.Profiles, ",")},
-		{"kiwi_firmware", t.Firmware}, {"kiwi_rootpartuuid", ""},
-		{"kiwi_keytable", d.Preferences.Keytable}, {"kiwi_language", strings.Join(d.Preferences.Locale, ",")},
-		{"kiwi_timezone", d.Preferences.Timezone}, {"kiwi_revision", ""},
+	v := map[string]string{
+		"kiwi_iname": d.Name, "kiwi_displayname": d.DisplayName, "kiwi_iversion": d.Version,
+		"kiwi_profiles":     strings.Join(d.Profiles, ","),
+		"kiwi_delete":       strings.Join(sortedUnique(d.PackageNames("delete")), " "),
+		"kiwi_drivers":      strings.Join(d.Drivers, ","),
+		"kiwi_strip_delete": strings.Join(d.Strip["delete"], " "), "kiwi_strip_tools": strings.Join(d.Strip["tools"], " "),
+		"kiwi_strip_libs": strings.Join(d.Strip["libs"], " "),
+		// The root partition's UUID is known only when a disk is made.
+		"kiwi_rootpartuuid": "", "kiwi_shasum_suffix": ".sha256",
+		// KIWI's disk geometry defaults and its own version.
+		"kiwi_align": "1048576", "kiwi_sectorsize": "512", "kiwi_revision": s.revision,
 	}
-	if t.Bootloader != nil {
-		vars = append(vars, [2]string{"kiwi_bootloader", t.Bootloader.Name})
+	if v["kiwi_displayname"] == "" {
+		v["kiwi_displayname"] = d.Name
 	}
-	if t.Filesystem != "" {
-		vars = append(vars, [2]string{"kiwi_fstype", t.Filesystem})
+	if t.Image == "cpio" {
+		v["kiwi_cpio_name"] = d.Name
 	}
-	for _, u := range d.Users {
-		if u.Name == "root" {
-			continue
+	// The type's settings.
+	attr := func(name string) string { return t.Attr[name] }
+	flag := func(name string) string {
+		raw, ok := t.Attr[name]
+		if !ok {
+			return ""
 		}
-		vars = append(vars, [2]string{"kiwi_user_" + shellName(u.Name), u.Name})
+		if b, err := strconv.ParseBool(raw); err == nil {
+			return strconv.FormatBool(b)
+		}
+		return raw
 	}
-	return vars
+	for key, name := range map[string]string{
+		"kiwi_wwid_wait_timeout": "wwid_wait_timeout", "kiwi_hybridpersistent_filesystem": "hybridpersistent_filesystem",
+		"kiwi_cmdline": "kernelcmdline", "kiwi_firmware": "firmware", "kiwi_devicepersistency": "devicepersistency",
+		"kiwi_installboot": "installboot", "kiwi_bootkernel": "bootkernel", "kiwi_fsmountoptions": "fsmountoptions",
+		"kiwi_bootprofile": "bootprofile",
+	} {
+		v[key] = attr(name)
+	}
+	for key, name := range map[string]string{
+		"kiwi_compressed": "compressed", "kiwi_hybridpersistent": "hybridpersistent", "kiwi_ramonly": "ramonly",
+		"kiwi_target_removable": "target_removable", "kiwi_btrfs_root_is_snapshot": "btrfs_root_is_snapper_snapshot",
+		"kiwi_btrfs_root_is_snapper_snapshot": "btrfs_root_is_snapper_snapshot", "kiwi_gpt_hybrid_mbr": "gpt_hybrid_mbr",
+	} {
+		v[key] = flag(name)
+	}
+	v["kiwi_type"] = t.Image
+	v["kiwi_target_blocksize"] = cmp.Or(attr("target_blocksize"), "512")
+	v["kiwi_startsector"] = cmp.Or(attr("disk_start_sector"), "2048")
+	v["kiwi_initrd_system"] = initrdSystem(t)
+	v["kiwi_luks_empty_passphrase"] = strconv.FormatBool(t.IsSet("luks") && t.Luks == "")
+	if b, _ := strconv.ParseBool(attr("xen_server")); b {
+		v["kiwi_xendomain"] = "dom0"
+	}
+	switch t.Image {
+	case "oem":
+		v["kiwi_install_volid"] = cmp.Or(t.VolID, "INSTALL")
+	case "iso":
+		v["kiwi_live_volid"] = cmp.Or(t.VolID, "CDROM")
+	}
+	// The bootloader: grub2 unless named; consoles output:input, the
+	// input one defaulting to the output one, "default" where unset.
+	v["kiwi_bootloader"], v["kiwi_boot_timeout"], v["kiwi_vga"] = "grub2", "", "auto"
+	out, in := "", ""
+	if b := t.Bootloader; b != nil {
+		v["kiwi_bootloader"] = cmp.Or(b.Name, "grub2")
+		if b.Timeout != nil {
+			v["kiwi_boot_timeout"] = strconv.Itoa(*b.Timeout)
+		}
+		v["kiwi_vga"] = cmp.Or(b.Attr["video_mode"], "auto")
+		out, in = b.Console, cmp.Or(b.InputConsole, b.Console)
+	}
+	if out == "none" {
+		out = ""
+	}
+	if in == "none" {
+		in = ""
+	}
+	v["kiwi_bootloader_console"] = cmp.Or(out, "default") + ":" + cmp.Or(in, "default")
+	// The preferences.
+	p := d.Preferences
+	v["kiwi_keytable"], v["kiwi_timezone"] = p.Keytable, p.Timezone
+	v["kiwi_language"] = strings.Join(p.Locale, ",")
+	v["kiwi_splash_theme"], v["kiwi_loader_theme"] = p.BootsplashTheme, p.BootloaderTheme
+	v["kiwi_showlicense"] = ""
+	if len(p.ShowLicense) > 0 {
+		v["kiwi_showlicense"] = p.ShowLicense[0]
+	}
+	// <oemconfig>, when the type has one: each element's text.
+	if o := t.OEMConfig; o != nil && len(o.All) > 0 {
+		for key, name := range oemProfileNames {
+			v[key] = o.All[name]
+		}
+	}
+	out2 := make([][2]string, 0, len(v))
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		out2 = append(out2, [2]string{k, v[k]})
+	}
+	return out2
+}
+
+// oemProfileNames maps KIWI's .profile names to the <oemconfig> elements
+// they come from.
+var oemProfileNames = map[string]string{
+	"kiwi_oemvmcp_parmfile": "oem-vmcp-parmfile", "kiwi_oemmultipath_scan": "oem-multipath-scan",
+	"kiwi_oemswapMB": "oem-swapsize", "kiwi_oemrootMB": "oem-systemsize", "kiwi_oemresizeonce": "oem-resize-once",
+	"kiwi_oempartition_install": "oem-partition-install", "kiwi_oemramdisksize": "oem-ramdisk-size",
+	"kiwi_oemdevicefilter": "oem-device-filter", "kiwi_oemtitle": "oem-boot-title", "kiwi_oemkboot": "oem-kiwi-initrd",
+	"kiwi_oemnicfilter": "oem-nic-filter", "kiwi_oemreboot": "oem-reboot",
+	"kiwi_oemrebootinteractive": "oem-reboot-interactive", "kiwi_oemshutdown": "oem-shutdown",
+	"kiwi_oemshutdowninteractive": "oem-shutdown-interactive", "kiwi_oemsilentboot": "oem-silent-boot",
+	"kiwi_oemsilentinstall": "oem-silent-install", "kiwi_oemsilentverify": "oem-silent-verify",
+	"kiwi_oemskipverify": "oem-skip-verify", "kiwi_oembootwait": "oem-bootwait", "kiwi_oemunattended": "oem-unattended",
+	"kiwi_oemunattended_id": "oem-unattended-id", "kiwi_oemrecovery": "oem-recovery", "kiwi_oemrecoveryID": "oem-recoveryID",
+	"kiwi_oemrecoveryPartSize": "oem-recovery-part-size", "kiwi_oemrecoveryInPlace": "oem-inplace-recovery",
+}
+
+// initrdSystem is KIWI's initrd system of a type: dracut for the types
+// that boot (unless the type names another), none for the others.
+func initrdSystem(t description.Type) string {
+	switch t.Image {
+	case "oem", "iso", "kis", "vmx":
+		return cmp.Or(t.InitrdSystem, "dracut")
+	case "pxe":
+		return cmp.Or(t.InitrdSystem, "kiwi")
+	}
+	return "none"
+}
+
+// sortedUnique is names sorted, each once.
+func sortedUnique(names []string) []string {
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // writeProfile writes root/.profile (and image/.profile, where KIWI's
@@ -386,16 +507,8 @@ func (s setup) postBootstrap(ctx context.Context, log *slog.Logger) error {
 	return s.script(ctx, "post_bootstrap.sh")
 }
 
-// shellName makes a user name usable in a shell variable name.
-func shellName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
-			return r
-		}
-		return '_'
-	}, s)
-}
-
+// shellQuote quotes a value for the shell as KIWI's baseQuoteFile does:
+// in single quotes, each single quote closed, escaped and reopened.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
