@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/docker/go-units v0.5.0
+	github.com/google/rpmpack v0.7.1
 	github.com/opencontainers/image-spec v1.1.1
 	github.com/opencontainers/umoci v0.6.0
 	github.com/spf13/cobra v1.10.2
@@ -14,10 +15,7 @@ require (
 	golang.org/x/term v0.47.0
 )
 
-require (
-	github.com/cavaliergopher/cpio v1.0.1 // indirect
-	github.com/google/rpmpack v0.7.1 // indirect
-)
+require github.com/cavaliergopher/cpio v1.0.1 // indirect
 
 require (
 	dario.cat/mergo v1.0.2 // indirect
@@ -42,7 +40,7 @@ require (
 	github.com/containers/psgo v1.9.1-0.20250826150930-4ae76f200c86 // indirect
 	github.com/coreos/go-systemd/v22 v22.6.0 // indirect
 	github.com/cyberphone/json-canonicalization v0.0.0-20241213102144-19d51d7fe467 // indirect
-	github.com/cyphar/filepath-securejoin v0.5.2 // indirect
+	github.com/cyphar/filepath-securejoin v0.5.2
 	github.com/disiqueira/gotree/v3 v3.0.2 // indirect
 	github.com/diskfs/go-diskfs v1.9.4
 	github.com/distribution/reference v0.6.0 // indirect
@@ -59,7 +57,7 @@ require (
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/go-containerregistry v0.20.6 // indirect
 	github.com/google/go-intervals v0.0.2 // indirect
-	github.com/google/uuid v1.6.0 // indirect
+	github.com/google/uuid v1.6.0
 	github.com/gorilla/mux v1.8.1 // indirect
 	github.com/gorilla/schema v1.4.1 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect

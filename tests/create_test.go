@@ -93,18 +93,53 @@ func tail(s string, n int) string {
 
 const base = "debian-oem.x86_64-1.0.0"
 
+// TestOEMBiosExt4BootsWithoutLoopDevices boots the disk of a vagrant
+// libvirt box (format="vagrant"): the box's qcow2 box.img, with the
+// metadata.json and Vagrantfile vagrant reads.
 func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
 	target := createDisk(t, "bios-ext4", true)
-	checkResults(t, target, "raw")
-	boot(t, bootOptions{Disk: filepath.Join(target, base+".raw")}, "login:", 4*time.Minute)
+	checkResults(t, target, "raw", "vagrant.libvirt.box")
+	dir := unpack(t, filepath.Join(target, base+".vagrant.libvirt.box"), "metadata.json", "Vagrantfile", "box.img")
+	if b := mustRead(t, filepath.Join(dir, "metadata.json")); !strings.Contains(b, `"provider": "libvirt"`) || !strings.Contains(b, `"virtual_size": 16`) {
+		t.Errorf("metadata.json:\n%s", b)
+	}
+	if b := mustRead(t, filepath.Join(dir, "Vagrantfile")); !strings.Contains(b, "config.vm.provider :libvirt") {
+		t.Errorf("Vagrantfile:\n%s", b)
+	}
+	boot(t, bootOptions{Disk: filepath.Join(dir, "box.img"), Format: "qcow2"}, "login:", 4*time.Minute)
 }
 
+// TestOEMUefiShimXfsBoots boots the disk.raw of a Google Compute Engine
+// tarball (format="gce").
 func TestOEMUefiShimXfsBoots(t *testing.T) {
 	target, log := createDiskLog(t, "efi-xfs", false)
 	if !strings.Contains(log, "shim and signed grub") {
 		t.Errorf("firmware=uefi did not use the image's shim and signed grub:\n%s", tail(log, 2000))
 	}
-	boot(t, bootOptions{Disk: filepath.Join(target, base+".raw"), EFI: true}, "login:", 4*time.Minute)
+	checkResults(t, target, "raw", "tar.gz")
+	dir := unpack(t, filepath.Join(target, base+".tar.gz"), "manifest.json", "disk.raw")
+	if b := mustRead(t, filepath.Join(dir, "manifest.json")); b != `{"licenses":["projects/kiwi-tests/global/licenses/test"]}` {
+		t.Errorf("manifest.json: %s", b)
+	}
+	boot(t, bootOptions{Disk: filepath.Join(dir, "disk.raw"), EFI: true}, "login:", 4*time.Minute)
+}
+
+// unpack extracts a tar.gz result (sparse files stay sparse) into a temp
+// dir and checks that it holds exactly the members want, in that order.
+func unpack(t *testing.T, archive string, want ...string) string {
+	t.Helper()
+	list, err := exec.Command("tar", "-tzf", archive).Output()
+	if err != nil {
+		t.Fatalf("list %s: %v", archive, err)
+	}
+	if got := strings.Fields(string(list)); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("%s holds %v, want %v", filepath.Base(archive), got, want)
+	}
+	dir := t.TempDir()
+	if b, err := exec.Command("tar", "-xSzf", archive, "-C", dir).CombinedOutput(); err != nil {
+		t.Fatalf("unpack %s: %v %s", archive, err, b)
+	}
+	return dir
 }
 
 func TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices(t *testing.T) {

@@ -2,8 +2,11 @@ package create
 
 import (
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kiwi-go/kiwi/build/description"
@@ -21,10 +24,16 @@ type DiskType struct {
 	Filesystem    string // ext2, ext3, ext4, btrfs, xfs
 	Firmware      string // bios, efi, uefi
 	KernelCmdline string
-	// Format is qcow2, vmdk, vdi, vhdx, vhd-fixed or "" (raw only);
-	// FormatOptions are qemu-img -o options.
+	// Format is a key of diskFormats or "" (raw only); FormatOptions
+	// are qemu-img -o options.
 	Format        string
 	FormatOptions []string
+	// GCELicense is gcelicense, for the manifest of format="gce".
+	GCELicense string
+	// Vagrant is the <vagrantconfig> of format="vagrant".
+	Vagrant *VagrantConfig
+	// Specification is the description's, for a virtualbox box's OVF.
+	Specification string
 
 	ESPSize        int64 // bytes; 0: 20 MiB
 	BootPartition  bool
@@ -71,8 +80,9 @@ func DiskTypeOf(d *description.Description) (DiskType, error) {
 	dt := DiskType{
 		Name: d.Name, Version: d.Version, Arch: d.TargetArch, DisplayName: d.DisplayName,
 		Filesystem: t.Filesystem, Firmware: t.Firmware, KernelCmdline: t.KernelCmdline,
-		Format: t.Format, FormatOptions: t.FormatOptions,
-		ESPSize: int64(t.EFIPartSize) * disk.MiB, BootPartition: t.BootPartition,
+		Format: t.Format, FormatOptions: t.FormatOptions, GCELicense: t.Attr["gcelicense"],
+		Specification: d.Info.Specification,
+		ESPSize:       int64(t.EFIPartSize) * disk.MiB, BootPartition: t.BootPartition,
 		BootPartSize: int64(t.BootPartSize) * disk.MiB, BootFilesystem: t.BootFilesystem,
 		RootLabel: t.RootFSLabel, ByLabel: t.DevicePersistency == "by-label",
 		FSCreateOptions: strings.Fields(t.FSCreateOptions), FSMountOptions: t.FSMountOptions,
@@ -104,6 +114,27 @@ func DiskTypeOf(d *description.Description) (DiskType, error) {
 	if t.Size != nil {
 		dt.Size, dt.SizeAdditive = t.Size.Bytes(), t.Size.Additive
 	}
+	for _, c := range t.Children {
+		if c.Name != "vagrantconfig" {
+			continue
+		}
+		v := &VagrantConfig{Provider: c.Attr["provider"]}
+		if s := c.Attr["virtualsize"]; s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 {
+				return DiskType{}, fmt.Errorf("%s: <vagrantconfig virtualsize=%q>: give the box's size in GiB, a whole number like 42", d.File, s)
+			}
+			v.VirtualSize = n
+		}
+		if f := c.Attr["embedded_vagrantfile"]; f != "" {
+			// Relative to the description; prepare imports it into the
+			// root's image/ the same way, where create reads it.
+			v.Vagrantfile = filepath.Join(d.Dir, filepath.Clean(f))
+		}
+		v.GuestAdditions, _ = strconv.ParseBool(c.Attr["virtualbox_guest_additions_present"])
+		dt.Vagrant = v
+		break
+	}
 	if c := t.OEMConfig; c != nil {
 		dt.OEMResize = c.Resize
 		if c.Swap {
@@ -122,24 +153,28 @@ func DiskTypeOf(d *description.Description) (DiskType, error) {
 	return dt, nil
 }
 
-// diskFormats are the format= values create converts the raw disk to
-// (qemu-img); "" is the raw disk alone.
-var diskFormats = []string{"", "qcow2", "vmdk", "vdi", "vhdx", "vhd", "vhd-fixed"}
-
-// bundleCompressed are the formats result bundle xz-compresses by
-// default, as KIWI 10 flags them (qcow2 is compressed by qemu-img
-// already; vmdk stopped being compressed in KIWI 10).
-var bundleCompressed = map[string]bool{"vdi": true, "vhdx": true, "vhd": true, "vhd-fixed": true}
-
 // diskFilesystems are the root filesystems of an oem disk kiwi makes.
 var diskFilesystems = []string{"ext2", "ext3", "ext4", "btrfs", "xfs"}
 
 // check refuses the values of an oem type that create cannot build, so
 // that a build fails before prepare instead of after the raw disk.
 func (t DiskType) check() error {
-	if !slices.Contains(diskFormats, t.Format) {
-		return fmt.Errorf("format=%q: this kiwi does not build that format yet; it converts the raw disk to %s (or leave format out for the raw disk alone)",
-			t.Format, strings.Join(diskFormats[1:], ", "))
+	if _, ok := diskFormats[t.Format]; !ok && t.Format != "" {
+		return fmt.Errorf("format=%q: this kiwi does not build that format yet; it makes %s of the raw disk (or leave format out for the raw disk alone)",
+			t.Format, strings.Join(formatNames(), ", "))
+	}
+	if t.Format == "vagrant" {
+		if t.Vagrant == nil {
+			return fmt.Errorf("format=\"vagrant\" needs a <vagrantconfig provider=\"libvirt\"/> (or virtualbox) in the <type>")
+		}
+		if !slices.Contains(vagrantProviders, t.Vagrant.Provider) {
+			return fmt.Errorf("<vagrantconfig provider=%q>: kiwi makes boxes for %s", t.Vagrant.Provider, strings.Join(vagrantProviders, " and "))
+		}
+		if f := t.Vagrant.Vagrantfile; f != "" {
+			if _, err := os.Stat(f); err != nil {
+				return fmt.Errorf("<vagrantconfig embedded_vagrantfile>: %w (keep the Vagrantfile in the description directory)", err)
+			}
+		}
 	}
 	if !slices.Contains(diskFilesystems, t.Filesystem) {
 		return fmt.Errorf("filesystem=%q: an oem disk's root filesystem is one of %s", t.Filesystem, strings.Join(diskFilesystems, ", "))

@@ -228,7 +228,7 @@ var features = map[string]feature{
 	"type@derived_from":                       {support: honoured, kinds: []string{"container"}, why: "oem disks from a container base (derived_from with format=\"oci:...\") are not built yet; leave derived_from out"},
 	"type@wwid_wait_timeout":                  {support: ignored, why: "it is how long KIWI's own dracut modules wait for multipath devices; the initrd here is plain dracut without them"},
 	"type@xen_server":                         {support: refused, unlessFalse: true, why: "Xen dom0 boot entries are not built; leave xen_server out"},
-	"type@gcelicense":                         {support: refused, why: "Google Compute Engine images (format=\"gce\") are not built yet; leave gcelicense out"},
+	"type@gcelicense":                         {support: honoured, why: "the license named in a gce image's manifest.json (format=\"gce\" of an oem disk)"},
 	"type@boot":                               {support: ignored, why: whyKiwiBootDescription},
 	"type@bootkernel":                         {support: ignored, why: whyKiwiBootDescription},
 	"type@bootprofile":                        {support: ignored, why: whyKiwiBootDescription},
@@ -419,13 +419,13 @@ var features = map[string]feature{
 	"vmnic@mac":          {support: ignored, why: whyVMConfig},
 	"vmnic@mode":         {support: ignored, why: whyVMConfig},
 
-	// Vagrant boxes (format="vagrant" is refused by value as well).
-	"vagrantconfig":                                    {support: refused, why: whyVagrant},
-	"vagrantconfig@provider":                           {support: refused, why: whyVagrant},
-	"vagrantconfig@virtualsize":                        {support: refused, why: whyVagrant},
-	"vagrantconfig@boxname":                            {support: refused, why: whyVagrant},
-	"vagrantconfig@embedded_vagrantfile":               {support: refused, why: whyVagrant},
-	"vagrantconfig@virtualbox_guest_additions_present": {support: refused, why: whyVagrant},
+	// Vagrant boxes: format="vagrant" of an oem disk.
+	"vagrantconfig":                                    {support: honoured, why: whyVagrant},
+	"vagrantconfig@provider":                           {support: honoured, why: whyVagrant},
+	"vagrantconfig@virtualsize":                        {support: honoured, why: whyVagrant},
+	"vagrantconfig@boxname":                            {support: ignored, why: "KIWI does not use it either: the box is named <name>.<arch>-<version>.vagrant.<provider>.box; vagrant box add names it"},
+	"vagrantconfig@embedded_vagrantfile":               {support: honoured, why: whyVagrant},
+	"vagrantconfig@virtualbox_guest_additions_present": {support: honoured, why: whyVagrant},
 
 	// <containerconfig>: container metadata of docker and oci images
 	// (Container writes it); oem disks derived from containers are not
@@ -494,7 +494,7 @@ const (
 	whyPartitions          = "custom partitions (<partitions>) are not built yet: the disk holds kiwi's root, boot, swap, EFI and spare partitions only; leave <partitions> out (spare_part makes one extra partition)"
 	whyInitrd              = "dracut settings of the type (<initrd>) are not passed yet; leave <initrd> out and put dracut.conf.d files into the overlay tree (root/etc/dracut.conf.d), which the image's dracut reads"
 	whyVMConfig            = "kiwi writes no VM configuration file; the disk image is the same"
-	whyVagrant             = "vagrant boxes (format=\"vagrant\" with <vagrantconfig>) are not built yet; leave format and <vagrantconfig> out and use format=\"qcow2\" or the raw disk"
+	whyVagrant             = "it describes the vagrant box of format=\"vagrant\" of an oem disk"
 	whyContainerConfig     = "container metadata (<containerconfig>) is written into docker and oci images only; oem disks from containers are not built; leave <containerconfig> out"
 	whyAppxHistory         = "it is metadata of WSL/appx images; a docker or oci image has no field for it (KIWI writes it into appx images only)"
 )

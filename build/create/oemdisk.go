@@ -254,37 +254,10 @@ func convertDisk(ctx context.Context, o Options, t DiskType, raw, work, base str
 		return results, nil
 	}
 	o.Log.Info("converting", "format", t.Format)
-	name, err := convert(ctx, o.Run, raw, work, base, t.Format, t.FormatOptions)
+	name, err := convert(ctx, o.Run, t, raw, work, base)
 	if err != nil {
 		return nil, err
 	}
 	return append(results, Result{Key: "disk_format_image", File: result.File{Filename: name, Shasum: true, Bundle: true,
-		Compress: o.bundleCompress(bundleCompressed[t.Format])}}), nil
-}
-
-// convert writes the raw disk in another format with qemu-img.
-func convert(ctx context.Context, r runner.Runner, raw, work, base, format string, options []string) (string, error) {
-	ext, qfmt := format, format
-	var opts []string
-	switch format {
-	case "qcow2", "vmdk", "vdi", "vhdx":
-	case "vhd-fixed":
-		ext, qfmt = "vhdfixed", "vpc"
-		opts = append(opts, "subformat=fixed", "force_size=on")
-	case "vhd":
-		qfmt = "vpc"
-	default:
-		return "", fmt.Errorf("disk format %q: use qcow2, vmdk, vdi, vhdx, vhd or vhd-fixed", format)
-	}
-	opts = append(opts, options...)
-	name := base + "." + ext
-	args := []string{"convert", "-f", "raw", "-O", qfmt}
-	if len(opts) > 0 {
-		args = append(args, "-o", strings.Join(opts, ","))
-	}
-	args = append(args, raw, filepath.Join(work, name))
-	if _, err := r.Run(ctx, runner.Cmd{Name: "qemu-img", Args: args}); err != nil {
-		return "", err
-	}
-	return name, nil
+		Compress: o.bundleCompress(diskFormats[t.Format].bundleCompress)}}), nil
 }

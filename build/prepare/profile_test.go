@@ -45,15 +45,7 @@ const profileConfig = `<?xml version="1.0" encoding="utf-8"?>
 // TestProfileVariables: .profile holds KIWI's variables by KIWI's names
 // and values, and bash reads every value back literally.
 func TestProfileVariables(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(profileConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d, err := description.Load(dir, description.LoadOptions{Profiles: []string{"A", "B"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := setup{d: d, root: t.TempDir(), revision: "1.0"}
+	s := setup{d: profileDescription(t), root: t.TempDir(), revision: "1.0"}
 	want := map[string]string{
 		"kiwi_iname": "leap-vm", "kiwi_displayname": `Leap 'VM' $HOME`, "kiwi_iversion": "2.5.1",
 		"kiwi_profiles": "A,B", "kiwi_delete": "aa-man zz-docs", "kiwi_drivers": "drivers/net/*,virtio.*",
@@ -112,6 +104,20 @@ func TestProfileVariables(t *testing.T) {
 	}
 }
 
+// profileDescription is profileConfig loaded with both profiles.
+func profileDescription(t *testing.T) *description.Description {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(profileConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := description.Load(dir, description.LoadOptions{Profiles: []string{"A", "B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func slicesSorted(s []string) bool {
 	for i := 1; i < len(s); i++ {
 		if s[i-1] > s[i] {
@@ -132,14 +138,7 @@ func TestProfileVariablesDocumented(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `(kiwi_[A-Za-z_]+)` \\|").FindAllStringSubmatch(string(b), -1) {
 		documented[m[1]] = true
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(profileConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d, err := description.Load(dir, description.LoadOptions{Profiles: []string{"A", "B"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := profileDescription(t)
 	// Written for other types only.
 	written := map[string]bool{"kiwi_cpio_name": true, "kiwi_live_volid": true, "kiwi_xendomain": true}
 	for _, v := range (setup{d: d}).profileVars() {

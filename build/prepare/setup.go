@@ -52,6 +52,16 @@ func (s setup) importDescription() error {
 		}
 		scripts["edit_boot_config.sh"] = p
 	}
+	// A vagrant box's own Vagrantfile: create reads it next to config.xml.
+	for _, c := range s.d.Type.Children {
+		if f := c.Attr["embedded_vagrantfile"]; c.Name == "vagrantconfig" && f != "" {
+			src, err := s.inDescription(s.d.Type.Pos, f)
+			if err != nil {
+				return fmt.Errorf("<vagrantconfig embedded_vagrantfile>: %w", err)
+			}
+			scripts[filepath.Clean(f)] = src
+		}
+	}
 	for script, src := range scripts {
 		b, err := os.ReadFile(src)
 		if errors.Is(err, os.ErrNotExist) {
@@ -59,6 +69,9 @@ func (s setup) importDescription() error {
 		}
 		if err != nil {
 			return fmt.Errorf("import %s: %w", script, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(imageDir, script)), 0o755); err != nil {
+			return err
 		}
 		if err := os.WriteFile(filepath.Join(imageDir, script), b, 0o755); err != nil {
 			return fmt.Errorf("import %s: %w", script, err)

@@ -16,13 +16,15 @@ import (
 
 func newCreateCommand(g *globals) *cobra.Command {
 	var root, target string
+	var signingKeys []string
 	var cf containerFlags
 	c := &cobra.Command{
 		Use:   "create --root DIR --target-dir DIR",
 		Short: "Create an image from a prepared root tree",
 		Long: `create builds the image type selected in DIR/image/config.xml (the description
 prepare or build left in the root) from the root tree DIR into the target dir.
-Supported: oem disks (raw, plus qcow2/vmdk/vdi/vhdx/vhd-fixed with format=),
+Supported: oem disks (raw, plus qcow2/vmdk/vdi/vhdx/vhd/vhd-fixed, gce or
+vagrant boxes with format=),
 hybrid live ISOs (iso: BIOS and EFI, as CD and as disk), kernel+initrd+system
 sets (kis), filesystem images (ext2, ext3, ext4, btrfs, xfs, squashfs, erofs)
 and container images (docker, oci: see --squash and --push).
@@ -35,6 +37,9 @@ straight into the disk image file.`,
 			}
 			if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 				return fmt.Errorf("--root %s is not a directory", root)
+			}
+			if err := checkCreateSigningKeys(g, signingKeys); err != nil {
+				return err
 			}
 			release, err := claim(g, commandLine(), map[string]string{target: "--target-dir", root: "--root"}, nil)
 			if err != nil {
@@ -57,8 +62,29 @@ straight into the disk image file.`,
 	f := c.Flags()
 	f.StringVar(&root, "root", "", "prepared root tree (with image/config.xml)")
 	f.StringVar(&target, "target-dir", "", "directory for the results")
+	f.StringArrayVar(&signingKeys, "signing-key", nil, "package signing key file for KIWI's own boot image (repeatable; checked, none is needed: see --help)")
 	cf.register(f)
 	return c
+}
+
+// checkCreateSigningKeys checks create's --signing-key files. KIWI uses
+// them only to verify the packages of its own boot image (initrd_system
+// "kiwi"), installed at create time; every initrd here is the image's
+// dracut run in the root, with no package installed at create (KIWI does
+// nothing with the keys for dracut either). So a key must exist and is
+// said to be unneeded, not silently dropped.
+func checkCreateSigningKeys(g *globals, keys []string) error {
+	for _, k := range keys {
+		f, err := os.Open(k)
+		if err != nil {
+			return fmt.Errorf("--signing-key %s: %w (give a readable key file)", k, err)
+		}
+		f.Close()
+	}
+	if len(keys) > 0 {
+		g.log.Info("--signing-key: no package is installed at create (the initrd is made by the image's dracut), so no key is needed; packages are verified at prepare (its --signing-key)", "keys", len(keys))
+	}
+	return nil
 }
 
 // buildOptions are the build library's options from the global ones.

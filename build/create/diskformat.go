@@ -1,0 +1,298 @@
+package create
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/google/uuid"
+
+	"github.com/kiwi-go/kiwi/internal/runner"
+)
+
+// diskFormat is what one format= value makes of an oem build's raw disk,
+// as work/<base>.<suffix>.
+type diskFormat struct {
+	// qemu is qemu-img's output format; opts are its -o options before
+	// the description's formatoptions.
+	qemu string
+	opts []string
+	// suffix follows <base>. in the result's name, as KIWI names it.
+	suffix func(t DiskType) string
+	// pack, for the formats that wrap a disk with metadata (gce,
+	// vagrant), writes the result instead of qemu-img alone.
+	pack func(ctx context.Context, r runner.Runner, t DiskType, raw, dir string) ([]string, error)
+	// bundleCompress: result bundle xz-compresses it by default, as
+	// KIWI 10 flags it (qcow2 is compressed by qemu-img already; vmdk
+	// stopped being compressed in KIWI 10; archives are compressed).
+	bundleCompress bool
+}
+
+func fixed(s string) func(DiskType) string { return func(DiskType) string { return s } }
+
+// diskFormats is every format= value create makes.
+var diskFormats = map[string]diskFormat{
+	"qcow2":     {qemu: "qcow2", suffix: fixed("qcow2")},
+	"vmdk":      {qemu: "vmdk", suffix: fixed("vmdk")},
+	"vdi":       {qemu: "vdi", suffix: fixed("vdi"), bundleCompress: true},
+	"vhdx":      {qemu: "vhdx", suffix: fixed("vhdx"), bundleCompress: true},
+	"vhd":       {qemu: "vpc", suffix: fixed("vhd"), bundleCompress: true},
+	"vhd-fixed": {qemu: "vpc", opts: []string{"subformat=fixed", "force_size=on"}, suffix: fixed("vhdfixed"), bundleCompress: true},
+	// Google Compute Engine: disk.raw in a GNU tar.gz, with manifest.json
+	// naming the gcelicense when there is one.
+	"gce": {suffix: fixed("tar.gz"), pack: packGCE},
+	// A vagrant box: metadata.json, Vagrantfile and the provider's disk
+	// (libvirt: box.img, qcow2; virtualbox: box.vmdk and box.ovf) in a
+	// tar.gz.
+	"vagrant": {suffix: func(t DiskType) string { return "vagrant." + t.Vagrant.Provider + ".box" }, pack: packVagrant},
+}
+
+// formatNames are the format= values create makes, sorted.
+func formatNames() []string {
+	var names []string
+	for n := range diskFormats {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// VagrantConfig is the <vagrantconfig> of format="vagrant".
+type VagrantConfig struct {
+	Provider string // libvirt or virtualbox
+	// VirtualSize is the box's disk size in GiB for vagrant (metadata);
+	// KIWI's default is 42.
+	VirtualSize int
+	// Vagrantfile, when set, is the description's own Vagrantfile
+	// (embedded_vagrantfile), used instead of KIWI's.
+	Vagrantfile string
+	// GuestAdditions (virtualbox_guest_additions_present): the box
+	// shares /vagrant through them, not rsync.
+	GuestAdditions bool
+}
+
+// vagrantProviders are the providers KIWI makes boxes for.
+var vagrantProviders = []string{"libvirt", "virtualbox"}
+
+// convert writes the raw disk in format t.Format into work and returns
+// the result's file name, <base>.<suffix>. After an error work may hold
+// part of it.
+func convert(ctx context.Context, r runner.Runner, t DiskType, raw, work, base string) (string, error) {
+	f, ok := diskFormats[t.Format]
+	if !ok {
+		return "", fmt.Errorf("disk format %q: use %s", t.Format, strings.Join(formatNames(), ", "))
+	}
+	name := base + "." + f.suffix(t)
+	if f.pack == nil {
+		return name, qemuConvert(ctx, r, raw, filepath.Join(work, name), f.qemu, append(slices.Clone(f.opts), t.FormatOptions...))
+	}
+	dir, err := os.MkdirTemp(work, "format-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	members, err := f.pack(ctx, r, t, raw, dir)
+	if err != nil {
+		return "", fmt.Errorf("format %s: %w", t.Format, err)
+	}
+	// GNU format and -S: disk.raw is sparse, and stays so (KIWI's tar
+	// for gce); owners are root's whoever builds.
+	args := append([]string{"--format=gnu", "-S", "--owner=0", "--group=0", "--numeric-owner", "-czf", filepath.Join(work, name), "-C", dir}, members...)
+	if _, err := r.Run(ctx, runner.Cmd{Name: "tar", Args: args}); err != nil {
+		return "", fmt.Errorf("format %s: %w", t.Format, err)
+	}
+	return name, nil
+}
+
+// qemuConvert converts the raw disk with qemu-img.
+func qemuConvert(ctx context.Context, r runner.Runner, raw, out, format string, opts []string) error {
+	args := []string{"convert", "-f", "raw", "-O", format}
+	if len(opts) > 0 {
+		args = append(args, "-o", strings.Join(opts, ","))
+	}
+	_, err := r.Run(ctx, runner.Cmd{Name: "qemu-img", Args: append(args, raw, out)})
+	return err
+}
+
+// packGCE puts the raw disk into dir as disk.raw (a hard link: no copy
+// of gigabytes), with manifest.json when the type names a license.
+func packGCE(_ context.Context, _ runner.Runner, t DiskType, raw, dir string) ([]string, error) {
+	var members []string
+	if t.GCELicense != "" {
+		b, err := json.Marshal(map[string][]string{"licenses": {t.GCELicense}})
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "manifest.json"), b, 0o644); err != nil {
+			return nil, err
+		}
+		members = append(members, "manifest.json")
+	}
+	if err := os.Link(raw, filepath.Join(dir, "disk.raw")); err != nil {
+		return nil, err
+	}
+	return append(members, "disk.raw"), nil
+}
+
+// packVagrant writes a vagrant box's files into dir.
+func packVagrant(ctx context.Context, r runner.Runner, t DiskType, raw, dir string) ([]string, error) {
+	v := t.Vagrant
+	size := v.VirtualSize
+	if size == 0 {
+		size = 42
+	}
+	meta := map[string]any{"provider": v.Provider}
+	var disk []string
+	var settings string
+	switch v.Provider {
+	case "libvirt":
+		if err := qemuConvert(ctx, r, raw, filepath.Join(dir, "box.img"), "qcow2", t.FormatOptions); err != nil {
+			return nil, err
+		}
+		meta["format"], meta["virtual_size"] = "qcow2", size
+		disk = []string{"box.img"}
+		settings = `config.vm.synced_folder ".", "/vagrant", type: "rsync"
+config.vm.provider :libvirt do |libvirt|
+  libvirt.driver = "kvm"
+end`
+	case "virtualbox":
+		if err := qemuConvert(ctx, r, raw, filepath.Join(dir, "box.vmdk"), "vmdk", append([]string{"subformat=streamOptimized"}, t.FormatOptions...)); err != nil {
+			return nil, err
+		}
+		if err := writeVirtualBoxOVF(filepath.Join(dir, "box.ovf"), t, size); err != nil {
+			return nil, err
+		}
+		disk = []string{"box.vmdk", "box.ovf"}
+		// The MAC address comes from the image's name and version, not
+		// from chance (KIWI's is random): the same input, the same box.
+		sum := sha256.Sum256([]byte(t.Name + "\x00" + t.Version))
+		settings = fmt.Sprintf(`config.vm.base_mac = "00163E%02X%02X%02X"`, sum[0]&0x7e, sum[1], sum[2])
+		if !v.GuestAdditions {
+			settings += "\n" + `config.vm.synced_folder ".", "/vagrant", type: "rsync"`
+		}
+	default:
+		return nil, fmt.Errorf("vagrant provider %q: use %s", v.Provider, strings.Join(vagrantProviders, " or "))
+	}
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "metadata.json"), b, 0o644); err != nil {
+		return nil, err
+	}
+	vagrantfile := []byte("Vagrant.configure(\"2\") do |config|\n  " + strings.ReplaceAll(settings, "\n", "\n  ") + "\nend\n")
+	if v.Vagrantfile != "" {
+		if vagrantfile, err = os.ReadFile(v.Vagrantfile); err != nil {
+			return nil, fmt.Errorf("embedded_vagrantfile: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Vagrantfile"), vagrantfile, 0o644); err != nil {
+		return nil, err
+	}
+	return append([]string{"metadata.json", "Vagrantfile"}, disk...), nil
+}
+
+// virtualBoxOVF is the OVF 1.0 envelope VirtualBox imports a box's
+// machine from: one CPU, 1 GiB, NAT, the disk on a SATA controller.
+var virtualBoxOVF = template.Must(template.New("ovf").Parse(`<?xml version="1.0"?>
+<Envelope ovf:version="1.0" xml:lang="en-US" xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:vbox="http://www.virtualbox.org/ovf/machine">
+  <References>
+    <File ovf:id="file1" ovf:href="box.vmdk"/>
+  </References>
+  <DiskSection>
+    <Info>Virtual disks</Info>
+    <Disk ovf:capacity="{{.Capacity}}" ovf:capacityAllocationUnits="byte * 2^30" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized" vbox:uuid="{{.UUID}}"/>
+  </DiskSection>
+  <NetworkSection>
+    <Info>Logical networks</Info>
+    <Network ovf:name="NAT">
+      <Description>NAT network</Description>
+    </Network>
+  </NetworkSection>
+  <VirtualSystem ovf:id="{{.Name}}">
+    <Info>A virtual machine</Info>
+    <OperatingSystemSection ovf:id="101">
+      <Info>Guest operating system</Info>
+      <Description>{{.Description}}</Description>
+      <vbox:OSType ovf:required="false">Linux_64</vbox:OSType>
+    </OperatingSystemSection>
+    <VirtualHardwareSection>
+      <Info>Virtual hardware</Info>
+      <System>
+        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>
+        <vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemIdentifier>{{.Name}}</vssd:VirtualSystemIdentifier>
+        <vssd:VirtualSystemType>virtualbox-2.2</vssd:VirtualSystemType>
+      </System>
+      <Item>
+        <rasd:ElementName>1 virtual CPU</rasd:ElementName>
+        <rasd:InstanceID>1</rasd:InstanceID>
+        <rasd:ResourceType>3</rasd:ResourceType>
+        <rasd:VirtualQuantity>1</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:AllocationUnits>MegaBytes</rasd:AllocationUnits>
+        <rasd:ElementName>1024 MB of memory</rasd:ElementName>
+        <rasd:InstanceID>2</rasd:InstanceID>
+        <rasd:ResourceType>4</rasd:ResourceType>
+        <rasd:VirtualQuantity>1024</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:Address>0</rasd:Address>
+        <rasd:ElementName>sataController0</rasd:ElementName>
+        <rasd:InstanceID>3</rasd:InstanceID>
+        <rasd:ResourceSubType>AHCI</rasd:ResourceSubType>
+        <rasd:ResourceType>20</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:AddressOnParent>0</rasd:AddressOnParent>
+        <rasd:ElementName>disk1</rasd:ElementName>
+        <rasd:HostResource>/disk/vmdisk1</rasd:HostResource>
+        <rasd:InstanceID>4</rasd:InstanceID>
+        <rasd:Parent>3</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType>
+      </Item>
+      <Item>
+        <rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>
+        <rasd:Connection>NAT</rasd:Connection>
+        <rasd:ElementName>Ethernet adapter on NAT</rasd:ElementName>
+        <rasd:InstanceID>5</rasd:InstanceID>
+        <rasd:ResourceSubType>E1000</rasd:ResourceSubType>
+        <rasd:ResourceType>10</rasd:ResourceType>
+      </Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+`))
+
+// writeVirtualBoxOVF writes box.ovf for t, with a disk of size GiB (as
+// vagrant's virtual size) and a disk UUID derived from the image's name
+// and version.
+func writeVirtualBoxOVF(p string, t DiskType, size int) error {
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	data := struct {
+		Name, Description, UUID string
+		Capacity                int
+	}{xmlEscape(t.Name), xmlEscape(t.Specification), uuid.NewSHA1(uuid.NameSpaceOID, []byte("kiwi-vagrant\x00"+t.Name+"\x00"+t.Version)).String(), size}
+	err = virtualBoxOVF.Execute(f, data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
+	return b.String()
+}
