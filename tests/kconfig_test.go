@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,7 +22,8 @@ import (
 // library defines must have a check that passes; the library is gone
 // from the root afterwards.
 func TestKconfigFunctions(t *testing.T) {
-	root := rootCopy(t, "bookworm-boot", filepath.Join(s.repo, "tests", "testdata", "debian-oem", "config.xml"))
+	root := overlayRoot(t, "bookworm-boot")
+	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "tests", "testdata", "debian-oem", "config.xml")))
 	check, err := os.ReadFile(filepath.Join(s.repo, "tests", "testdata", "kconfig", "check.sh"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +64,35 @@ func TestKconfigFunctions(t *testing.T) {
 	if t.Failed() {
 		t.Logf("results:\n%s", b)
 	}
+}
+
+// overlayRoot is the cached root of kind (hack/debian-root.sh) as the
+// lower layer of an overlay mount in a temp dir of t: a private writable
+// root without copying a gigabyte (the checks strip and delete much of
+// it). The mount is the test's, not kiwi's.
+func overlayRoot(t *testing.T, kind string) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(s.repo, "hack", "debian-root.sh"), kind).Output()
+	if err != nil {
+		t.Fatalf("Debian root %s: %v", kind, err)
+	}
+	dir := t.TempDir()
+	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "root")
+	for _, d := range []string{upper, work, merged} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := "lowerdir=" + strings.TrimSpace(string(out)) + ",upperdir=" + upper + ",workdir=" + work
+	if b, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", opts, merged).CombinedOutput(); err != nil {
+		t.Fatalf("overlay mount: %v %s", err, b)
+	}
+	t.Cleanup(func() {
+		if b, err := exec.Command("umount", merged).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", merged, err, b)
+		}
+	})
+	return merged
 }
 
 // libraryFunctions are the functions the script library defines.
