@@ -9,6 +9,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/internal/chroot"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/timing"
 )
 
 // InitrdOptions tune the initrd.
@@ -185,6 +186,7 @@ kiwi_resize
 // MakeInitrd builds k's initrd with dracut inside root (no host-only
 // detection: the image boots on other machines than this one).
 func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o InitrdOptions) error {
+	defer timing.Start(ctx, "initrd")()
 	mods := append([]string{}, o.Modules...)
 	if o.Resize {
 		dir := filepath.Join(root, "usr/lib/dracut/modules.d/95kiwi-resize")

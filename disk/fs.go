@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/timing"
 )
 
 // Filesystem is a filesystem to make from a directory.
@@ -41,6 +42,7 @@ func InPlace(t string) bool { return strings.HasPrefix(t, "ext") }
 // offset. Only ext* can start at a non-zero offset; the others are made
 // as files of their own (offset 0). Nothing is mounted.
 func Make(ctx context.Context, r runner.Runner, fs Filesystem, dir, file string, offset int64) error {
+	defer timing.Start(ctx, "filesystem")()
 	if offset != 0 && !InPlace(fs.Type) {
 		return fmt.Errorf("%s filesystems cannot be made at an offset of a file", fs.Type)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/timing"
 )
 
 // ISO is a hybrid ISO 9660 image to write from a media directory: it
@@ -85,6 +86,7 @@ func (i ISO) Args(out string) []string {
 
 // MakeISO writes the ISO to out with xorriso. Nothing is mounted.
 func MakeISO(ctx context.Context, r runner.Runner, i ISO, out string) error {
+	defer timing.Start(ctx, "iso")()
 	if err := i.Check(); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/build/create"
 	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/internal/timing"
 	"github.com/kiwi-go/kiwi/oci"
 )
 
@@ -117,7 +118,9 @@ func Build(ctx context.Context, store *oci.Store, o BuildOptions) (*BuildResult,
 			rb.undo(log)
 		}
 	}()
+	endCompose := timing.Start(ctx, "compose")
 	rep, err := composeRefs(ctx, store, co, refs)
+	endCompose()
 	if err != nil {
 		return nil, err
 	}

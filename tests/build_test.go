@@ -59,6 +59,10 @@ func TestBuildFromRepositories(t *testing.T) {
 	if !strings.Contains(built.stderr, "reusing cached phases") {
 		t.Errorf("build did not reuse the prepared phases:\n%s", tail(built.stderr, 2000))
 	}
+	// The summary line says what was cached and what each phase took.
+	if !regexp.MustCompile(`built in [0-9.]+ s: bootstrap 0 s \(cached\), packages 0 s \(cached\), config 0 s \(cached\), restore [0-9.]+ s, .*initrd [0-9.]+ s, .*filesystem [0-9.]+ s, .*convert [0-9.]+ s`).MatchString(built.stderr) {
+		t.Errorf("no summary of the build's phases:\n%s", tail(built.stderr, 1500))
+	}
 	pk, err := os.ReadFile(filepath.Join(target, buildBase+".packages"))
 	if err != nil || !regexp.MustCompile(`(?m)^linux-image-amd64\|None\|[^|]+\|None\|amd64\|`).Match(pk) || !regexp.MustCompile(`(?m)^dracut\|`).Match(pk) {
 		t.Errorf(".packages does not list the installed Debian packages: %v\n%.300s", err, pk)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/timing"
 )
 
 // diskFormat is what one format= value makes of an oem build's raw disk,
@@ -85,6 +86,7 @@ var vagrantProviders = []string{"libvirt", "virtualbox"}
 // the result's file name, <base>.<suffix>. After an error work may hold
 // part of it.
 func convert(ctx context.Context, r runner.Runner, t DiskType, raw, work, base string) (string, error) {
+	defer timing.Start(ctx, "convert")()
 	f, ok := diskFormats[t.Format]
 	if !ok {
 		return "", fmt.Errorf("disk format %q: use %s", t.Format, strings.Join(formatNames(), ", "))

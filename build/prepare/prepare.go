@@ -9,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/build/pkgmanager"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/timing"
 	"github.com/kiwi-go/kiwi/oci"
 )
 
@@ -212,8 +212,7 @@ type preparation struct {
 // run runs one phase on the root.
 func (p *preparation) run(ctx context.Context, phase string) error {
 	log := p.o.Log
-	start := time.Now()
-	defer func() { log.Debug("phase done", "phase", phase, "took", time.Since(start).Round(time.Millisecond)) }()
+	defer timing.Start(ctx, phase)()
 	switch phase {
 	case phaseBootstrap:
 		if _, err := os.Stat(filepath.Join(p.o.Root, "usr")); err == nil {
@@ -342,8 +341,14 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	switch {
 	case done > 0:
 		res.Reused = append(res.Reused, phases[:done]...)
+		for _, ph := range res.Reused {
+			timing.Cached(ctx, ph)
+		}
 		o.Log.Info("reusing cached phases", "phases", strings.Join(res.Reused, ", "), "image", id[:12])
-		if snap, err = cache.restore(ctx, o.Run, id, o.Root); err != nil {
+		end := timing.Start(ctx, "restore")
+		snap, err = cache.restore(ctx, o.Run, id, o.Root)
+		end()
+		if err != nil {
 			return nil, err
 		}
 	case o.Base != "":
@@ -365,7 +370,10 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 		if err := p.run(ctx, phases[i]); err != nil {
 			return nil, err
 		}
-		if id, snap, err = cache.commit(ctx, o.Root, id, phases[i], keys[i], snap); err != nil {
+		end := timing.Start(ctx, "layers")
+		id, snap, err = cache.commit(ctx, o.Root, id, phases[i], keys[i], snap)
+		end()
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/internal/timing"
 )
 
 // globals are KIWI's global options; they stand before the command group
@@ -30,8 +31,10 @@ type globals struct {
 	tempDir        string
 	setenv         []string
 
-	version  string
-	log      *slog.Logger
+	version string
+	log     *slog.Logger
+	// timing collects the phases of the command (in its context).
+	timing   *timing.Record
 	closeLog func()
 	// runtime is what was read of KIWI's runtime config (kiwi.yml).
 	runtime build.RuntimeConfig
@@ -50,6 +53,10 @@ func newRootCommand(name, version string) *cobra.Command {
 			return g.setup(cmd)
 		},
 		PersistentPostRun: func(*cobra.Command, []string) {
+			// The phases' times, after a command that had any.
+			if line := g.timing.Summary(); line != "" {
+				g.log.Info(line)
+			}
 			if g.closeLog != nil {
 				g.closeLog()
 			}
@@ -111,6 +118,8 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		logrus.SetLevel(logrus.DebugLevel)
 	}
 	g.log = slog.New(newLogHandler(w, level, g.color))
+	g.timing = timing.New(g.log)
+	cmd.SetContext(timing.With(cmd.Context(), g.timing))
 	home, _ := os.UserHomeDir()
 	rc, err := build.ReadRuntimeConfig(build.RuntimeConfigFile(g.config, home))
 	if err != nil {
