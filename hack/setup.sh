@@ -11,7 +11,7 @@ packages="
   qemu-system-x86 qemu-utils ovmf
   grub-common grub-pc-bin grub-efi-amd64-bin
   e2fsprogs dosfstools mtools xorriso squashfs-tools erofs-utils btrfs-progs xfsprogs gdisk fdisk
-  ca-certificates git gcc libc6-dev bc xz-utils zsync
+  ca-certificates git gcc libc6-dev bc xz-utils pigz zsync
   zypper dnf rpm createrepo-c pacman-package-manager libarchive-tools
 "
 # The cross-arch box test (KIWI_TEST_CROSS=1, not in the default run): an

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,8 +106,13 @@ func convert(ctx context.Context, r runner.Runner, t DiskType, raw, work, base s
 		return "", fmt.Errorf("format %s: %w", t.Format, err)
 	}
 	// GNU format and -S: disk.raw is sparse, and stays so (KIWI's tar
-	// for gce); owners are root's whoever builds.
-	args := append([]string{"--format=gnu", "-S", "--owner=0", "--group=0", "--numeric-owner", "-czf", filepath.Join(work, name), "-C", dir}, members...)
+	// for gce); owners are root's whoever builds. pigz, when the host
+	// has it, makes the same gzip format on every core.
+	gzip := "--gzip"
+	if _, err := exec.LookPath("pigz"); err == nil {
+		gzip = "--use-compress-program=pigz"
+	}
+	args := append([]string{"--format=gnu", "-S", "--owner=0", "--group=0", "--numeric-owner", gzip, "-cf", filepath.Join(work, name), "-C", dir}, members...)
 	if _, err := r.Run(ctx, runner.Cmd{Name: "tar", Args: args}); err != nil {
 		return "", fmt.Errorf("format %s: %w", t.Format, err)
 	}
