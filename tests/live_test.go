@@ -20,7 +20,16 @@ const liveBase = "debian-live.x86_64-1.0.0"
 // liveRoot is a private copy of the cached bootable Debian root (with
 // dracut-live) holding the live test description in image/.
 func liveRoot(t *testing.T) string {
-	return bootRootWith(t, filepath.Join(s.repo, "tests", "testdata", "debian-live", "config.xml"))
+	root := bootRootWith(t, filepath.Join(s.repo, "tests", "testdata", "debian-live", "config.xml"))
+	// The iso type's editbootconfig, as prepare imports it: KIWI runs it on
+	// the host in the root dir with iso:<media dir> and 1, before the ISO
+	// is written; what it adds to the media's grub.cfg is on the ISO.
+	script := "#!/bin/bash\nset -e\ntest -f image/config.xml\n" +
+		`echo "# edited by edit_boot_config.sh: ${1%%:*} $2" >> "${1#iso:}/boot/grub/grub.cfg"` + "\n"
+	if err := os.WriteFile(filepath.Join(root, "image", "edit_boot_config.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root
 }
 
 func writeDescription(t *testing.T, root, desc string) {
@@ -154,7 +163,8 @@ func TestLiveISO(t *testing.T) {
 	}
 	g := mustRead(t, cfg)
 	for _, want := range []string{"serial --unit=0 --speed=115200", "terminal_output serial",
-		"root=live:CDLABEL=KIWILIVE rd.live.image rd.live.overlay.overlayfs=1 console=ttyS0", "search --no-floppy --file --set=root /boot/0x"} {
+		"root=live:CDLABEL=KIWILIVE rd.live.image rd.live.overlay.overlayfs=1 console=ttyS0", "search --no-floppy --file --set=root /boot/0x",
+		"# edited by edit_boot_config.sh: iso 1"} {
 		if !strings.Contains(g, want) {
 			t.Errorf("grub.cfg lacks %q:\n%s", want, g)
 		}

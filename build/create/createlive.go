@@ -290,6 +290,13 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 		return nil, err
 	}
 
+	// KIWI's moment for a live ISO's edit boot config script: the boot
+	// files are on the media, the root is not packed yet; it runs on the
+	// host in the root dir, told iso:<media dir> and boot partition 1.
+	if err := runHostScript(ctx, o, "edit_boot_config.sh", "iso:"+media, "1"); err != nil {
+		return nil, err
+	}
+
 	start = time.Now()
 	log.Info("packing the root", "fs", t.Filesystem, "compression", t.Compression)
 	fsys := disk.Filesystem{Type: t.Filesystem, Label: "ROOT", UUID: disk.NewUUID(), Compression: t.Compression,

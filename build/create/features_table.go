@@ -223,7 +223,7 @@ var features = map[string]feature{
 	"type@target_removable":                   {support: ignored, unlessFalse: true, why: "grub is installed to the EFI fallback path (EFI/BOOT/BOOTX64.EFI) on every disk, which is what removable media need; the disk is the same"},
 	"type@vhdfixedtag":                        {support: refused, why: "the disk tag of fixed VHDs is not set yet; leave vhdfixedtag out"},
 	"type@selinux_policy":                     {support: refused, why: "SELinux labelling of the root is not done yet; leave selinux_policy out"},
-	"type@editbootconfig":                     {support: honoured, kinds: []string{"oem"}, why: "the edit boot config script runs for oem disks only so far (KIWI also runs it for live ISOs); leave editbootconfig out"},
+	"type@editbootconfig":                     {support: honoured, kinds: []string{"oem", "iso"}, why: "KIWI runs the edit boot config script for oem disks and live ISOs only; leave editbootconfig out"},
 	"type@editbootinstall":                    {support: refused, why: "KIWI gives the edit boot install script the loop device node of the disk's boot partition, which this kiwi never makes (no loop devices); leave editbootinstall out"},
 	"type@derived_from":                       {support: honoured, kinds: []string{"container"}, why: "oem disks from a container base (derived_from with format=\"oci:...\") are not built yet; leave derived_from out"},
 	"type@wwid_wait_timeout":                  {support: ignored, why: "it is how long KIWI's own dracut modules wait for multipath devices; the initrd here is plain dracut without them"},
