@@ -31,8 +31,13 @@ type BundleOptions struct {
 	// XZOptions replace xz's default options (--threads=0), as the
 	// runtime config's "xz: - options:" does.
 	XZOptions []string
-	Run       runner.Runner
-	Log       *slog.Logger
+	// RPM packs the bundle into one noarch rpm, as KIWI's
+	// --package-as-rpm does: <name>-<version>-0.noarch.rpm holding the
+	// files in /var/tmp/<name>, <name> the expanded bundle_format or the
+	// image name.
+	RPM bool
+	Run runner.Runner
+	Log *slog.Logger
 }
 
 // item is one file of a bundle: the result it is made from and its
@@ -80,6 +85,13 @@ func Bundle(ctx context.Context, r *Results, o BundleOptions) ([]string, error) 
 		}
 		made = append(made, files...)
 	}
+	if o.RPM {
+		rpm, err := packageRPM(ctx, o.Run, stage, made, rpmName(r, o), r.Format.Tags.Version)
+		if err != nil {
+			return nil, fmt.Errorf("--package-as-rpm: %w", err)
+		}
+		made = []string{rpm}
+	}
 	var out []string
 	for _, f := range made {
 		if err := os.Rename(filepath.Join(stage, f), filepath.Join(o.Dir, f)); err != nil {
@@ -109,6 +121,14 @@ func plan(r *Results, o BundleOptions) ([]item, error) {
 	}
 	if same(target, dir) {
 		return nil, fmt.Errorf("--bundle-dir %s is the --target-dir: the bundle needs a directory of its own", o.Dir)
+	}
+	if o.RPM {
+		if _, err := exec.LookPath("rpmbuild"); err != nil {
+			return nil, fmt.Errorf("--package-as-rpm needs rpmbuild on this host (apt-get install rpm)")
+		}
+		if err := rpmNameAndVersion(rpmName(r, o), r.Format.Tags.Version); err != nil {
+			return nil, fmt.Errorf("--package-as-rpm: %w", err)
+		}
 	}
 	if o.ZsyncSource != "" {
 		if _, err := exec.LookPath("zsyncmake"); err != nil {
@@ -220,15 +240,20 @@ func Name(base string, t Tags, pattern, id string) string {
 		head, tail := base[:i+len(t.Name)], base[i+len(t.Name):]
 		return head + strings.ReplaceAll(tail, t.Version, t.Version+"-"+id)
 	}
-	// KIWI's order: a later placeholder in an earlier value is expanded
-	// too, and %I last.
+	return expand(t, pattern, id) + "." + extension(base)
+}
+
+// expand is a bundle_format pattern with its placeholders replaced, in
+// KIWI's order: a later placeholder in an earlier value is expanded too,
+// and %I last.
+func expand(t Tags, pattern, id string) string {
 	for _, r := range []struct{ tag, value string }{
 		{"%N", t.Name}, {"%P", t.Profiles}, {"%A", t.Arch}, {"%T", t.Type},
 		{"%M", t.Major}, {"%m", t.Minor}, {"%p", t.Patch}, {"%v", t.Version}, {"%I", id},
 	} {
 		pattern = strings.ReplaceAll(pattern, r.tag, r.value)
 	}
-	return pattern + "." + extension(base)
+	return pattern
 }
 
 // extension is a result file's extension as KIWI 10's bundle keeps it.

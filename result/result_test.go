@@ -146,6 +146,65 @@ func TestBundleAsKIWI(t *testing.T) {
 	}
 }
 
+// TestBundleAsRPM: --package-as-rpm leaves one noarch rpm in the bundle
+// dir, <name>-<version>-0, holding the bundle's files (compressed and
+// checksummed as without it) in /var/tmp/<name>; the name is the
+// expanded bundle format when there is one.
+func TestBundleAsRPM(t *testing.T) {
+	if _, err := exec.LookPath("rpmbuild"); err != nil {
+		t.Skip("no rpmbuild on this host (hack/setup.sh installs rpm)")
+	}
+	for _, c := range []struct{ pattern, name string }{{"", "LimeJeOS"}, {"%N-%v-%I", "LimeJeOS-1.15.3-Build42"}} {
+		target, r := testTarget(t, c.pattern)
+		dir := filepath.Join(t.TempDir(), "bundle")
+		files, err := Bundle(context.Background(), r, BundleOptions{Target: target, Dir: dir, ID: "Build42", RPM: true, Run: runner.Runner{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rpm := filepath.Join(dir, c.name+"-1.15.3-0.noarch.rpm")
+		entries, _ := os.ReadDir(dir)
+		if len(files) != 1 || files[0] != rpm || len(entries) != 1 {
+			t.Fatalf("bundled %q (dir has %d entries), want only %s", files, len(entries), rpm)
+		}
+		out, err := exec.Command("rpm", "-qp", "--qf", "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{LICENSE}\n", rpm).Output()
+		if err != nil || string(out) != c.name+" 1.15.3 0 noarch GPL-3.0-or-later\n" {
+			t.Errorf("rpm -qp: %q %v", out, err)
+		}
+		list, err := exec.Command("rpm", "-qpl", rpm).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sha := "LimeJeOS.x86_64-1.15.3-Build42.vhdfixed.xz.sha256"
+		if c.pattern != "" {
+			sha = c.name + ".vhdfixed.xz.sha256"
+		}
+		if !strings.Contains(string(list), "/var/tmp/"+c.name+"/"+sha+"\n") || strings.Count(string(list), "\n") != 5 {
+			t.Errorf("rpm -qpl:\n%s", list)
+		}
+		// The files come out as bundled: the checksum holds.
+		x := t.TempDir()
+		// bsdtar (libarchive-tools) reads an rpm's payload.
+		if b, err := exec.Command("bsdtar", "-xf", rpm, "-C", x).CombinedOutput(); err != nil {
+			t.Fatalf("bsdtar -xf: %v %s", err, b)
+		}
+		cmd := exec.Command("sha256sum", "-c", sha)
+		cmd.Dir = filepath.Join(x, "var/tmp", c.name)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("sha256sum -c in the unpacked rpm: %v %s", err, b)
+		}
+	}
+	// A version rpm cannot take is refused before anything is made.
+	target, r := testTarget(t, "")
+	r.Format.Tags.Version = "1.0-beta"
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := Bundle(context.Background(), r, BundleOptions{Target: target, Dir: dir, ID: "1", RPM: true}); err == nil || !strings.Contains(err.Error(), "without '-'") {
+		t.Errorf("version 1.0-beta: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("a refused bundle made the bundle dir")
+	}
+}
+
 // TestBundleBadInputChangesNothing: each refused before any file.
 func TestBundleBadInputChangesNothing(t *testing.T) {
 	target, r := testTarget(t, "")

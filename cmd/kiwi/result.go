@@ -62,16 +62,15 @@ version (NAME.ARCH-VERSION-ID.EXT), or by the type's bundle_format (or
 %v version, %I id) and its extension; xz-compressed where KIWI compresses it
 (runtime config "bundle: - compress:" at build time, "xz: - options:"; --no-compress
 for none); with a .sha256 that sha256sum -c reads and, with --zsync-source, a
-zsync control file for every checksummed file. Everything is checked before any
+zsync control file for every checksummed file; --package-as-rpm packs it all into
+one noarch rpm (rpmbuild). Everything is checked before any
 file is written, and the bundle dir gets the files only when all are made.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Target == "" || o.Dir == "" {
 				return fmt.Errorf("result bundle needs --target-dir DIR, --id ID and --bundle-dir DIR")
 			}
-			if asRPM {
-				return fmt.Errorf("--package-as-rpm is not implemented in this kiwi: bundle without it and package the bundle dir with rpmbuild")
-			}
+			o.RPM = asRPM
 			g.log.Info("Bundle build results from " + o.Target)
 			r, err := result.Read(o.Target)
 			if err != nil {
@@ -102,6 +101,6 @@ file is written, and the bundle dir gets the files only when all are made.`,
 	f.StringVar(&o.Format, "bundle-format", "", "name the files by this pattern instead of the type's bundle_format")
 	f.StringVar(&o.ZsyncSource, "zsync-source", "", "URL the bundle is downloaded from: writes zsync control files (needs zsyncmake)")
 	f.BoolVar(&o.NoCompress, "no-compress", false, "compress no file")
-	f.BoolVar(&asRPM, "package-as-rpm", false, "not implemented: refused")
+	f.BoolVar(&asRPM, "package-as-rpm", false, "pack the bundle into one noarch rpm, <name>-<version>-0.noarch.rpm, its files in /var/tmp/<name> (needs rpmbuild)")
 	return c
 }
