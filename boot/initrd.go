@@ -23,6 +23,11 @@ type InitrdOptions struct {
 	Omit []string
 	// Persistent adds kiwi's hybridpersistent module (live media only).
 	Persistent *Persistent
+	// Install adds kiwi's installer module (oem install media only).
+	Install *Install
+	// Output is where in root the initrd goes instead of the kernel's
+	// initrd path (an install initrd beside the image's own).
+	Output string
 }
 
 // resizeModuleSetup is kiwi's dracut module: before the root is
@@ -208,6 +213,13 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 		}
 		mods = append(mods, m)
 	}
+	if o.Install != nil {
+		m, err := installModule(root, *o.Install)
+		if err != nil {
+			return err
+		}
+		mods = append(mods, m)
+	}
 	if err := HasDracut(root); err != nil {
 		return err
 	}
@@ -218,7 +230,11 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 	for _, m := range o.Omit {
 		args = append(args, "--omit", m)
 	}
-	args = append(args, "/"+k.Initrd, k.Version)
+	out := "/" + k.Initrd
+	if o.Output != "" {
+		out = o.Output
+	}
+	args = append(args, out, k.Version)
 	if _, err := chroot.Run(ctx, r, root, nil, "dracut", args...); err != nil {
 		return fmt.Errorf("build initrd: %w", err)
 	}

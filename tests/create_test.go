@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,12 +94,16 @@ func tail(s string, n int) string {
 
 const base = "debian-oem.x86_64-1.0.0"
 
-// TestOEMBiosExt4BootsWithoutLoopDevices boots the disk of a vagrant
-// libvirt box (format="vagrant"): the box's qcow2 box.img, with the
-// metadata.json and Vagrantfile vagrant reads.
+// TestOEMBiosExt4BootsWithoutLoopDevices installs the disk with its
+// install media (installiso): the ISO boots beside an empty disk and a
+// second disk that oem-device-filter keeps out, writes the image onto
+// the empty one, checks it and reboots; the installed disk boots to
+// login. The build also makes a vagrant libvirt box (format="vagrant":
+// the box's qcow2 box.img, with the metadata.json and Vagrantfile
+// vagrant reads).
 func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
 	target := createDisk(t, "bios-ext4", true)
-	checkResults(t, target, "raw", "vagrant.libvirt.box")
+	checkResults(t, target, "raw", "vagrant.libvirt.box", "install.iso")
 	dir := unpack(t, filepath.Join(target, base+".vagrant.libvirt.box"), "metadata.json", "Vagrantfile", "box.img")
 	if b := mustRead(t, filepath.Join(dir, "metadata.json")); !strings.Contains(b, `"provider": "libvirt"`) || !strings.Contains(b, `"virtual_size": 16`) {
 		t.Errorf("metadata.json:\n%s", b)
@@ -106,7 +111,56 @@ func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
 	if b := mustRead(t, filepath.Join(dir, "Vagrantfile")); !strings.Contains(b, "config.vm.provider :libvirt") {
 		t.Errorf("Vagrantfile:\n%s", b)
 	}
-	boot(t, bootOptions{Disk: filepath.Join(dir, "box.img"), Format: "qcow2"}, "login:", 4*time.Minute)
+	if out, err := exec.Command("qemu-img", "info", filepath.Join(dir, "box.img")).CombinedOutput(); err != nil || !strings.Contains(string(out), "file format: qcow2") {
+		t.Errorf("box.img: %v\n%s", err, out)
+	}
+
+	fi, err := os.Stat(filepath.Join(target, base+".raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks := t.TempDir()
+	first, filtered := filepath.Join(disks, "first.raw"), filepath.Join(disks, "filtered.raw")
+	for _, d := range []string{first, filtered} {
+		if err := os.Truncate(mustCreate(t, d), fi.Size()+256<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// vda is the target, vdb (kept out by oem-device-filter) must stay
+	// empty; the ISO boots because the disks have nothing to boot.
+	v := boot(t, bootOptions{Disk: first, CDROM: filepath.Join(target, base+".install.iso"),
+		Extra: []string{"-drive", "file=" + filtered + ",format=raw,if=virtio", "-boot", "order=cd"}},
+		"kiwi-install: done: /dev/vda holds "+base+".raw", 6*time.Minute)
+	select {
+	case <-v.done: // the reboot ends QEMU (-no-reboot)
+	case <-time.After(2 * time.Minute):
+		t.Errorf("the installer did not reboot:\n%s", v.tail(20))
+	}
+	v.stop()
+	head := make([]byte, 1<<20)
+	if f, err := os.Open(filtered); err != nil {
+		t.Error(err)
+	} else {
+		_, err := io.ReadFull(f, head)
+		f.Close()
+		if err != nil || strings.Trim(string(head), "\x00") != "" {
+			t.Errorf("the disk oem-device-filter names was written to (%v)", err)
+		}
+	}
+	boot(t, bootOptions{Disk: first}, "login:", 4*time.Minute)
+}
+
+// mustCreate creates an empty file and returns its path.
+func mustCreate(t *testing.T, p string) string {
+	t.Helper()
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestOEMUefiShimXfsBoots boots the disk.raw of a Google Compute Engine

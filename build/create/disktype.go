@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,20 @@ type DiskType struct {
 	// Bootloader settings.
 	BootTimeout int // seconds, -1: wait
 	Console     string
+
+	// InstallISO (installiso) adds the install media <base>.install.iso,
+	// labelled InstallVolumeID (volid; default INSTALL), whose installer
+	// writes the disk onto the one target disk: every disk but the media
+	// and those matching DeviceFilter (oem-device-filter), the first when
+	// several are left (oem-unattended, which it needs), checked unless
+	// SkipVerify (oem-skip-verify), then a reboot, or a power-off with
+	// InstallShutdown (oem-shutdown).
+	InstallISO      bool
+	InstallVolumeID string
+	Unattended      bool
+	DeviceFilter    string
+	SkipVerify      bool
+	InstallShutdown bool
 }
 
 // DiskTypeOf reads what create needs from a description whose selected
@@ -135,7 +150,9 @@ func DiskTypeOf(d *description.Description) (DiskType, error) {
 		dt.Vagrant = v
 		break
 	}
+	dt.InstallISO, dt.InstallVolumeID = t.InstallISO, t.VolID
 	if c := t.OEMConfig; c != nil {
+		dt.Unattended, dt.DeviceFilter, dt.SkipVerify, dt.InstallShutdown = c.Unattended, c.DeviceFilter, c.SkipVerify, c.Shutdown
 		dt.OEMResize = c.Resize
 		if c.Swap {
 			dt.SwapSize = int64(c.SwapSize) * disk.MiB
@@ -162,6 +179,19 @@ func (t DiskType) check() error {
 	if _, ok := diskFormats[t.Format]; !ok && t.Format != "" {
 		return fmt.Errorf("format=%q: this kiwi does not build that format yet; it makes %s of the raw disk (or leave format out for the raw disk alone)",
 			t.Format, strings.Join(formatNames(), ", "))
+	}
+	if t.InstallISO {
+		if !t.Unattended {
+			return fmt.Errorf("installiso=\"true\": this kiwi's installer installs unattended only (it does not ask which disk): set <oem-unattended>true</oem-unattended> in <oemconfig>, and <oem-device-filter> to keep disks out")
+		}
+		if t.DeviceFilter != "" {
+			if _, err := regexp.Compile(t.DeviceFilter); err != nil {
+				return fmt.Errorf("<oem-device-filter>%s</oem-device-filter>: %w (a regular expression of device names, e.g. /dev/sd[bc])", t.DeviceFilter, err)
+			}
+		}
+		if v := t.InstallVolumeID; len(v) > disk.MaxVolumeID || strings.ContainsAny(v, " \t'") {
+			return fmt.Errorf("volid %q: the install media's volume id has at most %d characters and no spaces (it is on the kernel command line)", v, disk.MaxVolumeID)
+		}
 	}
 	if t.Format == "vagrant" {
 		if t.Vagrant == nil {

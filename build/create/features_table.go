@@ -200,7 +200,7 @@ var features = map[string]feature{
 	"type@spare_part_is_last":                 {support: honoured},
 	"type@spare_part_fs_attributes":           {support: refused, why: "the spare partition's filesystem attributes (chattr no-copy-on-write, synchronous-updates) are not set yet; leave spare_part_fs_attributes out"},
 	"type@squashfscompression":                {support: honoured, kinds: []string{"iso", "kis", "filesystem"}},
-	"type@volid":                              {support: honoured, kinds: []string{"iso"}, otherwise: ignored, why: "on an oem type it names the volume of the install ISO (installiso), which is not built; the disk itself has no volume id"},
+	"type@volid":                              {support: honoured, kinds: []string{"iso", "oem"}, otherwise: ignored, why: "only live ISOs and the install media of oem disks (installiso) have a volume id"},
 	"type@publisher":                          {support: honoured},
 	"type@mediacheck":                         {support: honoured},
 	"type@flags":                              {support: honoured},
@@ -236,7 +236,7 @@ var features = map[string]feature{
 	"type@installboot":                        {support: ignored, why: whyInstallOnly},
 	"type@installprovidefailsafe":             {support: ignored, why: whyInstallOnly},
 	"type@install_continue_on_timeout":        {support: ignored, why: whyInstallOnly},
-	"type@installiso":                         {support: refused, unlessFalse: true, why: "oem install media (installiso) are not built yet; leave installiso out and write the disk image itself"},
+	"type@installiso":                         {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: "install media are made for oem disks only (KIWI ignores installiso elsewhere too)"},
 	"type@installpxe":                         {support: refused, unlessFalse: true, why: "oem install media (installpxe) are not built yet; leave installpxe out and write the disk image itself"},
 	"type@installstick":                       {support: refused, unlessFalse: true, why: "oem install media (installstick) are not built yet; leave installstick out and write the disk image itself"},
 	"type@luks":                               {support: refused, why: whyLUKS},
@@ -332,22 +332,22 @@ var features = map[string]feature{
 	"oem-recoveryID":           {support: ignored, why: "it only numbers the recovery partition of oem-recovery, which is refused; alone it has no effect"},
 	"oem-boot-title":           {support: ignored, why: "KIWI only hands it to scripts as kiwi_oemtitle; the boot menu title is displayname (or the image name) in KIWI and here"},
 	"oem-bootwait":             {support: ignored, why: whyInstaller},
-	"oem-device-filter":        {support: ignored, why: whyInstaller},
+	"oem-device-filter":        {support: honoured, why: whyInstallISO},
 	"oem-nic-filter":           {support: ignored, why: whyInstaller},
 	"oem-kiwi-initrd":          {support: ignored, why: whyInstaller},
 	"oem-multipath-scan":       {support: ignored, why: whyInstaller},
-	"oem-partition-install":    {support: ignored, why: whyInstaller},
+	"oem-partition-install":    {support: refused, unlessFalse: true, why: "installing into a partition of the target disk is not built: the installer writes the whole disk; leave oem-partition-install out"},
 	"oem-ramdisk-size":         {support: ignored, why: whyInstaller},
 	"oem-reboot":               {support: ignored, why: whyInstaller},
 	"oem-reboot-interactive":   {support: ignored, why: whyInstaller},
-	"oem-shutdown":             {support: ignored, why: whyInstaller},
+	"oem-shutdown":             {support: honoured, why: whyInstallISO},
 	"oem-shutdown-interactive": {support: ignored, why: whyInstaller},
 	"oem-silent-boot":          {support: ignored, why: whyInstaller},
 	"oem-silent-install":       {support: ignored, why: whyInstaller},
 	"oem-silent-verify":        {support: ignored, why: whyInstaller},
-	"oem-skip-verify":          {support: ignored, why: whyInstaller},
-	"oem-unattended":           {support: ignored, why: whyInstaller},
-	"oem-unattended-id":        {support: ignored, why: whyInstaller},
+	"oem-skip-verify":          {support: honoured, why: whyInstallISO},
+	"oem-unattended":           {support: honoured, why: whyInstallISO},
+	"oem-unattended-id":        {support: refused, why: "choosing the target disk by its id is not built: the installer takes the first disk oem-device-filter leaves; keep the others out with oem-device-filter and leave oem-unattended-id out"},
 	"oem-vmcp-parmfile":        {support: ignored, why: whyInstaller},
 
 	// Disk layouts beyond root, boot, swap, EFI and spare partitions.
@@ -382,7 +382,7 @@ var features = map[string]feature{
 	"partition@part_id":        {support: refused, why: whyPartitions},
 
 	// Install media and initrd settings.
-	"installmedia":  {support: refused, why: "install media are not built yet, nor their initrd; leave <installmedia> out"},
+	"installmedia":  {support: refused, why: "dracut settings of the install initrd (<installmedia><initrd>) are not passed: the install initrd is the image's dracut with kiwi's installer module; leave <installmedia> out"},
 	"initrd":        {support: refused, why: whyInitrd},
 	"initrd@action": {support: refused, why: whyInitrd},
 	"dracut":        {support: refused, why: whyInitrd},
@@ -483,13 +483,14 @@ const (
 	whyVerity              = "dm-verity protected roots are not built yet; leave verity_blocks and embed_verity_metadata out"
 	whyIntegrity           = "dm-integrity protected roots are not built yet; leave the integrity settings out"
 	whyClones              = "cloned partitions are not built yet; leave root_clone and boot_clone out"
-	whyInstallOnly         = "it only shapes oem install media (installiso, installpxe, installstick), which are refused; without them it has no effect"
+	whyInstallOnly         = "it shapes the boot menu or fallbacks of KIWI's install media; this kiwi's install ISO has one entry, the unattended install, and installpxe and installstick are refused"
 	whyBootloaderSettings  = "extra shim, grub-install and grub configuration options (<bootloadersettings>) are not passed yet; leave them out"
 	whyEnvironment         = "grub environment settings (<bootloadersettings>) are not passed yet; leave <environment> out (container environments of docker and oci images are written)"
 	whySecureLinux         = "s390 secure execution (<securelinux>) is not built; leave it out"
 	whyOEMOnly             = "<oemconfig> steers oem disks only; this type has no resize or swap to set"
 	whyRecovery            = "recovery archives and partitions are not built yet; leave the oem recovery settings out"
-	whyInstaller           = "it steers KIWI's installer on oem install media (installiso, installpxe), which are not built; the disk image itself is the same"
+	whyInstaller           = "it steers a part of KIWI's installer that this kiwi's install media do not have (silent modes, PXE, interactive prompts: the installer is unattended); the disk image itself is the same"
+	whyInstallISO          = "the installer of the install media (installiso) reads it; without installiso nothing does (as in KIWI)"
 	whyVolumes             = "LVM volumes and btrfs subvolumes (<systemdisk>) are not built yet: the root is one filesystem; leave <systemdisk> out"
 	whyPartitions          = "custom partitions (<partitions>) are not built yet: the disk holds kiwi's root, boot, swap, EFI and spare partitions only; leave <partitions> out (spare_part makes one extra partition)"
 	whyInitrd              = "dracut settings of the type (<initrd>) are not passed yet; leave <initrd> out and put dracut.conf.d files into the overlay tree (root/etc/dracut.conf.d), which the image's dracut reads"

@@ -140,8 +140,12 @@ func TestRefusedFeaturesFailBeforeAnyWork(t *testing.T) {
 			[]string{`<type verity_blocks="all">`, `<type embed_verity_metadata="true">`, "verity"}, nil},
 		{"integrity", planBody(`<type image="oem" filesystem="ext4" standalone_integrity="true" integrity_keyfile="/key"/>`, ""),
 			[]string{`<type standalone_integrity="true">`, `<type integrity_keyfile="/key">`, "integrity"}, nil},
-		{"installiso", planBody(`<type image="oem" filesystem="ext4" installiso="true"/>`, ""),
-			[]string{`<type installiso="true">`, "install media"}, nil},
+		{"installiso not unattended", planBody(`<type image="oem" filesystem="ext4" installiso="true"/>`, ""),
+			[]string{`installiso="true"`, "unattended only", "<oem-unattended>true</oem-unattended>"}, nil},
+		{"installiso with unattended-id", planBody(`<type image="oem" filesystem="ext4" installiso="true"><oemconfig><oem-unattended>true</oem-unattended><oem-unattended-id>scsi-1</oem-unattended-id></oemconfig></type>`, ""),
+			[]string{"<oem-unattended-id>", "oem-device-filter"}, nil},
+		{"installiso with a bad device filter", planBody(`<type image="oem" filesystem="ext4" installiso="true"><oemconfig><oem-unattended>true</oem-unattended><oem-device-filter>/dev/sd[</oem-device-filter></oemconfig></type>`, ""),
+			[]string{"<oem-device-filter>/dev/sd[</oem-device-filter>", "regular expression"}, nil},
 		{"installpxe", planBody(`<type image="oem" filesystem="ext4" installpxe="true"/>`, ""),
 			[]string{`<type installpxe="true">`, "install media"}, nil},
 		{"systemd-boot", planBody(`<type image="oem" filesystem="ext4" firmware="efi"><bootloader name="systemd_boot"/></type>`, ""),
@@ -251,8 +255,8 @@ func TestIgnoredFeaturesAreWarnings(t *testing.T) {
 				`<machine memory="512"> has no effect here`, `<vmdisk controller="lsilogic"> has no effect here`, `<vmnic interface="0"> has no effect here`}},
 		{"oemconfig of a live ISO", planBody(`<type image="iso"><oemconfig><oem-swap>true</oem-swap></oemconfig></type>`, ""),
 			[]string{"<oemconfig> has no effect here: <oemconfig> steers oem disks only", "<oem-swap> has no effect here"}},
-		{"installer settings of a disk", planBody(`<type image="oem" filesystem="ext4"><oemconfig><oem-unattended>true</oem-unattended></oemconfig></type>`, ""),
-			[]string{"<oem-unattended> has no effect here: it steers KIWI's installer"}},
+		{"installer settings of a disk", planBody(`<type image="oem" filesystem="ext4"><oemconfig><oem-silent-boot>true</oem-silent-boot></oemconfig></type>`, ""),
+			[]string{"<oem-silent-boot> has no effect here: it steers a part of KIWI's installer"}},
 		{"rpm and boot image settings", desc(`    <preferences>
         <version>1.0.0</version>
         <packagemanager>apt</packagemanager>

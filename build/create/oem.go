@@ -83,6 +83,13 @@ func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.InstallISO {
+		r, err := installISO(ctx, o, t, kernel, raw, work, base)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, r)
+	}
 	extra, err := packages()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,139 @@
+package create
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kiwi-go/kiwi/boot"
+	"github.com/kiwi-go/kiwi/disk"
+	"github.com/kiwi-go/kiwi/internal/checksum"
+	"github.com/kiwi-go/kiwi/result"
+)
+
+// defaultInstallVolumeID is KIWI's label of install media.
+const defaultInstallVolumeID = "INSTALL"
+
+// installInitrd is where in the root the install initrd is made, beside
+// the image's own, and taken from at once.
+const installInitrd = "/boot/kiwi-install.initrd"
+
+// installCmdline is the install media's kernel command line: kiwi's
+// installer finds the media by its label; then the type's kernelcmdline
+// (and a serial console when the bootloader asks for one).
+func installCmdline(t DiskType, volid string) string {
+	args := []string{"root=install:CDLABEL=" + volid}
+	if t.KernelCmdline != "" {
+		args = append(args, t.KernelCmdline)
+	}
+	if strings.Contains(t.Console, "serial") && !strings.Contains(t.KernelCmdline, "console=") {
+		args = append(args, "console=tty0", "console=ttyS0,115200")
+	}
+	return strings.Join(args, " ")
+}
+
+// installISO makes KIWI's oem install media from the raw disk:
+// <base>.install.iso, a hybrid ISO (BIOS and EFI, as a CD and written to
+// a USB disk, as the live ISO) whose initrd writes the disk image onto
+// the target disk, checks it and reboots into it (boot.Install). The
+// raw disk goes onto the media in a squashfs (compressed, holes kept),
+// from a hard link: it is not copied. Nothing is mounted.
+func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel, raw, work, base string) (Result, error) {
+	volid := t.InstallVolumeID
+	if volid == "" {
+		volid = defaultInstallVolumeID
+	}
+	media := filepath.Join(work, "install-media")
+	loader := fmt.Sprintf(liveLoaderDir, t.Arch)
+	for _, d := range []string{loader, "boot/grub/i386-pc"} {
+		if err := os.MkdirAll(filepath.Join(media, d), 0o755); err != nil {
+			return Result{}, err
+		}
+	}
+	o.Log.Info("install media: the disk image in a squashfs", "volid", volid)
+	fi, err := os.Stat(raw)
+	if err != nil {
+		return Result{}, err
+	}
+	sum, err := checksum.File(raw)
+	if err != nil {
+		return Result{}, err
+	}
+	image := filepath.Join(work, "install-image")
+	if err := os.Mkdir(image, 0o755); err != nil {
+		return Result{}, err
+	}
+	if err := os.Link(raw, filepath.Join(image, base+".raw")); err != nil {
+		return Result{}, err
+	}
+	squash := base + ".raw.squashfs"
+	if err := disk.Make(ctx, o.Run, disk.Filesystem{Type: "squashfs", Compression: "zstd"}, image, filepath.Join(media, squash), 0); err != nil {
+		return Result{}, fmt.Errorf("install media image: %w", err)
+	}
+	if err := os.RemoveAll(image); err != nil {
+		return Result{}, err
+	}
+
+	o.Log.Info("building the install initrd (dracut)", "module", boot.InstallModule)
+	inst := &boot.Install{VolumeID: volid, Image: squash, Raw: base + ".raw", Checksum: sum, Size: fi.Size(),
+		DeviceFilter: t.DeviceFilter, SkipVerify: t.SkipVerify, Shutdown: t.InstallShutdown}
+	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Install: inst, Output: installInitrd}); err != nil {
+		return Result{}, err
+	}
+	initrd := filepath.Join(o.Root, installInitrd)
+	err = copyResult(initrd, filepath.Join(media, loader, "initrd"))
+	if rerr := os.Remove(initrd); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if err := copyResult(filepath.Join(o.Root, kernel.Image), filepath.Join(media, loader, "linux")); err != nil {
+		return Result{}, err
+	}
+
+	id, err := mediaID()
+	if err != nil {
+		return Result{}, err
+	}
+	marker := "/boot/" + id
+	if err := os.WriteFile(filepath.Join(media, marker), []byte(id+"\n"), 0o644); err != nil {
+		return Result{}, err
+	}
+	title := t.DisplayName
+	if title == "" {
+		title = t.Name
+	}
+	menu := boot.Menu{
+		Title: "Install " + title, MarkerFile: marker, KernelDir: "/" + loader,
+		Kernel:  &boot.Kernel{Version: kernel.Version, Image: loader + "/linux", Initrd: loader + "/initrd"},
+		Cmdline: installCmdline(t, volid), Timeout: t.BootTimeout,
+		Serial: strings.Contains(t.Console, "serial"), Console: t.Console,
+	}
+	if err := os.WriteFile(filepath.Join(media, "boot/grub/grub.cfg"), []byte(menu.Config()), 0o644); err != nil {
+		return Result{}, fmt.Errorf("write grub.cfg: %w", err)
+	}
+	if err := boot.MakeCDImage(ctx, o.Run, o.Root, marker, liveGrubDir, filepath.Join(media, liveBIOSImage)); err != nil {
+		return Result{}, err
+	}
+	mbr, err := boot.HybridMBR(o.Root)
+	if err != nil {
+		return Result{}, err
+	}
+	efiImage, err := makeEFIImage(ctx, o, LiveType{Firmware: t.Firmware}, work, marker)
+	if err != nil {
+		return Result{}, err
+	}
+	name := base + ".install.iso"
+	o.Log.Info("writing the install ISO", "file", name)
+	if err := disk.MakeISO(ctx, o.Run, disk.ISO{Media: media, VolumeID: volid, Publisher: defaultPublisher,
+		ApplicationID: id, Preparer: "kiwi", BIOSImage: liveBIOSImage, HybridMBR: mbr, EFIImage: efiImage}, filepath.Join(work, name)); err != nil {
+		return Result{}, err
+	}
+	if err := os.RemoveAll(media); err != nil {
+		return Result{}, err
+	}
+	return Result{Key: "installation_image", File: result.File{Filename: name, Shasum: true, Bundle: true}}, nil
+}
