@@ -14,7 +14,7 @@ go vet -tags "$KIWI_TAGS" ./... || status=1
 # output of failed tests only (hack/testlog.awk), and the slowest tests,
 # which is what keeping the run within its time needs.
 log=$(mktemp /var/tmp/kiwi-test.XXXXXX.log)
-go test -tags "$KIWI_TAGS" -count=1 -timeout 80m -v ./... >"$log" 2>&1 || status=1
+go test -tags "$KIWI_TAGS" -count=1 -timeout 85m -v ./... >"$log" 2>&1 || status=1
 awk -f hack/testlog.awk "$log"
 echo "slowest tests:"
 grep -E '^--- (PASS|FAIL|SKIP): ' "$log" | sed 's/^--- //' | sort -t'(' -k2 -rn | head -20
