@@ -132,11 +132,9 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 	defer packages()
 
 	log.Info("building initrd (dracut)")
-	start := time.Now()
 	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{}); err != nil {
 		return nil, err
 	}
-	log.Debug("initrd done", "took", time.Since(start).Round(time.Millisecond))
 	for src, dst := range map[string]string{kernel.Image: names.Kernel, kernel.Initrd: names.Initrd} {
 		if err := copyResult(filepath.Join(o.Root, src), filepath.Join(work, dst)); err != nil {
 			return nil, err
@@ -154,11 +152,9 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 	fsys := disk.Filesystem{Type: t.Filesystem, Label: t.Label, UUID: uuid, Size: rootFSSize(used),
 		CreateOptions: t.FSCreateOptions, Compression: t.Compression}
 	log.Info("making root filesystem", "fs", t.Filesystem, "size_mib", fsys.Size/disk.MiB)
-	start = time.Now()
 	if err := disk.Make(ctx, o.Run, fsys, o.Root, filepath.Join(work, names.Root), 0); err != nil {
 		return nil, fmt.Errorf("kis root filesystem: %w", err)
 	}
-	log.Debug("root filesystem done", "took", time.Since(start).Round(time.Millisecond))
 	if uuid == "" {
 		log.Warn("a squashfs root has no UUID: the .append file has no root=, the boot environment must name the root")
 	}
@@ -192,7 +188,7 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 	}
 	if t.Archive {
 		log.Info("packing", "archive", names.Archive)
-		start = time.Now()
+		start := time.Now()
 		if err := packKis(ctx, o.Run, work, names); err != nil {
 			return nil, err
 		}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/kiwi-go/kiwi/boot"
 	"github.com/kiwi-go/kiwi/build/description"
@@ -124,11 +123,17 @@ func (t LiveType) withDefaults() (LiveType, error) {
 // RAM, then the type's kernelcmdline (and a serial console when the
 // bootloader asks for one and kernelcmdline names none).
 func liveCmdline(t LiveType) string {
-	args := []string{"root=live:CDLABEL=" + t.VolumeID, "rd.live.image", "rd.live.overlay.overlayfs=1"}
-	if t.KernelCmdline != "" {
-		args = append(args, t.KernelCmdline)
+	return mediaCmdline([]string{"root=live:CDLABEL=" + t.VolumeID, "rd.live.image", "rd.live.overlay.overlayfs=1"}, t.KernelCmdline, t.Console)
+}
+
+// mediaCmdline is the kernel command line of boot media: args, then the
+// type's kernelcmdline, and a serial console when the bootloader asks
+// for one and kernelcmdline names none.
+func mediaCmdline(args []string, kernelCmdline, console string) string {
+	if kernelCmdline != "" {
+		args = append(args, kernelCmdline)
 	}
-	if strings.Contains(t.Console, "serial") && !strings.Contains(t.KernelCmdline, "console=") {
+	if strings.Contains(console, "serial") && !strings.Contains(kernelCmdline, "console=") {
 		args = append(args, "console=tty0", "console=ttyS0,115200")
 	}
 	return strings.Join(args, " ")
@@ -239,12 +244,8 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 			return nil, err
 		}
 	}
-	id, err := mediaID()
+	id, marker, err := markMedia(media)
 	if err != nil {
-		return nil, err
-	}
-	marker := "/boot/" + id
-	if err := os.WriteFile(filepath.Join(media, marker), []byte(id+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	menu := boot.Menu{
@@ -265,27 +266,17 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 	defer packages()
 
 	log.Info("building live initrd (dracut)", "modules", boot.LiveModule)
-	start := time.Now()
 	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{
 		Modules: []string{boot.LiveModule}, Omit: []string{"multipath", "plymouth"}, Persistent: persistent}); err != nil {
 		return nil, err
 	}
-	log.Debug("initrd done", "took", time.Since(start).Round(time.Millisecond))
 	for src, dst := range map[string]string{kernel.Image: loader + "/linux", kernel.Initrd: loader + "/initrd"} {
 		if err := copyResult(filepath.Join(o.Root, src), filepath.Join(media, dst)); err != nil {
 			return nil, err
 		}
 	}
 
-	log.Info("building grub boot images (BIOS El Torito, EFI)")
-	if err := boot.MakeCDImage(ctx, o.Run, o.Root, marker, liveGrubDir, filepath.Join(media, liveBIOSImage)); err != nil {
-		return nil, err
-	}
-	mbr, err := boot.HybridMBR(o.Root)
-	if err != nil {
-		return nil, err
-	}
-	efiImage, err := makeEFIImage(ctx, o, t, work, marker)
+	mbr, efiImage, err := bootImages(ctx, o, t.Firmware, media, marker, work)
 	if err != nil {
 		return nil, err
 	}
@@ -297,14 +288,12 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 		return nil, err
 	}
 
-	start = time.Now()
 	log.Info("packing the root", "fs", t.Filesystem, "compression", t.Compression)
 	fsys := disk.Filesystem{Type: t.Filesystem, Label: "ROOT", UUID: disk.NewUUID(), Compression: t.Compression,
 		CreateOptions: t.FSCreateOptions}
 	if err := disk.Make(ctx, o.Run, fsys, o.Root, filepath.Join(media, liveRootImage), 0); err != nil {
 		return nil, fmt.Errorf("live root image: %w", err)
 	}
-	log.Info("root packed", "took", time.Since(start).Round(time.Second))
 
 	iso := filepath.Join(work, base+".iso")
 	log.Info("writing ISO", "file", base+".iso")
@@ -330,16 +319,16 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 
 // makeEFIImage builds the EFI boot files and packs them into a FAT
 // image (mkfs.fat and mtools: nothing mounted), returning its path.
-func makeEFIImage(ctx context.Context, o Options, t LiveType, work, marker string) (string, error) {
+func makeEFIImage(ctx context.Context, o Options, firmware, work, marker string) (string, error) {
 	dir := filepath.Join(work, "efi")
-	signed, err := boot.FillESP(ctx, o.Run, o.Root, dir, boot.ESPOptions{SecureBoot: t.Firmware == "uefi", MarkerFile: marker, GrubDir: liveGrubDir})
+	signed, err := boot.FillESP(ctx, o.Run, o.Root, dir, boot.ESPOptions{SecureBoot: firmware == "uefi", MarkerFile: marker, GrubDir: liveGrubDir})
 	if err != nil {
 		return "", err
 	}
 	switch {
 	case signed:
 		o.Log.Info("EFI: shim and signed grub from the image (secure boot)")
-	case t.Firmware == "uefi":
+	case firmware == "uefi":
 		o.Log.Warn("firmware=uefi, but the image has no shim-signed and grub-efi-amd64-signed: booting with an unsigned grub")
 	}
 	used, err := treeSize(dir)
@@ -361,6 +350,31 @@ func makeEFIImage(ctx context.Context, o Options, t LiveType, work, marker strin
 func hasFile(root, p string) bool {
 	_, err := os.Stat(filepath.Join(root, p))
 	return err == nil
+}
+
+// markMedia gives boot media in dir a random id (the ISO's application
+// id) and the marker file grub finds them by, /boot/<id>.
+func markMedia(dir string) (id, marker string, err error) {
+	if id, err = mediaID(); err != nil {
+		return "", "", err
+	}
+	marker = "/boot/" + id
+	return id, marker, os.WriteFile(filepath.Join(dir, marker), []byte(id+"\n"), 0o644)
+}
+
+// bootImages puts grub's BIOS El Torito image into media and makes the
+// EFI FAT image (in work): what a hybrid ISO boots from, as a CD and
+// written to a disk. It returns the hybrid MBR and the EFI image.
+func bootImages(ctx context.Context, o Options, firmware, media, marker, work string) (mbr, efiImage string, err error) {
+	o.Log.Info("building grub boot images (BIOS El Torito, EFI)")
+	if err := boot.MakeCDImage(ctx, o.Run, o.Root, marker, liveGrubDir, filepath.Join(media, liveBIOSImage)); err != nil {
+		return "", "", err
+	}
+	if mbr, err = boot.HybridMBR(o.Root); err != nil {
+		return "", "", err
+	}
+	efiImage, err = makeEFIImage(ctx, o, firmware, work, marker)
+	return mbr, efiImage, err
 }
 
 // mediaID is a random id naming the media: its marker file and the

@@ -20,20 +20,6 @@ const defaultInstallVolumeID = "INSTALL"
 // the image's own, and taken from at once.
 const installInitrd = "/boot/kiwi-install.initrd"
 
-// installCmdline is the install media's kernel command line: kiwi's
-// installer finds the media by its label; then the type's kernelcmdline
-// (and a serial console when the bootloader asks for one).
-func installCmdline(t DiskType, volid string) string {
-	args := []string{"root=install:CDLABEL=" + volid}
-	if t.KernelCmdline != "" {
-		args = append(args, t.KernelCmdline)
-	}
-	if strings.Contains(t.Console, "serial") && !strings.Contains(t.KernelCmdline, "console=") {
-		args = append(args, "console=tty0", "console=ttyS0,115200")
-	}
-	return strings.Join(args, " ")
-}
-
 // installISO makes KIWI's oem install media from the raw disk:
 // <base>.install.iso, a hybrid ISO (BIOS and EFI, as a CD and written to
 // a USB disk, as the live ISO) whose initrd writes the disk image onto
@@ -94,12 +80,8 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 		return Result{}, err
 	}
 
-	id, err := mediaID()
+	id, marker, err := markMedia(media)
 	if err != nil {
-		return Result{}, err
-	}
-	marker := "/boot/" + id
-	if err := os.WriteFile(filepath.Join(media, marker), []byte(id+"\n"), 0o644); err != nil {
 		return Result{}, err
 	}
 	title := t.DisplayName
@@ -108,21 +90,15 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 	}
 	menu := boot.Menu{
 		Title: "Install " + title, MarkerFile: marker, KernelDir: "/" + loader,
-		Kernel:  &boot.Kernel{Version: kernel.Version, Image: loader + "/linux", Initrd: loader + "/initrd"},
-		Cmdline: installCmdline(t, volid), Timeout: t.BootTimeout,
+		Kernel: &boot.Kernel{Version: kernel.Version, Image: loader + "/linux", Initrd: loader + "/initrd"},
+		// kiwi's installer finds the media by its label.
+		Cmdline: mediaCmdline([]string{"root=install:CDLABEL=" + volid}, t.KernelCmdline, t.Console), Timeout: t.BootTimeout,
 		Serial: strings.Contains(t.Console, "serial"), Console: t.Console,
 	}
 	if err := os.WriteFile(filepath.Join(media, "boot/grub/grub.cfg"), []byte(menu.Config()), 0o644); err != nil {
 		return Result{}, fmt.Errorf("write grub.cfg: %w", err)
 	}
-	if err := boot.MakeCDImage(ctx, o.Run, o.Root, marker, liveGrubDir, filepath.Join(media, liveBIOSImage)); err != nil {
-		return Result{}, err
-	}
-	mbr, err := boot.HybridMBR(o.Root)
-	if err != nil {
-		return Result{}, err
-	}
-	efiImage, err := makeEFIImage(ctx, o, LiveType{Firmware: t.Firmware}, work, marker)
+	mbr, efiImage, err := bootImages(ctx, o, t.Firmware, media, marker, work)
 	if err != nil {
 		return Result{}, err
 	}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kiwi-go/kiwi/boot"
 	"github.com/kiwi-go/kiwi/disk"
@@ -138,11 +137,9 @@ func writeFstab(root string, l *disk.Layout, ids identities, t DiskType) error {
 // work changed.
 func bootFiles(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids identities, kernel *boot.Kernel, place bootPlace, g boot.Grub, work string) error {
 	o.Log.Info("building initrd (dracut)")
-	start := time.Now()
 	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Resize: t.OEMResize}); err != nil {
 		return err
 	}
-	o.Log.Debug("initrd done", "took", time.Since(start).Round(time.Millisecond))
 	// KIWI's disk hooks, in its order: edit_boot_config.sh on the host
 	// (the root filesystem and the partition grub boots from), then
 	// pre_disk_sync.sh and disk.sh in the root. KIWI runs disk.sh in the
