@@ -194,17 +194,11 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 	defer timing.Start(ctx, "initrd")()
 	mods := append([]string{}, o.Modules...)
 	if o.Resize {
-		dir := filepath.Join(root, "usr/lib/dracut/modules.d/95kiwi-resize")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		m, err := writeModule(root, "kiwi-resize", map[string]string{"module-setup.sh": resizeModuleSetup, "kiwi-resize.sh": resizeHook})
+		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "module-setup.sh"), []byte(resizeModuleSetup), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "kiwi-resize.sh"), []byte(resizeHook), 0o755); err != nil {
-			return err
-		}
-		mods = append(mods, "kiwi-resize")
+		mods = append(mods, m)
 	}
 	if o.Persistent != nil {
 		m, err := installPersistentModule(root, *o.Persistent)
@@ -239,6 +233,22 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 		return fmt.Errorf("build initrd: %w", err)
 	}
 	return nil
+}
+
+// writeModule puts one of kiwi's dracut modules, name and its files,
+// into root's dracut modules (modules.d/95<name>, executable as dracut
+// wants them) and returns its name for --add.
+func writeModule(root, name string, files map[string]string) (string, error) {
+	dir := filepath.Join(root, "usr/lib/dracut/modules.d/95"+name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("write dracut module %s: %w", name, err)
+	}
+	for f, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o755); err != nil {
+			return "", fmt.Errorf("write dracut module %s: %w", name, err)
+		}
+	}
+	return name, nil
 }
 
 // initrdCompressor picks a fast compressor the root has. dracut's default

@@ -2,8 +2,6 @@ package boot
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -112,10 +110,6 @@ func installModule(root string, i Install) (string, error) {
 			return "", fmt.Errorf("install media setting %q: empty or not a plain word", v)
 		}
 	}
-	dir := filepath.Join(root, "usr/lib/dracut/modules.d/95"+InstallModule)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
 	flag := func(b bool) int {
 		if b {
 			return 1
@@ -124,13 +118,8 @@ func installModule(root string, i Install) (string, error) {
 	}
 	conf := fmt.Sprintf("volid='%s'\nimage='%s'\nrawname='%s'\nchecksum='%s'\nsize=%d\nfilter='%s'\nverify=%d\nshutdown=%d\n",
 		i.VolumeID, i.Image, i.Raw, i.Checksum, i.Size, strings.ReplaceAll(i.DeviceFilter, "'", `'\''`), flag(!i.SkipVerify), flag(i.Shutdown))
-	for name, body := range map[string]string{
+	return writeModule(root, InstallModule, map[string]string{
 		"module-setup.sh": installModuleSetup, "kiwi-install-root.sh": installRoot,
 		"kiwi-install.sh": installScript, "kiwi-install.conf": conf,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
-			return "", fmt.Errorf("write dracut module %s: %w", InstallModule, err)
-		}
-	}
-	return InstallModule, nil
+	})
 }

@@ -188,21 +188,12 @@ func installPersistentModule(root string, p Persistent) (string, error) {
 	if err := p.Check(root); err != nil {
 		return "", err
 	}
-	dir := filepath.Join(root, "usr/lib/dracut/modules.d/95kiwi-persistent")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
 	script := strings.NewReplacer("@FS@", p.Filesystem, "@LABEL@", p.Label).Replace(persistentScript)
-	for name, body := range map[string]string{
+	return writeModule(root, "kiwi-persistent", map[string]string{
 		"module-setup.sh":             persistentModuleSetup,
 		"kiwi-persistent-genrules.sh": persistentGenrules,
 		"kiwi-persistent.sh":          script,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
-			return "", fmt.Errorf("write dracut module kiwi-persistent: %w", err)
-		}
-	}
-	return "kiwi-persistent", nil
+	})
 }
 
 func exists(p string) bool {
