@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 ./hack/setup.sh
 . ./hack/env.sh
 status=0
-# Fixture roots are built once per run and cached under KIWI_TEST_CACHE.
+# Fixtures (the Debian roots, the rpm-md and pacman repositories) are
+# built once, before the tests, and cached under KIWI_TEST_CACHE: the
+# heavy tests run two at a time and would otherwise race to make them.
 ./hack/debian-root.sh >/dev/null
+./hack/distro-repos.sh >/dev/null
 go vet -tags "$KIWI_TAGS" ./... || status=1
 # -v output goes to a file: the console gets the package results, the
 # output of failed tests only (hack/testlog.awk), and the slowest tests,
