@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,8 +46,28 @@ func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
 	if !strings.Contains(r.stderr, "overwritten_files=1") || !strings.Contains(r.stderr, "path=etc/hostname") {
 		t.Errorf("the stack report must name etc/hostname as overwritten:\n%s", tail(r.stderr, 3000))
 	}
-	disk := filepath.Join(target, "container-to-vm.x86_64-2.0.0.qcow2")
-	v := boot(t, bootOptions{Disk: disk, Format: "qcow2", EFI: true}, "stacked login:", 4*time.Minute)
+	// The description makes a VMware appliance (format="ova"): the OVF
+	// describes its <machine>, and the streamOptimized vmdk inside is
+	// the disk that boots (-snapshot: QEMU writes no streamOptimized
+	// vmdk in place).
+	dir := unpack(t, filepath.Join(target, "container-to-vm.x86_64-2.0.0.ova"),
+		"container-to-vm.x86_64-2.0.0.ovf", "container-to-vm.x86_64-2.0.0.mf", "container-to-vm.x86_64-2.0.0.vmdk")
+	if out, err := exec.Command("sh", "-c", "cd "+dir+" && sed -E 's/^SHA256\\(([^)]+)\\)= ([0-9a-f]+)$/\\2  \\1/' *.mf | sha256sum -c").CombinedOutput(); err != nil {
+		t.Errorf("the ova's manifest does not verify: %v\n%s", err, out)
+	}
+	ovf := mustRead(t, filepath.Join(dir, "container-to-vm.x86_64-2.0.0.ovf"))
+	for _, want := range []string{`vmw:osType="debian12-64"`, "<vssd:VirtualSystemType>vmx-14<", "<rasd:ResourceSubType>VirtualSCSI<",
+		"<rasd:ResourceSubType>vmxnet3<", `vmw:key="firmware" vmw:value="efi"`, `vmw:key="tools.upgrade.policy" vmw:value="manual"`,
+		`vmw:key="ethernet0.connectionType" vmw:value="bridged"`} {
+		if !strings.Contains(ovf, want) {
+			t.Errorf("the OVF lacks %s:\n%s", want, ovf)
+		}
+	}
+	disk := filepath.Join(dir, "container-to-vm.x86_64-2.0.0.vmdk")
+	if out, err := exec.Command("qemu-img", "info", disk).CombinedOutput(); err != nil || !strings.Contains(string(out), "create type: streamOptimized") {
+		t.Errorf("qemu-img info of the ova's disk: %v\n%s", err, out)
+	}
+	v := boot(t, bootOptions{Disk: disk, Format: "vmdk", EFI: true, Extra: []string{"-snapshot"}}, "stacked login:", 4*time.Minute)
 	v.Send(t, "root\n")
 	pos := v.Expect(t, 0, "Password:", time.Minute)
 	v.Send(t, "stacked\n")
@@ -62,7 +83,7 @@ func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
 	mustKiwi(t, "system", "stash", "--root", filepath.Join(target, "build", "image-root"), "--container-name", "vm", "--tag", "1")
 	again := filepath.Join(t.TempDir(), "again")
 	mustKiwi(t, "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "vm:1", "--target-dir", again)
-	if _, err := os.Stat(filepath.Join(again, "container-to-vm.x86_64-2.0.0.qcow2")); err != nil {
+	if _, err := os.Stat(filepath.Join(again, "container-to-vm.x86_64-2.0.0.ova")); err != nil {
 		t.Fatalf("rebuild from the stash's own description: %v", err)
 	}
 
@@ -73,7 +94,7 @@ func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
 	mustKiwi(t, "--shared-cache-dir", cache, "system", "stackbuild", "--stash", "vm:1", "--target-dir", offline,
 		"--description", filepath.Join(s.repo, "tests", "testdata", "container-to-vm"),
 		"--", "--set-repo", "http://127.0.0.1:1/nothing,apt-deb,none,,,,,main,bookworm")
-	if _, err := os.Stat(filepath.Join(offline, "container-to-vm.x86_64-2.0.0.qcow2")); err != nil {
+	if _, err := os.Stat(filepath.Join(offline, "container-to-vm.x86_64-2.0.0.ova")); err != nil {
 		t.Fatalf("offline build on a complete stack: %v", err)
 	}
 }

@@ -29,8 +29,13 @@ type diskFormat struct {
 	// suffix follows <base>. in the result's name, as KIWI names it.
 	suffix func(t DiskType) string
 	// pack, for the formats that wrap a disk with metadata (gce,
-	// vagrant), writes the result instead of qemu-img alone.
-	pack func(ctx context.Context, r runner.Runner, t DiskType, raw, dir string) ([]string, error)
+	// vagrant, ova), writes the members of the result's archive into
+	// dir instead of qemu-img alone; the archive is a GNU tar.gz, or
+	// with ustar a plain POSIX tar (OVF's package format).
+	pack  func(ctx context.Context, r runner.Runner, t DiskType, raw, dir, base string) ([]string, error)
+	ustar bool
+	// vmx: KIWI writes VMware's settings file <base>.vmx beside it.
+	vmx bool
 	// bundleCompress: result bundle xz-compresses it by default, as
 	// KIWI 10 flags it (qcow2 is compressed by qemu-img already; vmdk
 	// stopped being compressed in KIWI 10; archives are compressed).
@@ -42,7 +47,7 @@ func fixed(s string) func(DiskType) string { return func(DiskType) string { retu
 // diskFormats is every format= value create makes.
 var diskFormats = map[string]diskFormat{
 	"qcow2":     {qemu: "qcow2", suffix: fixed("qcow2")},
-	"vmdk":      {qemu: "vmdk", suffix: fixed("vmdk")},
+	"vmdk":      {qemu: "vmdk", suffix: fixed("vmdk"), vmx: true},
 	"vdi":       {qemu: "vdi", suffix: fixed("vdi"), bundleCompress: true},
 	"vhdx":      {qemu: "vhdx", suffix: fixed("vhdx"), bundleCompress: true},
 	"vhd":       {qemu: "vpc", suffix: fixed("vhd"), bundleCompress: true},
@@ -54,6 +59,9 @@ var diskFormats = map[string]diskFormat{
 	// (libvirt: box.img, qcow2; virtualbox: box.vmdk and box.ovf) in a
 	// tar.gz.
 	"vagrant": {suffix: func(t DiskType) string { return "vagrant." + t.Vagrant.Provider + ".box" }, pack: packVagrant},
+	// An OVF appliance for VMware: the OVF descriptor of the <machine>,
+	// its manifest and the streamOptimized vmdk in a tar.
+	"ova": {suffix: fixed("ova"), pack: packOVA, ustar: true},
 }
 
 // formatNames are the format= values create makes, sorted.
@@ -101,18 +109,24 @@ func convert(ctx context.Context, r runner.Runner, t DiskType, raw, work, base s
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	members, err := f.pack(ctx, r, t, raw, dir)
+	members, err := f.pack(ctx, r, t, raw, dir, base)
 	if err != nil {
 		return "", fmt.Errorf("format %s: %w", t.Format, err)
 	}
-	// GNU format and -S: disk.raw is sparse, and stays so (KIWI's tar
-	// for gce); owners are root's whoever builds. pigz, when the host
+	// Owners are root's whoever builds. GNU format and -S: disk.raw is
+	// sparse, and stays so (KIWI's tar for gce). pigz, when the host
 	// has it, makes the same gzip format on every core.
-	gzip := "--gzip"
-	if _, err := exec.LookPath("pigz"); err == nil {
-		gzip = "--use-compress-program=pigz"
+	args := []string{"--owner=0", "--group=0", "--numeric-owner"}
+	if f.ustar {
+		args = append(args, "--format=ustar")
+	} else {
+		gzip := "--gzip"
+		if _, err := exec.LookPath("pigz"); err == nil {
+			gzip = "--use-compress-program=pigz"
+		}
+		args = append(args, "--format=gnu", "-S", gzip)
 	}
-	args := append([]string{"--format=gnu", "-S", "--owner=0", "--group=0", "--numeric-owner", gzip, "-cf", filepath.Join(work, name), "-C", dir}, members...)
+	args = append(append(args, "-cf", filepath.Join(work, name), "-C", dir), members...)
 	if _, err := r.Run(ctx, runner.Cmd{Name: "tar", Args: args}); err != nil {
 		return "", fmt.Errorf("format %s: %w", t.Format, err)
 	}
@@ -131,7 +145,7 @@ func qemuConvert(ctx context.Context, r runner.Runner, raw, out, format string, 
 
 // packGCE puts the raw disk into dir as disk.raw (a hard link: no copy
 // of gigabytes), with manifest.json when the type names a license.
-func packGCE(_ context.Context, _ runner.Runner, t DiskType, raw, dir string) ([]string, error) {
+func packGCE(_ context.Context, _ runner.Runner, t DiskType, raw, dir, _ string) ([]string, error) {
 	var members []string
 	if t.GCELicense != "" {
 		b, err := json.Marshal(map[string][]string{"licenses": {t.GCELicense}})
@@ -150,7 +164,7 @@ func packGCE(_ context.Context, _ runner.Runner, t DiskType, raw, dir string) ([
 }
 
 // packVagrant writes a vagrant box's files into dir.
-func packVagrant(ctx context.Context, r runner.Runner, t DiskType, raw, dir string) ([]string, error) {
+func packVagrant(ctx context.Context, r runner.Runner, t DiskType, raw, dir, _ string) ([]string, error) {
 	v := t.Vagrant
 	size := v.VirtualSize
 	if size == 0 {

@@ -33,6 +33,8 @@ type DiskType struct {
 	GCELicense string
 	// Vagrant is the <vagrantconfig> of format="vagrant".
 	Vagrant *VagrantConfig
+	// VM is the <machine> of format="vmdk" (its .vmx) and "ova".
+	VM VMConfig
 	// Specification is the description's, for a virtualbox box's OVF.
 	Specification string
 
@@ -129,6 +131,11 @@ func DiskTypeOf(d *description.Description) (DiskType, error) {
 	if t.Size != nil {
 		dt.Size, dt.SizeAdditive = t.Size.Bytes(), t.Size.Additive
 	}
+	vm, err := vmConfigOf(t)
+	if err != nil {
+		return DiskType{}, fmt.Errorf("%s: %w", d.File, err)
+	}
+	dt.VM = vm
 	for _, c := range t.Children {
 		if c.Name != "vagrantconfig" {
 			continue
@@ -191,6 +198,11 @@ func (t DiskType) check() error {
 		}
 		if v := t.InstallVolumeID; len(v) > disk.MaxVolumeID || strings.ContainsAny(v, " \t'") {
 			return fmt.Errorf("volid %q: the install media's volume id has at most %d characters and no spaces (it is on the kernel command line)", v, disk.MaxVolumeID)
+		}
+	}
+	if t.Format == "ova" {
+		if err := t.VM.checkOVA(); err != nil {
+			return err
 		}
 	}
 	if t.Format == "vagrant" {

@@ -390,34 +390,35 @@ var features = map[string]feature{
 	"dracut@driver": {support: refused, why: whyInitrd},
 	"dracut@uefi":   {support: refused, why: whyInitrd},
 
-	// VM configuration files KIWI writes next to vmdk and ova disks.
-	"machine":            {support: ignored, why: whyVMConfig},
-	"machine@HWversion":  {support: ignored, why: whyVMConfig},
-	"machine@arch":       {support: ignored, why: whyVMConfig},
-	"machine@guestOS":    {support: ignored, why: whyVMConfig},
-	"machine@max_cpu":    {support: ignored, why: whyVMConfig},
-	"machine@max_memory": {support: ignored, why: whyVMConfig},
-	"machine@memory":     {support: ignored, why: whyVMConfig},
-	"machine@min_cpu":    {support: ignored, why: whyVMConfig},
-	"machine@min_memory": {support: ignored, why: whyVMConfig},
-	"machine@ncpus":      {support: ignored, why: whyVMConfig},
-	"machine@ovftype":    {support: ignored, why: whyVMConfig},
+	// The VMware machine of vmdk and ova disks: the .vmx KIWI writes
+	// beside a vmdk, the OVF descriptor inside an ova.
+	"machine":            {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"machine@HWversion":  {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"machine@arch":       {support: ignored, why: "the machine's arch is the image's (the description's target arch); KIWI writes it into no VMware file either"},
+	"machine@guestOS":    {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"machine@max_cpu":    {support: ignored, why: whyVMLimits},
+	"machine@max_memory": {support: ignored, why: whyVMLimits},
+	"machine@memory":     {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"machine@min_cpu":    {support: ignored, why: whyVMLimits},
+	"machine@min_memory": {support: ignored, why: whyVMLimits},
+	"machine@ncpus":      {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"machine@ovftype":    {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
 	"machine@xen_loader": {support: refused, why: "Xen guest images (a machine xen_loader) are not built; leave xen_loader out"},
-	"vmconfig-entry":     {support: ignored, why: whyVMConfig},
-	"vmdisk":             {support: ignored, why: whyVMConfig},
-	"vmdisk@controller":  {support: ignored, why: whyVMConfig},
-	"vmdisk@device":      {support: ignored, why: whyVMConfig},
-	"vmdisk@diskmode":    {support: ignored, why: whyVMConfig},
-	"vmdisk@disktype":    {support: ignored, why: whyVMConfig},
-	"vmdisk@id":          {support: ignored, why: whyVMConfig},
-	"vmdvd":              {support: ignored, why: whyVMConfig},
-	"vmdvd@controller":   {support: ignored, why: whyVMConfig},
-	"vmdvd@id":           {support: ignored, why: whyVMConfig},
-	"vmnic":              {support: ignored, why: whyVMConfig},
-	"vmnic@driver":       {support: ignored, why: whyVMConfig},
-	"vmnic@interface":    {support: ignored, why: whyVMConfig},
-	"vmnic@mac":          {support: ignored, why: whyVMConfig},
-	"vmnic@mode":         {support: ignored, why: whyVMConfig},
+	"vmconfig-entry":     {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmdisk":             {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmdisk@controller":  {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmdisk@device":      {support: ignored, why: whyVMDiskNaming},
+	"vmdisk@diskmode":    {support: ignored, why: whyVMDiskNaming},
+	"vmdisk@disktype":    {support: ignored, why: whyVMDiskNaming},
+	"vmdisk@id":          {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmdvd":              {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmdvd@controller":   {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmdvd@id":           {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmnic":              {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmnic@driver":       {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmnic@interface":    {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmnic@mac":          {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
+	"vmnic@mode":         {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: whyVMConfig},
 
 	// Vagrant boxes: format="vagrant" of an oem disk.
 	"vagrantconfig":                                    {support: honoured, why: whyVagrant},
@@ -494,7 +495,9 @@ const (
 	whyVolumes             = "LVM volumes and btrfs subvolumes (<systemdisk>) are not built yet: the root is one filesystem; leave <systemdisk> out"
 	whyPartitions          = "custom partitions (<partitions>) are not built yet: the disk holds kiwi's root, boot, swap, EFI and spare partitions only; leave <partitions> out (spare_part makes one extra partition)"
 	whyInitrd              = "dracut settings of the type (<initrd>) are not passed yet; leave <initrd> out and put dracut.conf.d files into the overlay tree (root/etc/dracut.conf.d), which the image's dracut reads"
-	whyVMConfig            = "kiwi writes no VM configuration file; the disk image is the same"
+	whyVMConfig            = "it describes the VMware machine of an oem disk with format=\"vmdk\" (the .vmx beside it) or \"ova\" (the OVF inside); live ISOs, kis and filesystem images have no machine file (KIWI writes none either)"
+	whyVMLimits            = "KIWI writes the CPU and memory limits into no VMware file (they were Xen's); memory and ncpus size the machine"
+	whyVMDiskNaming        = "KIWI writes it into no VMware file: the .vmx and the OVF name the disk by its controller and id; the vmdk's own format is format=\"vmdk\"'s formatoptions (subformat=...), streamOptimized in an ova"
 	whyVagrant             = "it describes the vagrant box of format=\"vagrant\" of an oem disk"
 	whyContainerConfig     = "container metadata (<containerconfig>) is written into docker and oci images only; oem disks from containers are not built; leave <containerconfig> out"
 	whyAppxHistory         = "it is metadata of WSL/appx images; a docker or oci image has no field for it (KIWI writes it into appx images only)"

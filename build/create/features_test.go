@@ -158,8 +158,10 @@ func TestRefusedFeaturesFailBeforeAnyWork(t *testing.T) {
 			[]string{`initrd_system="kiwi"`, "dracut"}, nil},
 		{"initrd none", planBody(`<type image="kis" initrd_system="none"/>`, ""),
 			[]string{`initrd_system="none"`, "dracut"}, nil},
-		{"ova", planBody(`<type image="oem" filesystem="ext4" format="ova"/>`, ""),
-			[]string{`format="ova"`, "does not build that format"}, nil},
+		{"ova on a legacyESX controller", planBody(`<type image="oem" filesystem="ext4" format="ova"><machine><vmdisk controller="legacyESX" id="0"/></machine></type>`, ""),
+			[]string{`<vmdisk controller="legacyESX">`, "no such controller"}, nil},
+		{"ova with a bare vmconfig-entry", planBody(`<type image="oem" filesystem="ext4" format="ova"><machine><vmconfig-entry>floppy0.present</vmconfig-entry></machine></type>`, ""),
+			[]string{`<vmconfig-entry>floppy0.present</vmconfig-entry>`, `key = "value"`}, nil},
 		{"oem on squashfs", planBody(`<type image="oem" filesystem="squashfs"/>`, ""),
 			[]string{`filesystem="squashfs"`, "oem disk's root filesystem"}, nil},
 		{"iso on ext4", planBody(`<type image="iso" filesystem="ext4"/>`, ""),
@@ -248,11 +250,14 @@ func TestIgnoredFeaturesAreWarnings(t *testing.T) {
 		name, content string
 		want          []string
 	}{
-		{"vm configuration", planBody(`<type image="oem" filesystem="ext4" format="vmdk">
-            <machine memory="512" ncpus="2"><vmdisk controller="lsilogic" id="0"/><vmnic interface="0"/></machine>
+		{"vm limits and disk naming", planBody(`<type image="oem" filesystem="ext4" format="vmdk">
+            <machine memory="512" ncpus="2" min_cpu="1"><vmdisk controller="lsilogic" id="0" device="/dev/sda"/><vmnic interface="0"/></machine>
         </type>`, ""),
-			[]string{`<machine> has no effect here: kiwi writes no VM configuration file; the disk image is the same`,
-				`<machine memory="512"> has no effect here`, `<vmdisk controller="lsilogic"> has no effect here`, `<vmnic interface="0"> has no effect here`}},
+			[]string{`<machine min_cpu="1"> has no effect here: KIWI writes the CPU and memory limits into no VMware file`,
+				`<vmdisk device="/dev/sda"> has no effect here: KIWI writes it into no VMware file`}},
+		{"vm configuration of a live ISO", planBody(`<type image="iso"><machine memory="512"><vmnic interface="0"/></machine></type>`, ""),
+			[]string{`<machine> has no effect here: it describes the VMware machine of an oem disk`,
+				`<machine memory="512"> has no effect here`, `<vmnic interface="0"> has no effect here`}},
 		{"oemconfig of a live ISO", planBody(`<type image="iso"><oemconfig><oem-swap>true</oem-swap></oemconfig></type>`, ""),
 			[]string{"<oemconfig> has no effect here: <oemconfig> steers oem disks only", "<oem-swap> has no effect here"}},
 		{"installer settings of a disk", planBody(`<type image="oem" filesystem="ext4"><oemconfig><oem-silent-boot>true</oem-silent-boot></oemconfig></type>`, ""),

@@ -258,6 +258,15 @@ func convertDisk(ctx context.Context, o Options, t DiskType, raw, work, base str
 	if err != nil {
 		return nil, err
 	}
-	return append(results, Result{Key: "disk_format_image", File: result.File{Filename: name, Shasum: true, Bundle: true,
-		Compress: o.bundleCompress(diskFormats[t.Format].bundleCompress)}}), nil
+	results = append(results, Result{Key: "disk_format_image", File: result.File{Filename: name, Shasum: true, Bundle: true,
+		Compress: o.bundleCompress(diskFormats[t.Format].bundleCompress)}})
+	if diskFormats[t.Format].vmx {
+		vmx := base + ".vmx"
+		if err := writeVMX(filepath.Join(work, vmx), t, name); err != nil {
+			return nil, fmt.Errorf("VMware settings %s: %w", vmx, err)
+		}
+		// KIWI's key and flags: bundled as it is, no checksum file.
+		results = append(results, Result{Key: "disk_format_machine_settings", File: result.File{Filename: vmx, Bundle: true}})
+	}
+	return results, nil
 }

@@ -23,8 +23,8 @@ func newCreateCommand(g *globals) *cobra.Command {
 		Short: "Create an image from a prepared root tree",
 		Long: `create builds the image type selected in DIR/image/config.xml (the description
 prepare or build left in the root) from the root tree DIR into the target dir.
-Supported: oem disks (raw, plus qcow2/vmdk/vdi/vhdx/vhd/vhd-fixed, gce or
-vagrant boxes with format=),
+Supported: oem disks (raw, plus qcow2/vmdk (with its .vmx)/vdi/vhdx/vhd/
+vhd-fixed, gce, ova or vagrant boxes with format=),
 hybrid live ISOs (iso: BIOS and EFI, as CD and as disk), kernel+initrd+system
 sets (kis), filesystem images (ext2, ext3, ext4, btrfs, xfs, squashfs, erofs)
 and container images (docker, oci: see --squash and --push).
