@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/internal/timing"
@@ -23,6 +25,15 @@ type Filesystem struct {
 	CreateOptions []string
 	// Compression is squashfs's compressor (zstd by default).
 	Compression string
+	// Epoch (SOURCE_DATE_EPOCH) makes the filesystem reproducible: the
+	// same tree and settings give the same bytes. Times the tools take
+	// from the clock are Epoch, file times are clamped to it (ext*:
+	// atime and ctime are Epoch, since a copied tree's differ), and ext*'s
+	// directory hash seed is HashSeed. btrfs and xfs cannot be made so
+	// with Debian 12's tools (they stamp the clock and the source's
+	// ctimes); they are made as without it.
+	Epoch    *time.Time
+	HashSeed string
 }
 
 // NewUUID returns a random RFC 4122 version 4 UUID.
@@ -50,14 +61,25 @@ func Make(ctx context.Context, r runner.Runner, fs Filesystem, dir, file string,
 	case "ext2", "ext3", "ext4":
 		// -b 4096: without it the block count below would be read as
 		// 1 KiB blocks.
-		args := []string{"-F", "-q", "-t", fs.Type, "-b", "4096", "-L", fs.Label, "-U", fs.UUID, "-E", "offset=" + strconv.FormatInt(offset, 10)}
+		ext := "offset=" + strconv.FormatInt(offset, 10)
+		var env []string
+		if fs.Epoch != nil {
+			ext += ",hash_seed=" + fs.HashSeed
+			env = fakeTime(*fs.Epoch)
+		}
+		args := []string{"-F", "-q", "-t", fs.Type, "-b", "4096", "-L", fs.Label, "-U", fs.UUID, "-E", ext}
 		if dir != "" {
 			args = append(args, "-d", dir)
 		}
 		args = append(args, fs.CreateOptions...)
 		args = append(args, file, strconv.FormatInt(fs.Size/4096, 10))
-		_, err := r.Run(ctx, runner.Cmd{Name: "mkfs." + fs.Type, Args: args})
-		return err
+		if _, err := r.Run(ctx, runner.Cmd{Name: "mkfs." + fs.Type, Args: args, Env: env}); err != nil {
+			return err
+		}
+		if fs.Epoch != nil && dir != "" {
+			return clampExtTimes(ctx, r, dir, file, offset, *fs.Epoch)
+		}
+		return nil
 	case "btrfs":
 		if err := sized(file, fs.Size); err != nil {
 			return err
@@ -81,6 +103,11 @@ func Make(ctx context.Context, r runner.Runner, fs Filesystem, dir, file string,
 		if fs.UUID != "" {
 			args = append(args, "-i", fs.UUID)
 		}
+		if fs.Epoch != nil {
+			// The volume label's entry and the boot sector's fill come
+			// from the clock and chance otherwise.
+			args = append(args, "--invariant")
+		}
 		args = append(args, fs.CreateOptions...)
 		args = append(args, file, strconv.FormatInt(fs.Size/1024, 10))
 		if _, err := r.Run(ctx, runner.Cmd{Name: "mkfs.fat", Args: args}); err != nil {
@@ -97,7 +124,14 @@ func Make(ctx context.Context, r runner.Runner, fs Filesystem, dir, file string,
 			return nil
 		}
 		// mtools writes into the image file: no vfat driver, no mount.
-		cargs := []string{"-i", file, "-s", "-p", "-Q"}
+		// -m keeps the files' times (the clock's otherwise); with an
+		// Epoch they are clamped to it first.
+		cargs := []string{"-i", file, "-s", "-p", "-Q", "-m"}
+		if fs.Epoch != nil {
+			if err := clampTreeTimes(dir, *fs.Epoch); err != nil {
+				return err
+			}
+		}
 		for _, e := range entries {
 			cargs = append(cargs, filepath.Join(dir, e.Name()))
 		}
@@ -122,16 +156,99 @@ func Make(ctx context.Context, r runner.Runner, fs Filesystem, dir, file string,
 			args = append(args, "-comp", comp)
 		}
 		args = append(args, fs.CreateOptions...)
-		_, err := r.Run(ctx, runner.Cmd{Name: "mksquashfs", Args: args})
+		// mksquashfs 4.5 takes its mkfs time from SOURCE_DATE_EPOCH and
+		// clamps the files' times to it.
+		var env []string
+		if fs.Epoch != nil {
+			env = []string{"SOURCE_DATE_EPOCH=" + strconv.FormatInt(fs.Epoch.Unix(), 10)}
+		}
+		_, err := r.Run(ctx, runner.Cmd{Name: "mksquashfs", Args: args, Env: env})
 		return err
 	case "erofs":
-		args := []string{"-L", fs.Label, "-U", fs.UUID}
+		// erofs-utils 1.5 (Debian 12) has no -L (it refuses the option):
+		// the label is set where mkfs.erofs knows it. Its help goes to
+		// stderr.
+		help, _ := r.Run(ctx, runner.Cmd{Name: "sh", Args: []string{"-c", "exec mkfs.erofs --help 2>&1"}})
+		args := []string{"-U" + fs.UUID}
+		if strings.Contains(string(help), "\n -L") {
+			args = append(args, "-L", fs.Label)
+		}
+		if fs.Epoch != nil {
+			// Every file's time is Epoch (erofs-utils 1.5 cannot clamp).
+			args = append(args, "-T"+strconv.FormatInt(fs.Epoch.Unix(), 10))
+		}
 		args = append(args, fs.CreateOptions...)
 		args = append(args, file, dir)
 		_, err := r.Run(ctx, runner.Cmd{Name: "mkfs.erofs", Args: args})
 		return err
 	}
 	return fmt.Errorf("unsupported filesystem %q: use ext2, ext3, ext4, btrfs, xfs, squashfs, erofs or fat", fs.Type)
+}
+
+// fakeTime is the environment that makes e2fsprogs take t for the
+// clock.
+func fakeTime(t time.Time) []string {
+	return []string{"E2FSPROGS_FAKE_TIME=" + strconv.FormatInt(t.Unix(), 10)}
+}
+
+// clampExtTimes sets, in the ext filesystem at offset of file made from
+// dir, every inode's atime and ctime to epoch and its mtime to epoch
+// when later: mke2fs 1.47.0 copies all three from the tree, and a
+// tree's ctimes are when it was written, never the same twice. One
+// debugfs run (with the clock at epoch for its own superblock stamp),
+// paths as mke2fs made them.
+func clampExtTimes(ctx context.Context, r runner.Runner, dir, file string, offset int64, epoch time.Time) error {
+	var cmds strings.Builder
+	at := "@" + strconv.FormatInt(epoch.Unix(), 10)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		if strings.ContainsAny(rel, "\n\"") {
+			return fmt.Errorf("%s: a file name with a newline or a double quote cannot be given a reproducible time (unset SOURCE_DATE_EPOCH or rename it)", p)
+		}
+		q := `"/` + strings.TrimPrefix(rel, ".") + `"`
+		fmt.Fprintf(&cmds, "sif %s atime %s\nsif %s ctime %s\n", q, at, q, at)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.ModTime().After(epoch) {
+			fmt.Fprintf(&cmds, "sif %s mtime %s\n", q, at)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	target := file
+	if offset != 0 {
+		target += "?offset=" + strconv.FormatInt(offset, 10)
+	}
+	_, err = r.Run(ctx, runner.Cmd{Name: "debugfs", Args: []string{"-w", "-f", "-", target}, Stdin: strings.NewReader(cmds.String()), Env: fakeTime(epoch)})
+	if err != nil {
+		return fmt.Errorf("clamp the file times to SOURCE_DATE_EPOCH: %w", err)
+	}
+	return nil
+}
+
+// clampTreeTimes sets the times of dir's files that are later than
+// epoch to epoch (for a tree kiwi made itself, like the ESP's).
+func clampTreeTimes(dir string, epoch time.Time) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil || !info.ModTime().After(epoch) || d.Type()&fs.ModeSymlink != 0 {
+			return err
+		}
+		return os.Chtimes(p, epoch, epoch)
+	})
 }
 
 // sized creates file as a sparse file of size bytes.

@@ -33,11 +33,11 @@ func writeTable(f *os.File, l *Layout) error {
 	const sector = 512
 	switch l.Table {
 	case "gpt":
-		t := &gpt.Table{LogicalSectorSize: sector, PhysicalSectorSize: sector, ProtectiveMBR: true}
+		t := &gpt.Table{LogicalSectorSize: sector, PhysicalSectorSize: sector, ProtectiveMBR: true, GUID: l.GUID}
 		for _, p := range l.Partitions {
 			t.Partitions = append(t.Partitions, &gpt.Partition{
 				Index: p.Number, Start: uint64(p.Start / sector), End: uint64(p.End()/sector - 1),
-				Size: uint64(p.Size), Type: gpt.Type(p.TypeGUID), Name: p.Name,
+				Size: uint64(p.Size), Type: gpt.Type(p.TypeGUID), Name: p.Name, GUID: p.GUID,
 			})
 		}
 		return t.Write(f, l.Size)

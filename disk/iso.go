@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/internal/timing"
@@ -30,6 +32,10 @@ type ISO struct {
 	// EFI/BOOT/BOOTX64.EFI. It is appended as the ESP partition and is
 	// the El Torito EFI boot image.
 	EFIImage string
+	// Epoch (SOURCE_DATE_EPOCH), given to xorriso, which then takes it
+	// for the dates it writes (volume dates, the GPT's GUIDs) instead
+	// of the clock's; the media's file times are clamped to it.
+	Epoch *time.Time
 }
 
 // MaxVolumeID is the longest ISO 9660 volume ID.
@@ -93,7 +99,16 @@ func MakeISO(ctx context.Context, r runner.Runner, i ISO, out string) error {
 	if _, err := os.Stat(filepath.Join(i.Media, i.BIOSImage)); err != nil {
 		return fmt.Errorf("El Torito image: %w", err)
 	}
-	if _, err := r.Run(ctx, runner.Cmd{Name: "xorriso", Args: i.Args(out)}); err != nil {
+	var env []string
+	if i.Epoch != nil {
+		env = []string{"SOURCE_DATE_EPOCH=" + strconv.FormatInt(i.Epoch.Unix(), 10)}
+		// xorriso's mkisofs emulation keeps the files' own times: the
+		// media tree (kiwi's staging dir) gets them clamped.
+		if err := clampTreeTimes(i.Media, *i.Epoch); err != nil {
+			return err
+		}
+	}
+	if _, err := r.Run(ctx, runner.Cmd{Name: "xorriso", Args: i.Args(out), Env: env}); err != nil {
 		return fmt.Errorf("write ISO %s: %w", filepath.Base(out), err)
 	}
 	return nil

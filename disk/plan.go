@@ -65,6 +65,9 @@ type Partition struct {
 	MBRType  byte
 	// Grow marks the partition that takes the rest of the disk (root).
 	Grow bool
+	// GUID is the GPT partition's unique GUID: an identity, not part of
+	// the plan; empty, the table gets a random one.
+	GUID string
 }
 
 // End is the first byte after the partition.
@@ -75,6 +78,8 @@ type Layout struct {
 	Table      string // "gpt" or "msdos"
 	Size       int64
 	Partitions []Partition
+	// GUID is the GPT disk GUID (empty: random), like Partition.GUID.
+	GUID string
 }
 
 // Find returns the partition with role r.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -364,6 +365,37 @@ func TestFilesystemImageTypes(t *testing.T) {
 		t.Error("system update --delete-package left less in the root")
 	}
 	resultListAndBundle(t, target)
+
+	// Issue 20: with SOURCE_DATE_EPOCH, two creates from two copies of
+	// the root (written a second apart: other ctimes and atimes) give
+	// the same bytes in every result file.
+	t.Run("ReproducibleWithSourceDateEpoch", func(t *testing.T) {
+		a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+		for _, dst := range []string{a, b} {
+			if out, err := exec.Command("cp", "-a", root, dst).CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+			time.Sleep(1100 * time.Millisecond)
+		}
+		env := append(slices.Clone(s.env), "SOURCE_DATE_EPOCH=1700000000")
+		for _, fs := range []string{"ext4", "squashfs", "erofs"} {
+			var sums []map[string]string
+			for _, r := range []string{a, b} {
+				out := filepath.Join(t.TempDir(), "out")
+				if res := kiwiEnv(t, env, "--profile", fs, "system", "create", "--root", r, "--target-dir", out); res.err != nil {
+					t.Fatalf("create %s: %v\n%s", fs, res.err, tail(res.stderr, 2000))
+				}
+				got := map[string]string{}
+				for _, ext := range []string{fs, "packages", "verified", "changes"} {
+					got[ext] = mustOutput(t, "sha256sum", filepath.Join(out, "bench-create.x86_64-1.0.0."+ext))[:64]
+				}
+				sums = append(sums, got)
+			}
+			if !reflect.DeepEqual(sums[0], sums[1]) {
+				t.Errorf("%s: two creates with SOURCE_DATE_EPOCH differ:\n%v\n%v", fs, sums[0], sums[1])
+			}
+		}
+	})
 }
 
 // resultListAndBundle is issue 18's check of result list and bundle on
@@ -590,5 +622,39 @@ exit $rc`, "sh", small, s.kiwi, "--profile", "ext4", "system", "create", "--root
 	}
 	if !strings.Contains(r.stdout, "LEFT:\n") && strings.TrimSpace(r.stdout) != "LEFT:" {
 		t.Errorf("a failed create left files in the target dir: %q", r.stdout)
+	}
+}
+
+// TestOEMReproducibleWithSourceDateEpoch is issue 20's check of an oem
+// disk: two creates from two copies of the boot root, made a second
+// apart (so every ctime and atime differs), with the same
+// SOURCE_DATE_EPOCH give the same bytes in every result file: the GPT
+// raw disk (derived GUIDs and filesystem UUIDs, ESP, ext4 root with
+// clamped times, swap), its qcow2, and the package lists.
+func TestOEMReproducibleWithSourceDateEpoch(t *testing.T) {
+	heavy(t)
+	a := bootRoot(t)
+	time.Sleep(1100 * time.Millisecond)
+	b := bootRoot(t)
+	env := append(slices.Clone(s.env), "SOURCE_DATE_EPOCH=1700000000")
+	var sums []map[string]string
+	var outs []string
+	for _, root := range []string{a, b} {
+		out := filepath.Join(t.TempDir(), "out")
+		outs = append(outs, out)
+		if r := kiwiEnv(t, env, "--profile", "efi-ext4", "system", "create", "--root", root, "--target-dir", out); r.err != nil {
+			t.Fatalf("create: %v\n%s", r.err, tail(r.stderr, 3000))
+		}
+		got := map[string]string{}
+		for _, ext := range []string{"raw", "qcow2", "packages", "verified", "changes"} {
+			got[ext] = mustOutput(t, "sha256sum", filepath.Join(out, base+"."+ext))[:64]
+		}
+		sums = append(sums, got)
+	}
+	if !reflect.DeepEqual(sums[0], sums[1]) {
+		// Where the disks differ, in bytes from the start (the log
+		// gives the partition offsets).
+		diff, _ := exec.Command("sh", "-c", `cmp -l "$1" "$2" | head -20`, "sh", filepath.Join(outs[0], base+".raw"), filepath.Join(outs[1], base+".raw")).Output()
+		t.Errorf("two oem creates with SOURCE_DATE_EPOCH differ:\n%v\n%v\nfirst differing bytes of the raw disks:\n%s", sums[0], sums[1], diff)
 	}
 }

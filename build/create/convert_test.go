@@ -13,7 +13,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -42,7 +45,7 @@ func TestConvertWritesEveryDiskFormat(t *testing.T) {
 			if c.options != "" {
 				opts = []string{c.options}
 			}
-			name, err := convert(context.Background(), runner.Runner{}, DiskType{Format: c.format, FormatOptions: opts}, raw, work, "d")
+			name, err := convert(context.Background(), runner.Runner{}, DiskType{Format: c.format, FormatOptions: opts}, raw, work, "d", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +78,7 @@ func TestConvertWritesEveryDiskFormat(t *testing.T) {
 			}
 		})
 	}
-	if _, err := convert(context.Background(), runner.Runner{}, DiskType{Format: "iso"}, raw, work, "d"); err == nil {
+	if _, err := convert(context.Background(), runner.Runner{}, DiskType{Format: "iso"}, raw, work, "d", nil); err == nil {
 		t.Error("an unknown format must be refused")
 	}
 }
@@ -135,7 +138,7 @@ func TestConvertGCEAndVagrant(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	name, err := convert(ctx, runner.Runner{}, DiskType{Format: "gce", GCELicense: "projects/p/global/licenses/l"}, raw, work, "d")
+	name, err := convert(ctx, runner.Runner{}, DiskType{Format: "gce", GCELicense: "projects/p/global/licenses/l"}, raw, work, "d", nil)
 	if err != nil || name != "d.tar.gz" {
 		t.Fatalf("gce: %s %v", name, err)
 	}
@@ -171,7 +174,7 @@ func TestConvertGCEAndVagrant(t *testing.T) {
 	} {
 		t.Run(c.v.Provider, func(t *testing.T) {
 			dt := DiskType{Format: "vagrant", Vagrant: &c.v, Name: "d", Version: "1.0", Specification: "a <test> box"}
-			name, err := convert(ctx, runner.Runner{}, dt, raw, work, "d")
+			name, err := convert(ctx, runner.Runner{}, dt, raw, work, "d", nil)
 			if err != nil || name != c.name {
 				t.Fatalf("%s %v, want %s", name, err, c.name)
 			}
@@ -228,7 +231,7 @@ func TestConvertGCEAndVagrant(t *testing.T) {
 					t.Errorf("box.ovf: %+v", env)
 				}
 				// The same input makes the same box.
-				again, err := convert(ctx, runner.Runner{}, dt, raw, work, "e")
+				again, err := convert(ctx, runner.Runner{}, dt, raw, work, "e", nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -246,5 +249,49 @@ func TestConvertGCEAndVagrant(t *testing.T) {
 	}
 	if err := (DiskType{Format: "vagrant", Filesystem: "ext4", Firmware: "bios"}).check(); err == nil || !strings.Contains(err.Error(), "vagrantconfig") {
 		t.Errorf("vagrant without vagrantconfig: %v", err)
+	}
+}
+
+// TestConvertWithEpochIsReproducible: the archives (gce, vagrant, ova)
+// made a second apart are the same bytes with an epoch, and differ
+// without (their members' times are the clock's).
+func TestConvertWithEpochIsReproducible(t *testing.T) {
+	work := t.TempDir()
+	raw := filepath.Join(work, "d.raw")
+	if err := os.WriteFile(raw, []byte(strings.Repeat("kiwi", 1<<18)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	epoch := time.Unix(1700000000, 0)
+	vm, _ := vmConfigOf(description.Type{})
+	types := []DiskType{
+		{Name: "d", Format: "gce", GCELicense: "l"},
+		{Name: "d", Format: "vagrant", Vagrant: &VagrantConfig{Provider: "libvirt"}},
+		{Name: "d", Format: "ova", Firmware: "bios", VM: vm},
+	}
+	round := func(e *time.Time) map[string]string {
+		sums := map[string]string{}
+		for _, dt := range types {
+			name, err := convert(context.Background(), runner.Runner{}, dt, raw, work, "d", e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, err := checksum.File(filepath.Join(work, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sums[dt.Format] = sum
+		}
+		return sums
+	}
+	first, plain := round(&epoch), round(nil)
+	time.Sleep(1100 * time.Millisecond)
+	second, plainAgain := round(&epoch), round(nil)
+	for _, dt := range types {
+		if first[dt.Format] != second[dt.Format] {
+			t.Errorf("%s: two archives with an epoch differ", dt.Format)
+		}
+		if plain[dt.Format] == plainAgain[dt.Format] {
+			t.Errorf("%s: archives a second apart are equal without an epoch: the check above proves nothing", dt.Format)
+		}
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/build/pkgmanager"
 	"github.com/kiwi-go/kiwi/disk"
@@ -61,6 +63,28 @@ type Options struct {
 	// NoPackageChanges leaves out the .changes result (the runtime
 	// config's "bundle: - has_package_changes: false").
 	NoPackageChanges bool
+}
+
+// fsUUID is the UUID of the filesystem (or partition, seed) of role
+// (root, esp, boot, hashseed, ...) in the image base: random, or with an
+// Epoch derived from base, role and the epoch, so that the same input
+// gives the same image (issue 20's reproducibility) and another image,
+// or another epoch, other ids.
+func (o Options) fsUUID(base, role string) string {
+	if o.Epoch == nil {
+		return disk.NewUUID()
+	}
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("kiwi\x00"+base+"\x00"+role+"\x00"+strconv.FormatInt(o.Epoch.Unix(), 10))).String()
+}
+
+// filesystem is fs with o's Epoch and, with one, a hash seed derived
+// like the UUIDs.
+func (o Options) filesystem(base, role string, fs disk.Filesystem) disk.Filesystem {
+	fs.Epoch = o.Epoch
+	if o.Epoch != nil {
+		fs.HashSeed = o.fsUUID(base, role+"-hashseed")
+	}
+	return fs
 }
 
 // bundleCompress is whether result bundle compresses a result whose
@@ -254,6 +278,13 @@ func treeSize(root string) (int64, error) {
 		}
 		if d.IsDir() && (p == filepath.Join(root, "proc") || p == filepath.Join(root, "sys")) {
 			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			// A directory's own size is its history (entries once
+			// held), not its content: one block, so that the same
+			// content sizes the same filesystem (reproducibility).
+			total += 4096
+			return nil
 		}
 		fi, err := d.Info()
 		if err != nil {

@@ -53,8 +53,9 @@ func FS(ctx context.Context, t FSType, o Options) ([]Result, error) {
 	packages := startPackageResults(ctx, o, work, base)
 	defer packages()
 	o.Log.Info("making filesystem image", "fs", t.Filesystem, "size_mib", size/disk.MiB)
-	if err := disk.Make(ctx, o.Run, disk.Filesystem{Type: t.Filesystem, Label: label, UUID: disk.NewUUID(), Size: size,
-		CreateOptions: t.CreateOptions, Compression: t.Compression}, o.Root, filepath.Join(work, name), 0); err != nil {
+	fsys := o.filesystem(base, "root", disk.Filesystem{Type: t.Filesystem, Label: label, UUID: o.fsUUID(base, "root"), Size: size,
+		CreateOptions: t.CreateOptions, Compression: t.Compression})
+	if err := disk.Make(ctx, o.Run, fsys, o.Root, filepath.Join(work, name), 0); err != nil {
 		return nil, err
 	}
 	extra, err := packages()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,10 +148,10 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 	}
 	uuid := ""
 	if t.Filesystem != "squashfs" {
-		uuid = disk.NewUUID()
+		uuid = o.fsUUID(base, "root")
 	}
-	fsys := disk.Filesystem{Type: t.Filesystem, Label: t.Label, UUID: uuid, Size: rootFSSize(used),
-		CreateOptions: t.FSCreateOptions, Compression: t.Compression}
+	fsys := o.filesystem(base, "root", disk.Filesystem{Type: t.Filesystem, Label: t.Label, UUID: uuid, Size: rootFSSize(used),
+		CreateOptions: t.FSCreateOptions, Compression: t.Compression})
 	log.Info("making root filesystem", "fs", t.Filesystem, "size_mib", fsys.Size/disk.MiB)
 	if err := disk.Make(ctx, o.Run, fsys, o.Root, filepath.Join(work, names.Root), 0); err != nil {
 		return nil, fmt.Errorf("kis root filesystem: %w", err)
@@ -189,7 +190,7 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 	if t.Archive {
 		log.Info("packing", "archive", names.Archive)
 		start := time.Now()
-		if err := packKis(ctx, o.Run, work, names); err != nil {
+		if err := packKis(ctx, o.Run, work, names, o.Epoch); err != nil {
 			return nil, err
 		}
 		log.Info("packed", "archive", names.Archive, "took", time.Since(start).Round(time.Second))
@@ -219,8 +220,13 @@ func kisArchiveArgs(dir string, n kisNames) []string {
 		n.Kernel, n.Initrd, n.Root, n.Append, n.Checksum}
 }
 
-func packKis(ctx context.Context, r runner.Runner, dir string, n kisNames) error {
-	if _, err := r.Run(ctx, runner.Cmd{Name: "tar", Args: kisArchiveArgs(dir, n), Dir: dir}); err != nil {
+func packKis(ctx context.Context, r runner.Runner, dir string, n kisNames, epoch *time.Time) error {
+	args := kisArchiveArgs(dir, n)
+	if epoch != nil {
+		// The members' times and owners are the epoch's and root's.
+		args = append([]string{"--mtime=@" + strconv.FormatInt(epoch.Unix(), 10), "--owner=0", "--group=0", "--numeric-owner"}, args...)
+	}
+	if _, err := r.Run(ctx, runner.Cmd{Name: "tar", Args: args, Dir: dir}); err != nil {
 		return fmt.Errorf("pack %s: %w", n.Archive, err)
 	}
 	return nil

@@ -2,8 +2,6 @@ package create
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -244,7 +242,7 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 			return nil, err
 		}
 	}
-	id, marker, err := markMedia(media)
+	id, marker, err := markMedia(media, o.mediaID(base))
 	if err != nil {
 		return nil, err
 	}
@@ -289,8 +287,8 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 	}
 
 	log.Info("packing the root", "fs", t.Filesystem, "compression", t.Compression)
-	fsys := disk.Filesystem{Type: t.Filesystem, Label: "ROOT", UUID: disk.NewUUID(), Compression: t.Compression,
-		CreateOptions: t.FSCreateOptions}
+	fsys := o.filesystem(base, "live-root", disk.Filesystem{Type: t.Filesystem, Label: "ROOT", UUID: o.fsUUID(base, "live-root"), Compression: t.Compression,
+		CreateOptions: t.FSCreateOptions})
 	if err := disk.Make(ctx, o.Run, fsys, o.Root, filepath.Join(media, liveRootImage), 0); err != nil {
 		return nil, fmt.Errorf("live root image: %w", err)
 	}
@@ -298,7 +296,7 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 	iso := filepath.Join(work, base+".iso")
 	log.Info("writing ISO", "file", base+".iso")
 	if err := disk.MakeISO(ctx, o.Run, disk.ISO{Media: media, VolumeID: t.VolumeID, Publisher: t.Publisher,
-		ApplicationID: id, Preparer: "kiwi", BIOSImage: liveBIOSImage, HybridMBR: mbr, EFIImage: efiImage}, iso); err != nil {
+		ApplicationID: id, Preparer: "kiwi", BIOSImage: liveBIOSImage, HybridMBR: mbr, EFIImage: efiImage, Epoch: o.Epoch}, iso); err != nil {
 		return nil, err
 	}
 	if tagger != "" {
@@ -341,7 +339,13 @@ func makeEFIImage(ctx context.Context, o Options, firmware, work, marker string)
 		return "", fmt.Errorf("the EFI boot files take %d MiB, more than an El Torito image may hold (31 MiB)", used/disk.MiB)
 	}
 	img := filepath.Join(work, "efi.img")
-	if err := disk.Make(ctx, o.Run, disk.Filesystem{Type: "fat", Label: "EFIBOOT", Size: size}, dir, img, 0); err != nil {
+	// The volume id: mkfs.fat's random one, or with an epoch one derived
+	// from the media's id (itself derived then).
+	fsys := o.filesystem(marker, "efiboot", disk.Filesystem{Type: "fat", Label: "EFIBOOT", Size: size})
+	if o.Epoch != nil {
+		fsys.UUID = strings.ToUpper(o.fsUUID(marker, "efiboot")[:8])
+	}
+	if err := disk.Make(ctx, o.Run, fsys, dir, img, 0); err != nil {
 		return "", fmt.Errorf("EFI FAT image: %w", err)
 	}
 	return img, nil
@@ -352,13 +356,10 @@ func hasFile(root, p string) bool {
 	return err == nil
 }
 
-// markMedia gives boot media in dir a random id (the ISO's application
-// id) and the marker file grub finds them by, /boot/<id>.
-func markMedia(dir string) (id, marker string, err error) {
-	if id, err = mediaID(); err != nil {
-		return "", "", err
-	}
-	marker = "/boot/" + id
+// markMedia gives boot media in dir the id (the ISO's application id)
+// and the marker file grub finds them by, /boot/<id>.
+func markMedia(dir, id string) (string, string, error) {
+	marker := "/boot/" + id
 	return id, marker, os.WriteFile(filepath.Join(dir, marker), []byte(id+"\n"), 0o644)
 }
 
@@ -377,14 +378,12 @@ func bootImages(ctx context.Context, o Options, firmware, media, marker, work st
 	return mbr, efiImage, err
 }
 
-// mediaID is a random id naming the media: its marker file and the
-// ISO's application id (KIWI's mbrid has the same 0x form).
-func mediaID() (string, error) {
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return "0x" + hex.EncodeToString(b[:]), nil
+// mediaID is the id naming the media of the image base: its marker
+// file and the ISO's application id (KIWI's mbrid has the same 0x
+// form). Random (it tells these media from any other in the machine),
+// or with an epoch derived like the filesystem UUIDs.
+func (o Options) mediaID(base string) string {
+	return "0x" + o.fsUUID(base, "media")[:8]
 }
 
 // copyResult copies src to dst (mode 0644): a result file made from a

@@ -5,13 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -32,7 +37,7 @@ type diskFormat struct {
 	// vagrant, ova), writes the members of the result's archive into
 	// dir instead of qemu-img alone; the archive is a GNU tar.gz, or
 	// with ustar a plain POSIX tar (OVF's package format).
-	pack  func(ctx context.Context, r runner.Runner, t DiskType, raw, dir, base string) ([]string, error)
+	pack  func(ctx context.Context, p packing) ([]string, error)
 	ustar bool
 	// vmx: KIWI writes VMware's settings file <base>.vmx beside it.
 	vmx bool
@@ -94,7 +99,10 @@ var vagrantProviders = []string{"libvirt", "virtualbox"}
 // convert writes the raw disk in format t.Format into work and returns
 // the result's file name, <base>.<suffix>. After an error work may hold
 // part of it.
-func convert(ctx context.Context, r runner.Runner, t DiskType, raw, work, base string) (string, error) {
+//
+// With epoch (SOURCE_DATE_EPOCH) an archive's members carry its time,
+// so that the same disk gives the same archive.
+func convert(ctx context.Context, r runner.Runner, t DiskType, raw, work, base string, epoch *time.Time) (string, error) {
 	defer timing.Start(ctx, "convert")()
 	f, ok := diskFormats[t.Format]
 	if !ok {
@@ -102,27 +110,31 @@ func convert(ctx context.Context, r runner.Runner, t DiskType, raw, work, base s
 	}
 	name := base + "." + f.suffix(t)
 	if f.pack == nil {
-		return name, qemuConvert(ctx, r, raw, filepath.Join(work, name), f.qemu, append(slices.Clone(f.opts), t.FormatOptions...))
+		return name, qemuConvert(ctx, r, raw, filepath.Join(work, name), f.qemu, append(slices.Clone(f.opts), t.FormatOptions...), epoch)
 	}
 	dir, err := os.MkdirTemp(work, "format-")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	members, err := f.pack(ctx, r, t, raw, dir, base)
+	members, err := f.pack(ctx, packing{r: r, t: t, raw: raw, dir: dir, base: base, epoch: epoch})
 	if err != nil {
 		return "", fmt.Errorf("format %s: %w", t.Format, err)
 	}
 	// Owners are root's whoever builds. GNU format and -S: disk.raw is
 	// sparse, and stays so (KIWI's tar for gce). pigz, when the host
 	// has it, makes the same gzip format on every core.
+	// gzip -n: no time in the gzip header either.
 	args := []string{"--owner=0", "--group=0", "--numeric-owner"}
+	if epoch != nil {
+		args = append(args, "--mtime=@"+strconv.FormatInt(epoch.Unix(), 10))
+	}
 	if f.ustar {
 		args = append(args, "--format=ustar")
 	} else {
-		gzip := "--gzip"
+		gzip := "--use-compress-program=gzip -n"
 		if _, err := exec.LookPath("pigz"); err == nil {
-			gzip = "--use-compress-program=pigz"
+			gzip = "--use-compress-program=pigz -n"
 		}
 		args = append(args, "--format=gnu", "-S", gzip)
 	}
@@ -133,19 +145,72 @@ func convert(ctx context.Context, r runner.Runner, t DiskType, raw, work, base s
 	return name, nil
 }
 
-// qemuConvert converts the raw disk with qemu-img.
-func qemuConvert(ctx context.Context, r runner.Runner, raw, out, format string, opts []string) error {
+// packing is what a format's pack is given: the raw disk, the dir its
+// members go to, the result's base name and the epoch.
+type packing struct {
+	r     runner.Runner
+	t     DiskType
+	raw   string
+	dir   string
+	base  string
+	epoch *time.Time
+}
+
+// qemu converts the raw disk into the member name of p.dir.
+func (p packing) qemu(ctx context.Context, name, format string, opts []string) error {
+	return qemuConvert(ctx, p.r, p.raw, filepath.Join(p.dir, name), format, opts, p.epoch)
+}
+
+// qemuConvert converts the raw disk with qemu-img. A vmdk's descriptor
+// holds a content ID qemu-img draws at random; with epoch it is derived
+// from the epoch instead, so the same disk gives the same vmdk.
+func qemuConvert(ctx context.Context, r runner.Runner, raw, out, format string, opts []string, epoch *time.Time) error {
 	args := []string{"convert", "-f", "raw", "-O", format}
 	if len(opts) > 0 {
 		args = append(args, "-o", strings.Join(opts, ","))
 	}
-	_, err := r.Run(ctx, runner.Cmd{Name: "qemu-img", Args: append(args, raw, out)})
-	return err
+	if _, err := r.Run(ctx, runner.Cmd{Name: "qemu-img", Args: append(args, raw, out)}); err != nil {
+		return err
+	}
+	if format == "vmdk" && epoch != nil {
+		sum := sha256.Sum256([]byte("kiwi-vmdk-cid\x00" + strconv.FormatInt(epoch.Unix(), 10)))
+		return setVMDKContentID(out, fmt.Sprintf("%x", sum[:4]))
+	}
+	return nil
+}
+
+// vmdkCID is the content ID line of a vmdk descriptor.
+var vmdkCID = regexp.MustCompile(`(?m)^CID=[0-9a-f]{8}$`)
+
+// setVMDKContentID writes cid (8 hex digits) over the CID of the vmdk's
+// descriptor, in place: it is text in the file's first sectors (the
+// descriptor of a monolithic or streamOptimized vmdk), and the new ID
+// has the old one's length.
+func setVMDKContentID(p, cid string) error {
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 64<<10)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("read vmdk descriptor of %s: %w", p, err)
+	}
+	loc := vmdkCID.FindIndex(head[:n])
+	if loc == nil {
+		return fmt.Errorf("vmdk %s: no CID in its descriptor", p)
+	}
+	if _, err := f.WriteAt([]byte("CID="+cid), int64(loc[0])); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // packGCE puts the raw disk into dir as disk.raw (a hard link: no copy
 // of gigabytes), with manifest.json when the type names a license.
-func packGCE(_ context.Context, _ runner.Runner, t DiskType, raw, dir, _ string) ([]string, error) {
+func packGCE(_ context.Context, p packing) ([]string, error) {
+	t, raw, dir := p.t, p.raw, p.dir
 	var members []string
 	if t.GCELicense != "" {
 		b, err := json.Marshal(map[string][]string{"licenses": {t.GCELicense}})
@@ -164,7 +229,8 @@ func packGCE(_ context.Context, _ runner.Runner, t DiskType, raw, dir, _ string)
 }
 
 // packVagrant writes a vagrant box's files into dir.
-func packVagrant(ctx context.Context, r runner.Runner, t DiskType, raw, dir, _ string) ([]string, error) {
+func packVagrant(ctx context.Context, p packing) ([]string, error) {
+	t, dir := p.t, p.dir
 	v := t.Vagrant
 	size := v.VirtualSize
 	if size == 0 {
@@ -175,7 +241,7 @@ func packVagrant(ctx context.Context, r runner.Runner, t DiskType, raw, dir, _ s
 	var settings string
 	switch v.Provider {
 	case "libvirt":
-		if err := qemuConvert(ctx, r, raw, filepath.Join(dir, "box.img"), "qcow2", t.FormatOptions); err != nil {
+		if err := p.qemu(ctx, "box.img", "qcow2", t.FormatOptions); err != nil {
 			return nil, err
 		}
 		meta["format"], meta["virtual_size"] = "qcow2", size
@@ -185,7 +251,7 @@ config.vm.provider :libvirt do |libvirt|
   libvirt.driver = "kvm"
 end`
 	case "virtualbox":
-		if err := qemuConvert(ctx, r, raw, filepath.Join(dir, "box.vmdk"), "vmdk", append([]string{"subformat=streamOptimized"}, t.FormatOptions...)); err != nil {
+		if err := p.qemu(ctx, "box.vmdk", "vmdk", append([]string{"subformat=streamOptimized"}, t.FormatOptions...)); err != nil {
 			return nil, err
 		}
 		if err := writeVirtualBoxOVF(filepath.Join(dir, "box.ovf"), t, size); err != nil {

@@ -55,7 +55,7 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 		return Result{}, err
 	}
 	squash := base + ".raw.squashfs"
-	if err := disk.Make(ctx, o.Run, disk.Filesystem{Type: "squashfs", Compression: "zstd"}, image, filepath.Join(media, squash), 0); err != nil {
+	if err := disk.Make(ctx, o.Run, o.filesystem(base, "install", disk.Filesystem{Type: "squashfs", Compression: "zstd"}), image, filepath.Join(media, squash), 0); err != nil {
 		return Result{}, fmt.Errorf("install media image: %w", err)
 	}
 	if err := os.RemoveAll(image); err != nil {
@@ -80,7 +80,7 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 		return Result{}, err
 	}
 
-	id, marker, err := markMedia(media)
+	id, marker, err := markMedia(media, o.mediaID(base+".install"))
 	if err != nil {
 		return Result{}, err
 	}
@@ -105,7 +105,7 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 	name := base + ".install.iso"
 	o.Log.Info("writing the install ISO", "file", name)
 	if err := disk.MakeISO(ctx, o.Run, disk.ISO{Media: media, VolumeID: volid, Publisher: defaultPublisher,
-		ApplicationID: id, Preparer: "kiwi", BIOSImage: liveBIOSImage, HybridMBR: mbr, EFIImage: efiImage}, filepath.Join(work, name)); err != nil {
+		ApplicationID: id, Preparer: "kiwi", BIOSImage: liveBIOSImage, HybridMBR: mbr, EFIImage: efiImage, Epoch: o.Epoch}, filepath.Join(work, name)); err != nil {
 		return Result{}, err
 	}
 	if err := os.RemoveAll(media); err != nil {

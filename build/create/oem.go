@@ -55,7 +55,9 @@ func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
 	}
 	logLayout(o.Log, layout)
 
-	ids := newIdentities(layout)
+	// Random identities, or with SOURCE_DATE_EPOCH ones derived from
+	// the image and the epoch (the same input, the same disk).
+	ids := identitiesOf(layout, func(name string) string { return o.fsUUID(base, name) })
 	grub := boot.GrubOf(o.Root)
 	if err := rootFiles(o.Root, t, layout, ids, grub.Dir); err != nil {
 		return nil, err

@@ -74,8 +74,8 @@ func filesystems(ctx context.Context, o Options, t DiskType, spec disk.Spec, lay
 	c.RootFile = filepath.Join(work, "root.img")
 	rp := layout.Find(disk.RoleRoot)
 	o.Log.Info("making filesystem", "role", "root", "fs", t.Filesystem, "size_mib", rp.Size/disk.MiB)
-	if err := disk.Make(ctx, o.Run, disk.Filesystem{Type: t.Filesystem, Label: rp.Label, UUID: ids.fsUUID[disk.RoleRoot],
-		Size: rp.Size, CreateOptions: t.FSCreateOptions}, c.RootDir, c.RootFile, 0); err != nil {
+	if err := disk.Make(ctx, o.Run, ids.filesystem(disk.RoleRoot, disk.Filesystem{Type: t.Filesystem, Label: rp.Label, UUID: ids.fsUUID[disk.RoleRoot],
+		Size: rp.Size, CreateOptions: t.FSCreateOptions}, o.Epoch), c.RootDir, c.RootFile, 0); err != nil {
 		return fail(fmt.Errorf("root filesystem: %w", err))
 	}
 	fi, err := os.Stat(c.RootFile)
@@ -106,6 +106,10 @@ func filesystems(ctx context.Context, o Options, t DiskType, spec disk.Spec, lay
 // removes them with work.
 func assemble(ctx context.Context, o Options, t DiskType, c diskContent, ids identities, place bootPlace, raw, work string) error {
 	o.Log.Info("assembling disk", "size_mib", c.Layout.Size/disk.MiB, "table", c.Layout.Table)
+	c.Layout.GUID = ids.diskGUID
+	for i, p := range c.Layout.Partitions {
+		c.Layout.Partitions[i].GUID = ids.partGUID[p.Role]
+	}
 	img, err := disk.NewImage(raw, c.Layout)
 	if err != nil {
 		return err
@@ -195,7 +199,7 @@ func fillPartitions(ctx context.Context, o Options, t DiskType, l *disk.Layout, 
 				continue
 			}
 		}
-		fsys := disk.Filesystem{Type: p.Filesystem, Label: p.Label, UUID: ids.fsUUID[p.Role], Size: p.Size}
+		fsys := ids.filesystem(p.Role, disk.Filesystem{Type: p.Filesystem, Label: p.Label, UUID: ids.fsUUID[p.Role], Size: p.Size}, o.Epoch)
 		if p.Role == disk.RoleRoot {
 			fsys.CreateOptions = t.FSCreateOptions
 		}
@@ -254,7 +258,7 @@ func convertDisk(ctx context.Context, o Options, t DiskType, raw, work, base str
 		return results, nil
 	}
 	o.Log.Info("converting", "format", t.Format)
-	name, err := convert(ctx, o.Run, t, raw, work, base)
+	name, err := convert(ctx, o.Run, t, raw, work, base, o.Epoch)
 	if err != nil {
 		return nil, err
 	}

@@ -8,30 +8,54 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kiwi-go/kiwi/boot"
 	"github.com/kiwi-go/kiwi/disk"
 )
 
-// identities are the UUIDs of every filesystem of the disk.
+// identities are the UUIDs of every filesystem of the disk, the
+// directory hash seeds of its ext filesystems and its GPT GUIDs.
 type identities struct {
-	fsUUID map[disk.Role]string
-	labels map[disk.Role]string
+	fsUUID   map[disk.Role]string
+	labels   map[disk.Role]string
+	hashSeed map[disk.Role]string
+	partGUID map[disk.Role]string
+	diskGUID string
 }
 
+// newIdentities gives l's filesystems random identities.
 func newIdentities(l *disk.Layout) identities {
-	ids := identities{fsUUID: map[disk.Role]string{}, labels: map[disk.Role]string{}}
+	return identitiesOf(l, func(string) string { return disk.NewUUID() })
+}
+
+// identitiesOf gives l's filesystems the identities id makes of a name
+// (a role, or a role and what the id is for).
+func identitiesOf(l *disk.Layout, id func(name string) string) identities {
+	ids := identities{fsUUID: map[disk.Role]string{}, labels: map[disk.Role]string{}, hashSeed: map[disk.Role]string{},
+		partGUID: map[disk.Role]string{}, diskGUID: id("disk")}
 	for _, p := range l.Partitions {
+		r := string(p.Role)
 		switch {
 		case p.Filesystem == "fat":
-			u := strings.ToUpper(disk.NewUUID()[:8])
+			u := strings.ToUpper(id(r)[:8])
 			ids.fsUUID[p.Role] = u[:4] + "-" + u[4:]
 		case p.Filesystem != "" || p.Role == disk.RoleSwap:
-			ids.fsUUID[p.Role] = disk.NewUUID()
+			ids.fsUUID[p.Role] = id(r)
 		}
+		ids.hashSeed[p.Role] = id(r + "-hashseed")
+		ids.partGUID[p.Role] = id(r + "-partition")
 		ids.labels[p.Role] = p.Label
 	}
 	return ids
+}
+
+// filesystem is fsys of role with the epoch's settings: with
+// SOURCE_DATE_EPOCH (epoch) the filesystem is made reproducible with
+// the role's hash seed.
+func (ids identities) filesystem(r disk.Role, fsys disk.Filesystem, epoch *time.Time) disk.Filesystem {
+	fsys.Epoch, fsys.HashSeed = epoch, ids.hashSeed[r]
+	return fsys
 }
 
 func (ids identities) device(r disk.Role, byLabel bool) string {

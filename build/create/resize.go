@@ -69,7 +69,7 @@ func resized(ctx context.Context, o Options, t DiskType, raw, work, base, target
 	files := []string{base + ".raw"}
 	if t.Format != "" {
 		o.Log.Info("creating the disk format from the resized raw disk", "format", t.Format)
-		name, err := convert(ctx, o.Run, t, raw, work, base)
+		name, err := convert(ctx, o.Run, t, raw, work, base, o.Epoch)
 		if err != nil {
 			return nil, err
 		}

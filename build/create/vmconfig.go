@@ -13,7 +13,6 @@ import (
 
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/internal/checksum"
-	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
 // VMConfig is the VMware machine a vmdk or ova disk is described for:
@@ -392,9 +391,10 @@ func ovfOf(t DiskType, vmdk string, vmdkSize, capacity int64) ovfData {
 // packOVA writes an ova's members into dir: <base>.ovf, <base>.mf (the
 // SHA256 manifest) and the streamOptimized <base>.vmdk, in the order an
 // OVF 1.0 package must have them.
-func packOVA(ctx context.Context, r runner.Runner, t DiskType, raw, dir, base string) ([]string, error) {
+func packOVA(ctx context.Context, p packing) ([]string, error) {
+	t, raw, dir, base := p.t, p.raw, p.dir, p.base
 	vmdk := base + ".vmdk"
-	if err := qemuConvert(ctx, r, raw, filepath.Join(dir, vmdk), "vmdk", append([]string{"subformat=streamOptimized"}, t.FormatOptions...)); err != nil {
+	if err := p.qemu(ctx, vmdk, "vmdk", append([]string{"subformat=streamOptimized"}, t.FormatOptions...)); err != nil {
 		return nil, err
 	}
 	rawInfo, err := os.Stat(raw)

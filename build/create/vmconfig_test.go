@@ -185,7 +185,7 @@ func TestConvertOVA(t *testing.T) {
 	if err := dt.VM.checkOVA(); err != nil {
 		t.Fatal(err)
 	}
-	name, err := convert(context.Background(), runner.Runner{}, dt, raw, work, "d")
+	name, err := convert(context.Background(), runner.Runner{}, dt, raw, work, "d", nil)
 	if err != nil || name != "d.ova" {
 		t.Fatalf("ova: %s %v", name, err)
 	}
@@ -258,7 +258,7 @@ func TestConvertOVA(t *testing.T) {
 	// No <machine>: KIWI's ova defaults (2 CPUs, 4096 MiB, NVMe, one
 	// VmxNet3 NIC on "VM Network"); BIOS firmware sets no firmware key.
 	def, _ := vmConfigOf(description.Type{})
-	if _, err := convert(context.Background(), runner.Runner{}, DiskType{Name: "e", Format: "ova", Firmware: "bios", VM: def}, raw, work, "e"); err != nil {
+	if _, err := convert(context.Background(), runner.Runner{}, DiskType{Name: "e", Format: "ova", Firmware: "bios", VM: def}, raw, work, "e", nil); err != nil {
 		t.Fatal(err)
 	}
 	dir = untar(t, filepath.Join(work, "e.ova"), "e.ovf", "e.mf", "e.vmdk")
