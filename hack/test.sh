@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 . ./hack/env.sh
 status=0
 # Fixtures (the Debian roots, the rpm-md and pacman repositories) are
-# built once, before the tests, and cached under KIWI_TEST_CACHE: the
-# heavy tests run two at a time and would otherwise race to make them.
+# built once, before the tests, and cached under KIWI_TEST_CACHE.
 ./hack/debian-root.sh >/dev/null
 ./hack/distro-repos.sh >/dev/null
 go vet -tags "$KIWI_TAGS" ./... || status=1

@@ -79,7 +79,6 @@ func kiwiEnv(t *testing.T, env []string, args ...string) result {
 // in the target dir; the kube pod manifest played by podman gives the
 // same result, and the Job manifest is a valid batch/v1 Job.
 func TestBoxbuild(t *testing.T) {
-	heavy(t)
 	bs := boxSuite{cache: sharedCache(t)}
 	bs.socket = startPodmanService(t)
 	bs.env = append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
@@ -464,7 +463,6 @@ func TestBoxbuildBoxBuildKilled(t *testing.T) {
 // package manager's roots; and a debootstrap under TCG took CI ten
 // minutes).
 func TestBoxbuildVM(t *testing.T) {
-	heavy(t)
 	repos := distroRepos(t)
 	cache := distroCache(t, repos)
 	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
@@ -520,7 +518,6 @@ func TestBoxbuildVM(t *testing.T) {
 // fails in the box within a minute, and its log and exit code reach the
 // host's target dir through the share; no virtiofsd is left running.
 func TestBoxbuildVMSharing(t *testing.T) {
-	heavy(t)
 	cache := sharedCache(t)
 	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
 	desc := filepath.Join(s.repo, "tests", "testdata", "box-vm")

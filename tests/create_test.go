@@ -103,7 +103,6 @@ const base = "debian-oem.x86_64-1.0.0"
 // the box's qcow2 box.img, with the metadata.json and Vagrantfile
 // vagrant reads).
 func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
-	heavy(t)
 	target := createDisk(t, "bios-ext4", true)
 	checkResults(t, target, "raw", "vagrant.libvirt.box", "install.iso")
 	dir := unpack(t, filepath.Join(target, base+".vagrant.libvirt.box"), "metadata.json", "Vagrantfile", "box.img")
@@ -168,7 +167,6 @@ func mustCreate(t *testing.T, p string) string {
 // TestOEMUefiShimXfsBoots boots the disk.raw of a Google Compute Engine
 // tarball (format="gce").
 func TestOEMUefiShimXfsBoots(t *testing.T) {
-	heavy(t)
 	target, log := createDiskLog(t, "efi-xfs", false)
 	if !strings.Contains(log, "shim and signed grub") {
 		t.Errorf("firmware=uefi did not use the image's shim and signed grub:\n%s", tail(log, 2000))
@@ -201,7 +199,6 @@ func unpack(t *testing.T, archive string, want ...string) string {
 }
 
 func TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices(t *testing.T) {
-	heavy(t)
 	// The profile has a spare partition mounted at /srv/spare: what the
 	// tree holds there must move to it.
 	root := bootRoot(t)
@@ -632,7 +629,6 @@ exit $rc`, "sh", small, s.kiwi, "--profile", "ext4", "system", "create", "--root
 // raw disk (derived GUIDs and filesystem UUIDs, ESP, ext4 root with
 // clamped times, swap), its qcow2, and the package lists.
 func TestOEMReproducibleWithSourceDateEpoch(t *testing.T) {
-	heavy(t)
 	a := bootRoot(t)
 	time.Sleep(1100 * time.Millisecond)
 	b := bootRoot(t)

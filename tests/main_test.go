@@ -130,15 +130,3 @@ func debianRoot(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
-// heavy marks a test that builds and boots images (minutes each): it runs
-// after the other tests, beside one other heavy test (go test's -parallel
-// is GOMAXPROCS, 2 here), since a build or a TCG guest keeps about one
-// core busy and the run's time is mostly theirs. A heavy test therefore
-// names its stashes, images and registry repositories for itself, starts
-// its own registry, waits for shared caches through kiwi's own locks, and
-// checks only what it made (its containers, processes, mounts), never the
-// whole host.
-func heavy(t *testing.T) {
-	t.Helper()
-	t.Parallel()
-}
