@@ -129,4 +129,3 @@ func debianRoot(t *testing.T) string {
 	}
 	return strings.TrimSpace(string(out))
 }
-
