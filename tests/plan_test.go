@@ -39,7 +39,7 @@ func TestRefusedSettingsFailBeforeAnyWork(t *testing.T) {
 		name, edit, want string
 	}{
 		{"luks", `<type image="oem" luks="topsecret" filesystem="ext4" firmware="efi" format="qcow2" kernelcmdline="console=ttyS0">`, "luks"},
-		{"format", `<type image="oem" filesystem="ext4" firmware="efi" format="ova" kernelcmdline="console=ttyS0">`, `format="ova"`},
+		{"ova controller", `<type image="oem" filesystem="ext4" firmware="efi" format="ova" kernelcmdline="console=ttyS0"><machine><vmdisk controller="legacyESX" id="0"/></machine>`, `<vmdisk controller="legacyESX">`},
 		{"installiso", `<type image="oem" installiso="true" filesystem="ext4" firmware="efi" format="qcow2" kernelcmdline="console=ttyS0">`, "installiso"},
 	}
 	for _, c := range cases {
