@@ -295,3 +295,32 @@ func TestConvertWithEpochIsReproducible(t *testing.T) {
 		}
 	}
 }
+
+// TestSetVMDKContentIDTakesAnyLength: qemu-img writes the CID with %x,
+// so one time in sixteen it is shorter than 8 digits; the derived CID
+// replaces it whatever its length, and qemu-img still reads the vmdk.
+func TestSetVMDKContentIDTakesAnyLength(t *testing.T) {
+	work := t.TempDir()
+	raw, vmdk := filepath.Join(work, "d.raw"), filepath.Join(work, "d.vmdk")
+	if err := os.WriteFile(raw, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, vmdk).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	for _, cid := range []string{"5", "0123abcd", "1a"} {
+		if err := setVMDKContentID(vmdk, cid); err != nil {
+			t.Fatalf("CID %s: %v", cid, err)
+		}
+		b, err := os.ReadFile(vmdk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b[:64<<10]), "\nCID="+cid+"\n") {
+			t.Errorf("the descriptor does not hold CID=%s", cid)
+		}
+		if out, err := exec.Command("qemu-img", "compare", "-f", "raw", "-F", "vmdk", raw, vmdk).CombinedOutput(); err != nil {
+			t.Errorf("after CID=%s qemu-img reads another disk: %v %s", cid, err, out)
+		}
+	}
+}

@@ -1,11 +1,12 @@
 package create
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -179,29 +180,50 @@ func qemuConvert(ctx context.Context, r runner.Runner, raw, out, format string, 
 	return nil
 }
 
-// vmdkCID is the content ID line of a vmdk descriptor.
-var vmdkCID = regexp.MustCompile(`(?m)^CID=[0-9a-f]{8}$`)
+// vmdkCID is the content ID line of a vmdk descriptor: qemu-img writes
+// it with %x, 1 to 8 hex digits.
+var vmdkCID = regexp.MustCompile(`(?m)^CID=[0-9a-f]{1,8}$`)
 
-// setVMDKContentID writes cid (8 hex digits) over the CID of the vmdk's
-// descriptor, in place: it is text in the file's first sectors (the
-// descriptor of a monolithic or streamOptimized vmdk), and the new ID
-// has the old one's length.
+// setVMDKContentID writes cid (8 hex digits) as the CID of the vmdk's
+// embedded descriptor, in place: the sparse extent header (its first
+// sector) names the descriptor's sectors, whose text is NUL-padded, so
+// the new line fits whatever the old one's length.
 func setVMDKContentID(p, cid string) error {
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	head := make([]byte, 64<<10)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+	var head [512]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return fmt.Errorf("read vmdk header of %s: %w", p, err)
+	}
+	if string(head[:4]) != "KDMV" {
+		return fmt.Errorf("vmdk %s: no sparse extent header", p)
+	}
+	off := int64(binary.LittleEndian.Uint64(head[28:36])) * 512
+	size := int64(binary.LittleEndian.Uint64(head[36:44])) * 512
+	if off <= 0 || size <= 0 || size > 1<<20 {
+		return fmt.Errorf("vmdk %s: no embedded descriptor", p)
+	}
+	area := make([]byte, size)
+	if _, err := f.ReadAt(area, off); err != nil {
 		return fmt.Errorf("read vmdk descriptor of %s: %w", p, err)
 	}
-	loc := vmdkCID.FindIndex(head[:n])
-	if loc == nil {
+	text := area
+	if i := bytes.IndexByte(area, 0); i >= 0 {
+		text = area[:i]
+	}
+	if !vmdkCID.Match(text) {
 		return fmt.Errorf("vmdk %s: no CID in its descriptor", p)
 	}
-	if _, err := f.WriteAt([]byte("CID="+cid), int64(loc[0])); err != nil {
+	text = vmdkCID.ReplaceAll(text, []byte("CID="+cid))
+	if int64(len(text)) > size {
+		return fmt.Errorf("vmdk %s: the descriptor has no room for the new CID", p)
+	}
+	out := make([]byte, size)
+	copy(out, text)
+	if _, err := f.WriteAt(out, off); err != nil {
 		return err
 	}
 	return f.Close()
