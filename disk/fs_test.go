@@ -2,9 +2,7 @@ package disk
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
@@ -40,18 +39,14 @@ func tree(t *testing.T, dir string) {
 	}
 }
 
+// sum is the file's SHA-256 (internal/checksum, as results are summed).
 func sum(t *testing.T, p string) string {
 	t.Helper()
-	f, err := os.Open(p)
+	s, err := checksum.File(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
+	return s
 }
 
 // TestMakeWithEpochIsReproducible makes each filesystem that can be
