@@ -81,3 +81,83 @@ func TestCopyIntoKeepsTheImageSparse(t *testing.T) {
 		t.Error("a partition image larger than its partition must be refused")
 	}
 }
+
+func TestPartitionFileWritesBackOnlyWhatChanged(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.raw")
+	// A 6 MiB disk whose partition starts at 1 MiB and ends half a
+	// sector into its fourth chunk; data in its first and third chunk.
+	p := Partition{Number: 2, Start: MiB, Size: 3*MiB + 256}
+	disk := make([]byte, 6*MiB)
+	for i := range disk {
+		disk[i] = 0xee // outside the partition: must stay
+	}
+	part := disk[p.Start:p.End()]
+	clear(part)
+	copy(part[10:], "first chunk")
+	copy(part[2*MiB+5:], "third chunk")
+	if err := os.WriteFile(img, disk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pf, err := ExtractPartition(img, p, filepath.Join(dir, "part"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(pf.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, part) {
+		t.Fatal("the copy is not the partition's bytes")
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(pf.Path, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks*512 > 2*MiB+64*1024 {
+		t.Errorf("the copy allocates %d bytes: its zero chunks are not holes", st.Blocks*512)
+	}
+
+	// Unchanged: nothing is written.
+	if n, err := pf.WriteBack(img); err != nil || n != 0 {
+		t.Fatalf("write back of an unchanged copy: %d bytes, %v", n, err)
+	}
+	// A hook changes the first chunk, zeroes the third and writes the
+	// partial last one.
+	f, err := os.OpenFile(pf.Path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off, b := range map[int64][]byte{10: []byte("FIRST"), 2*MiB + 5: make([]byte, 11), 3*MiB + 200: []byte("tail")} {
+		if _, err := f.WriteAt(b, off); err != nil {
+			t.Fatal(err)
+		}
+		copy(part[off:], b)
+	}
+	f.Close()
+	n, err := pf.WriteBack(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(2*MiB + 256); n != want {
+		t.Errorf("wrote %d bytes back, want %d (three changed chunks)", n, want)
+	}
+	got, err = os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, disk) {
+		t.Error("the disk after write back is not the old disk with the changed partition")
+	}
+
+	// A copy that changed its size is refused; the disk stays.
+	if err := os.Truncate(pf.Path, 4*MiB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pf.WriteBack(img); err == nil || !strings.Contains(err.Error(), "cannot change its size") {
+		t.Errorf("write back of a grown copy: %v", err)
+	}
+	if again, _ := os.ReadFile(img); !bytes.Equal(again, disk) {
+		t.Error("a refused write back changed the disk")
+	}
+}

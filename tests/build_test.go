@@ -98,10 +98,13 @@ func TestBuildFromRepositories(t *testing.T) {
 	// before the image packages, then on the host edit_boot_config.sh
 	// (root filesystem, boot partition: the root's 3 after bios_grub and
 	// the ESP), then pre_disk_sync.sh and disk.sh; all on the disk.
+	// Last edit_boot_install.sh on the host, with .profile's variables,
+	// on the complete disk: it wrote into the root partition's file
+	// (where KIWI passes a loop device) and create wrote that back.
 	// config.sh used KIWI's functions (/.kconfig, gone from the image)
 	// and .profile variables.
 	v.Expect(t, 0, "KIWI-CHECK marker=built-by-config-sh-debian-build overlay=from-overlay user=tux:/home/tux tz=Europe/Berlin "+
-		"hooks=post_bootstrap:before-packages config:oem:grub2:1.2.0:INSTALL edit_boot_config:ext4:3 pre_disk_sync:debian-build disk "+
+		"hooks=post_bootstrap:before-packages config:oem:grub2:1.2.0:INSTALL edit_boot_config:ext4:3 pre_disk_sync:debian-build disk edit_boot_install:debian-build:ext4 "+
 		"target=multi-user.target kconfig=gone", time.Minute)
 	v.Expect(t, 0, "login:", 2*time.Minute)
 

@@ -157,16 +157,14 @@ func runScript(ctx context.Context, o Options, name string) error {
 	return chroot.Script(ctx, o.Run, o.Root, name, nil)
 }
 
-// runHostScript runs root/image/<name> on the host, in the root dir, with
-// args, as KIWI runs its edit boot scripts (bash --norc).
+// runHostScript runs root/image/<name> on the host (chroot.HostScript),
+// logged with its arguments.
 func runHostScript(ctx context.Context, o Options, name string, args ...string) error {
-	p := filepath.Join(o.Root, "image", name)
-	if _, err := os.Stat(p); err != nil {
+	if !exists(filepath.Join(o.Root, "image", name)) {
 		return nil
 	}
 	o.Log.Info("running "+name+" on the host", "args", strings.Join(args, " "))
-	_, err := o.Run.Run(ctx, runner.Cmd{Name: "bash", Args: append([]string{"-c", `exec 1>&2; exec bash --norc "$@"`, "bash", p}, args...), Dir: o.Root})
-	return runner.ScriptFailure(name, err)
+	return chroot.HostScript(ctx, o.Run, o.Root, name, args...)
 }
 
 // packageResults lists the image's packages and verifies their files

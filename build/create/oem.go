@@ -26,7 +26,8 @@ import (
 // The steps, in order: prepareSpare and planDisk (the partitions),
 // rootFiles and bootFiles (what the root needs to boot from them),
 // filesystems (what must be made before the disk exists), assemble (the
-// raw disk), convertDisk (the format= image), then publish. Every step
+// raw disk), editBootInstall (KIWI's last hook on it), convertDisk (the
+// format= image), then publish. Every step
 // writes into the root or the work dir only; the work dir goes when OEM
 // returns, so a step's leftovers there never reach the target dir.
 func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
@@ -81,6 +82,9 @@ func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
 		return nil, err
 	}
 
+	if err := editBootInstall(ctx, o, layout, raw, work); err != nil {
+		return nil, err
+	}
 	results, err := convertDisk(ctx, o, t, raw, work, base)
 	if err != nil {
 		return nil, err
@@ -186,4 +190,40 @@ func logLayout(log *slog.Logger, l *disk.Layout) {
 	for _, p := range l.Partitions {
 		log.Debug("partition", "number", p.Number, "role", p.Role, "start_mib", p.Start/disk.MiB, "size_mib", p.Size/disk.MiB, "fs", p.Filesystem)
 	}
+}
+
+// editBootInstall runs the description's edit_boot_install.sh (type
+// editbootinstall) on the host when the disk is complete, before any
+// format or install media is made from it, as KIWI does: in the root
+// dir, with the raw disk and the partition grub boots from (boot, else
+// root). KIWI passes that partition's loop device; this kiwi makes none,
+// so the script gets a file holding the partition (debugfs, mcopy -i,
+// e2fsck and mount -o loop all take one), whose changed chunks are
+// written back into the disk afterwards. A script that writes the disk
+// file itself (a boot sector, say) writes it directly.
+//
+// Without the script it does nothing. After an error the disk may hold
+// what the script wrote to it; the partition copy is in work.
+func editBootInstall(ctx context.Context, o Options, l *disk.Layout, raw, work string) error {
+	if !exists(filepath.Join(o.Root, "image", "edit_boot_install.sh")) {
+		return nil
+	}
+	p := l.Find(disk.RoleBoot)
+	if p == nil {
+		p = l.Find(disk.RoleRoot)
+	}
+	pf, err := disk.ExtractPartition(raw, *p, filepath.Join(work, fmt.Sprintf("%s.part%d", filepath.Base(raw), p.Number)))
+	if err != nil {
+		return fmt.Errorf("edit_boot_install.sh: copy out partition %d: %w", p.Number, err)
+	}
+	defer os.Remove(pf.Path)
+	if err := runHostScript(ctx, o, "edit_boot_install.sh", raw, pf.Path); err != nil {
+		return err
+	}
+	n, err := pf.WriteBack(raw)
+	if err != nil {
+		return fmt.Errorf("edit_boot_install.sh: %w", err)
+	}
+	o.Log.Debug("edit_boot_install.sh: partition written back", "partition", p.Number, "changed_bytes", n)
+	return nil
 }

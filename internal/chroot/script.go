@@ -61,3 +61,18 @@ func writeKconfig(root string) (func() error, error) {
 		return nil
 	}, nil
 }
+
+// HostScript runs the description's script root/image/<name>, when the
+// root has one, on the host as KIWI runs its unchrooted hooks
+// (edit_boot_config.sh, edit_boot_install.sh, config-host-overlay.sh):
+// bash --norc in the root dir, with args and the variables of the root's
+// /.profile in its environment. A failure is runner.ScriptFailure.
+func HostScript(ctx context.Context, r runner.Runner, root, name string, args ...string) error {
+	p := filepath.Join(root, "image", name)
+	if _, err := os.Stat(p); err != nil {
+		return nil
+	}
+	script := `exec 1>&2; if [ -f .profile ]; then set -a; . ./.profile; set +a; fi; exec bash --norc "$@"`
+	_, err := r.Run(ctx, runner.Cmd{Name: "bash", Args: append([]string{"-c", script, "bash", p}, args...), Dir: root})
+	return runner.ScriptFailure(name, err)
+}
