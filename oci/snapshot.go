@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -433,4 +434,14 @@ func writeFileAtomic(path string, write func(*os.File) error) (err error) {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// IsDir reports whether the path was a directory.
+func (f *FileState) IsDir() bool { return f.Mode&unix.S_IFMT == unix.S_IFDIR }
+
+// WithoutDeletions is changes without the deleted paths (which a layer
+// writes as whiteouts): what a delta layer, which has no lower layers to
+// hide, holds.
+func WithoutDeletions(changes []Change) []Change {
+	return slices.DeleteFunc(changes, func(c Change) bool { return c.Type() == mtree.Missing })
 }

@@ -247,6 +247,58 @@ func TestContainerImages(t *testing.T) {
 		}
 	})
 
+	t.Run("DeltaRoot", func(t *testing.T) {
+		// delta_root (issue 18's last container hooks): config-overlay.sh
+		// in the root after config.sh, then config-host-overlay.sh on
+		// the host; the image is one layer of what the build changed on
+		// the base, without whiteouts, /removed naming what went.
+		desc := containerDescription(t, base, [2]string{`<type image="docker" derived_from=`, `<type image="docker" delta_root="true" derived_from=`})
+		for name, body := range map[string]string{
+			"config-overlay.sh":      "set -e\ntest -f /.kconfig\nrm /etc/motd\necho \"overlay:$(cat /etc/marker)\" > /etc/overlay-marker\n",
+			"config-host-overlay.sh": "set -e\ntest -f etc/overlay-marker\necho \"host:${kiwi_iname}\" > etc/host-overlay-marker\n",
+		} {
+			if err := os.WriteFile(filepath.Join(desc, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t5 := filepath.Join(work, "t5")
+		r := kiwiEnv(t, env, "--config", conf, "--shared-cache-dir", cache, "system", "build", "--description", desc, "--target-dir", t5)
+		if r.err != nil {
+			t.Fatalf("delta_root build: %v\n%s", r.err, tail(r.stderr, 3000))
+		}
+		if _, err := os.Stat(filepath.Join(t5, name+".packages")); err == nil {
+			t.Error("a delta root has a .packages (KIWI writes none: its packages are the base's)")
+		}
+		archive := filepath.Join(t5, name+".docker.tar")
+		got, _ := inspectConfig(t, "docker-archive:"+archive)
+		if len(got.RootFS.DiffIDs) != 1 {
+			t.Fatalf("delta root diff IDs %v: want one layer", got.RootFS.DiffIDs)
+		}
+		dir := filepath.Join(t.TempDir(), "delta")
+		mustOutput(t, "skopeo", "copy", "docker-archive:"+archive, "dir:"+dir)
+		var m struct{ Layers []struct{ Digest string } }
+		if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "manifest.json"))), &m); err != nil || len(m.Layers) != 1 {
+			t.Fatalf("manifest of the delta root: %v %+v", err, m)
+		}
+		blob := filepath.Join(dir, strings.TrimPrefix(m.Layers[0].Digest, "sha256:"))
+		list := strings.Fields(mustOutput(t, "tar", "-tf", blob))
+		for _, want := range []string{"etc/overlay-marker", "etc/host-overlay-marker", "etc/marker", "removed"} {
+			if !slices.Contains(list, want) && !slices.Contains(list, "./"+want) {
+				t.Errorf("the delta layer lacks %s", want)
+			}
+		}
+		for _, f := range list {
+			if strings.Contains(f, ".wh.") || strings.HasSuffix(f, "usr/bin/bash") {
+				t.Errorf("the delta layer holds %s (a whiteout or a file of the base)", f)
+			}
+		}
+		for f, want := range map[string]string{"etc/overlay-marker": "overlay:hello from kiwi\n", "etc/host-overlay-marker": "host:app\n", "removed": "etc/motd\n"} {
+			if got := mustOutput(t, "tar", "-xOf", blob, "--wildcards", "*"+f); got != want {
+				t.Errorf("%s in the delta layer = %q, want %q", f, got, want)
+			}
+		}
+	})
+
 	t.Run("BadInput", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string

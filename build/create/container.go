@@ -2,8 +2,10 @@ package create
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -34,6 +36,10 @@ type ContainerType struct {
 	Names []string
 	// DerivedFrom is the base image reference (derived_from), or "".
 	DerivedFrom string
+	// DeltaRoot (delta_root) makes the image one layer of what the
+	// build changed on DerivedFrom, without the base's layers or config:
+	// KIWI's delta container, for tools that run it on the base.
+	DeltaRoot bool
 	// EmptyTmpDirs leaves the contents of /tmp and /run out (KIWI's
 	// ensure_empty_tmpdirs, default true).
 	EmptyTmpDirs bool
@@ -65,7 +71,7 @@ var (
 func ContainerTypeOf(d *description.Description) (ContainerType, error) {
 	t := d.Type
 	ct := ContainerType{Format: oci.DockerArchive, Name: d.Name, Version: d.Version, Arch: d.TargetArch,
-		DerivedFrom: t.DerivedFrom, EmptyTmpDirs: true}
+		DerivedFrom: t.DerivedFrom, DeltaRoot: t.DeltaRoot, EmptyTmpDirs: true}
 	if t.Image == "oci" {
 		ct.Format = oci.OCIArchive
 	}
@@ -157,6 +163,15 @@ func ContainerTypeOf(d *description.Description) (ContainerType, error) {
 			return ct, fmt.Errorf("derived_from=%q: %w", ct.DerivedFrom, err)
 		}
 	}
+	// KIWI ignores both without a base (and require_system_files
+	// without delta_root); here they are refused, as they would do
+	// nothing.
+	if ct.DeltaRoot && ct.DerivedFrom == "" {
+		return ct, fmt.Errorf(`delta_root="true": a delta root is what the build changed on its derived_from image; set derived_from or leave delta_root out`)
+	}
+	if t.RequireSystemFiles && !ct.DeltaRoot {
+		return ct, fmt.Errorf(`require_system_files="true": the base's system files are carried into a delta root only; set delta_root="true" or leave require_system_files out`)
+	}
 	return ct, nil
 }
 
@@ -226,8 +241,13 @@ func Container(ctx context.Context, ct ContainerType, o Options) ([]Result, erro
 		defer store.Close()
 	}
 	base := fmt.Sprintf("%s.%s-%s", ct.Name, ct.Arch, ct.Version)
-	packages := startPackageResults(ctx, o, work, base)
-	defer packages()
+	// A delta root's packages are the base's: KIWI writes no package
+	// results for it.
+	packages := func() ([]Result, error) { return nil, nil }
+	if !ct.DeltaRoot {
+		packages = startPackageResults(ctx, o, work, base)
+		defer packages()
+	}
 
 	if ct.History.CreatedBy == "" {
 		// KIWI's default is "KIWI <version>": the tool that built it.
@@ -309,7 +329,7 @@ func (b *containerBuild) image(ctx context.Context) (string, error) {
 		}
 	}
 	lower, lowerSnap := baseID, ""
-	if l := o.Layers; l != nil && !o.Squash && l.Lower != "" {
+	if l := o.Layers; l != nil && !o.Squash && !ct.DeltaRoot && l.Lower != "" {
 		lower, lowerSnap = l.Lower, l.LowerSnapshot
 	}
 	var names []string
@@ -357,8 +377,16 @@ func (b *containerBuild) image(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	parent := lower
+	if ct.DeltaRoot {
+		// One layer on nothing, the config the containerconfig's alone.
+		parent = ""
+		if changes, err = deltaChanges(o.Root, prev, snap, skip, exclude); err != nil {
+			return "", err
+		}
+	}
 	var baseCfg ispec.ImageConfig
-	if baseID != "" {
+	if baseID != "" && !ct.DeltaRoot {
 		cfg, err := b.store.ImageConfig(ctx, baseID)
 		if err != nil {
 			return "", fmt.Errorf("read the base image's config: %w", err)
@@ -369,13 +397,13 @@ func (b *containerBuild) image(ctx context.Context) (string, error) {
 	if o.Epoch != nil {
 		created = *o.Epoch
 	}
-	o.Log.Info("writing the container layer", "changes", len(changes), "on", shortID(lower))
+	o.Log.Info("writing the container layer", "changes", len(changes), "on", shortID(parent))
 	first := names[0]
 	if key != "" {
 		first = cacheName(names[0], key)
 	}
 	out, err := b.store.AppendLayer(ctx, oci.Append{
-		ParentID: lower,
+		ParentID: parent,
 		Name:     first,
 		Arch:     arch.OCI(ct.Arch),
 		Layer: func(w io.Writer) error {
@@ -383,13 +411,61 @@ func (b *containerBuild) image(ctx context.Context) (string, error) {
 		},
 		History:   ct.History,
 		Created:   created,
-		Configure: func(cfg *ispec.Image) { ct.configure(cfg, baseCfg, baseID != "") },
+		Configure: func(cfg *ispec.Image) { ct.configure(cfg, baseCfg, baseID != "" && !ct.DeltaRoot) },
 		TempDir:   o.TempDir,
 	})
 	if err != nil {
 		return "", fmt.Errorf("commit the container image: %w", err)
 	}
 	return out.ImageID, b.store.AddNames(out.ImageID, names)
+}
+
+// removedFile is the file of a delta root that lists what the build
+// removed from the base (KIWI's Defaults.get_removed_files_name), one
+// relative path a line: a delta layer has no whiteouts, so the tool that
+// runs it on the base learns from this what to take away.
+const removedFile = "removed"
+
+// deltaChanges turns the changes from the base (prev) to the root (snap)
+// into a delta root's, as KIWI makes them: what the build added or
+// changed, no whiteouts, and root/removed listing the base's files
+// (not directories) that are gone, written (or, with none, removed) in
+// the root as KIWI writes it there. Paths the container leaves out
+// (skip's contents, exclude) are not "gone".
+func deltaChanges(root string, prev, snap *oci.Snapshot, skip []string, exclude func(string) bool) ([]oci.Change, error) {
+	var gone []string
+	now := map[string]bool{}
+	for _, f := range snap.Files {
+		now[f.Path] = true
+	}
+	for i := range prev.Files {
+		f := &prev.Files[i]
+		if now[f.Path] || f.IsDir() || f.Path == removedFile || exclude(f.Path) {
+			continue
+		}
+		if slices.ContainsFunc(skip, func(d string) bool { return strings.HasPrefix(f.Path, d+"/") }) {
+			continue
+		}
+		gone = append(gone, f.Path)
+	}
+	p := filepath.Join(root, removedFile)
+	if len(gone) == 0 {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("delta root: %w", err)
+		}
+	} else if err := os.WriteFile(p, []byte(strings.Join(gone, "\n")+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("delta root: write /%s: %w", removedFile, err)
+	}
+	// Snapshot again for the list itself (file digests are reused).
+	again, err := oci.TakeSnapshotExcept(root, skip, exclude, snap)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := again.Changes(prev)
+	if err != nil {
+		return nil, err
+	}
+	return oci.WithoutDeletions(changes), nil
 }
 
 // cacheName is the storage name that remembers which inputs made a

@@ -77,6 +77,8 @@ func TestContainerTypeOf(t *testing.T) {
 		{`<type image="docker"><containerconfig name="app"><stopsignal>TERM!</stopsignal></containerconfig></type>`, `<stopsignal>TERM!`},
 		{`<type image="docker" derived_from="file:///tmp/base.tar"/>`, `file:// scheme`},
 		{`<type image="docker" derived_from="obs://p/r/i#t"/>`, `registry.opensuse.org`},
+		{`<type image="docker" delta_root="true"/>`, `set derived_from`},
+		{`<type image="docker" derived_from="base:1" require_system_files="true"/>`, `set delta_root="true"`},
 	} {
 		d, err, _ := load(t, containerDesc(tc.typ), description.LoadOptions{})
 		if err != nil {
@@ -338,6 +340,41 @@ func TestContainerLayersAndSquash(t *testing.T) {
 	}
 	if got := layers("localhost/squashed:1"); len(got) != 1 {
 		t.Errorf("--squash: %d layers, want 1", len(got))
+	}
+
+	// delta_root: one layer of what changed on the base (the lower
+	// image here), no whiteouts, and /removed listing the base's files
+	// that are gone; the config is the containerconfig's alone.
+	o.Squash, o.TargetDir = false, filepath.Join(base, "delta")
+	o.Layers = &ContainerLayers{Base: lower.ImageID}
+	ct.Names, ct.DerivedFrom, ct.DeltaRoot = []string{"delta:1"}, "localhost/lower:1", true
+	if _, err := Container(ctx, ct, o); err != nil {
+		t.Fatal(err)
+	}
+	got = layers("localhost/delta:1")
+	if len(got) != 1 {
+		t.Fatalf("delta root: diff IDs %v, want one layer", got)
+	}
+	delta := layerEntries(t, tarFiles(t, filepath.Join(o.TargetDir, "t.x86_64-1.0.0.docker.tar"))[strings.TrimPrefix(got[0], "sha256:")+".tar"])
+	for _, p := range []string{"etc/new", "removed"} {
+		if _, ok := delta[p]; !ok {
+			t.Errorf("the delta layer lacks %s: %v", p, delta)
+		}
+	}
+	for p := range delta {
+		if strings.Contains(p, ".wh.") || p == "usr/bin/tool" {
+			t.Errorf("the delta layer holds %s", p)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "removed")); err != nil || string(b) != "etc/old\n" {
+		t.Errorf("/removed = %q, %v; want etc/old", b, err)
+	}
+	img, err = store.Image("localhost/delta:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := store.ImageConfig(ctx, img.ID); err != nil || !slices.Equal(cfg.Config.Cmd, []string{"/bin/bash"}) {
+		t.Errorf("delta root config: %+v, %v; want KIWI's default command", cfg.Config, err)
 	}
 }
 

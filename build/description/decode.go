@@ -103,6 +103,8 @@ func decodeType(n *node, arch string) Type {
 		Luks:                n.get("luks"),
 		LuksVersion:         n.get("luks_version"),
 		DerivedFrom:         n.get("derived_from"),
+		DeltaRoot:           boolAttr(n, "delta_root"),
+		RequireSystemFiles:  boolAttr(n, "require_system_files"),
 		EditBootConfig:      n.get("editbootconfig"),
 		EditBootInstall:     n.get("editbootinstall"),
 	}

@@ -54,8 +54,13 @@ type Type struct {
 	Luks                  string   `json:"-"` // a passphrase: kept out of JSON
 	LuksVersion           string   `json:"luks_version,omitempty"`
 	DerivedFrom           string   `json:"derived_from,omitempty"`
-	EditBootConfig        string   `json:"editbootconfig,omitempty"`
-	EditBootInstall       string   `json:"editbootinstall,omitempty"`
+	// DeltaRoot (delta_root) makes a container of what the build
+	// changed on DerivedFrom only; RequireSystemFiles
+	// (require_system_files) carries the base's /systemfiles into it.
+	DeltaRoot          bool   `json:"delta_root"`
+	RequireSystemFiles bool   `json:"require_system_files"`
+	EditBootConfig     string `json:"editbootconfig,omitempty"`
+	EditBootInstall    string `json:"editbootinstall,omitempty"`
 
 	Bootloader      *Bootloader      `json:"bootloader,omitempty"`
 	Size            *Size            `json:"size,omitempty"`

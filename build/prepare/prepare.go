@@ -13,6 +13,7 @@ import (
 	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/build/pkgmanager"
 	"github.com/kiwi-go/kiwi/internal/arch"
+	"github.com/kiwi-go/kiwi/internal/chroot"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/internal/timing"
 	"github.com/kiwi-go/kiwi/oci"
@@ -272,6 +273,20 @@ func (p *preparation) configure(ctx context.Context) error {
 		{"uninstall packages", func() error { return p.pm.Uninstall(ctx, p.d.PackageNames("uninstall")) }},
 		{"delete packages", func() error { return p.deletePackages(ctx) }},
 		{"clean up", p.cleanUp},
+	}
+	if p.d.Type.DeltaRoot {
+		// KIWI's last entry points into a delta root, when its overlay
+		// is finalized: config-overlay.sh in the root, then
+		// config-host-overlay.sh on the host in the root dir; then the
+		// base's system files list is touched so the delta carries it.
+		steps = append(steps, []struct {
+			name string
+			do   func() error
+		}{
+			{"config-overlay.sh", func() error { return s.script(ctx, "config-overlay.sh") }},
+			{"config-host-overlay.sh", func() error { return chroot.HostScript(ctx, p.o.Run, p.o.Root, "config-host-overlay.sh") }},
+			{"system files", s.touchSystemFiles},
+		}...)
 	}
 	for _, st := range steps {
 		log.Info(st.name)

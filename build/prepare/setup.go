@@ -40,17 +40,28 @@ func (s setup) importDescription() error {
 	if err := os.WriteFile(filepath.Join(imageDir, "config.xml"), s.d.XML(), 0o644); err != nil {
 		return fmt.Errorf("import description: %w", err)
 	}
-	// The edit boot scripts are named by <type> (editbootconfig, any
-	// name, relative to the description) and kept under KIWI's names.
+	// The edit boot scripts are named by <type> (editbootconfig,
+	// editbootinstall: any name, relative to the description) and kept
+	// under KIWI's names; a named one must exist, as in KIWI.
 	scripts := map[string]string{}
-	for _, script := range []string{"post_bootstrap.sh", "config.sh", "images.sh", "disk.sh", "pre_disk_sync.sh"} {
+	for _, script := range []string{"post_bootstrap.sh", "config.sh", "config-overlay.sh", "config-host-overlay.sh", "images.sh", "disk.sh", "pre_disk_sync.sh"} {
 		scripts[script] = filepath.Join(s.d.Dir, script)
 	}
-	if p := s.d.Type.EditBootConfig; p != "" {
+	for _, e := range []struct{ attr, value, name string }{
+		{"editbootconfig", s.d.Type.EditBootConfig, "edit_boot_config.sh"},
+		{"editbootinstall", s.d.Type.EditBootInstall, "edit_boot_install.sh"},
+	} {
+		if e.value == "" {
+			continue
+		}
+		p := e.value
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(s.d.Dir, p)
 		}
-		scripts["edit_boot_config.sh"] = p
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s: <type %s=%q>: %w (a relative name is looked up in the description's directory)", s.d.File, e.attr, e.value, err)
+		}
+		scripts[e.name] = p
 	}
 	// A vagrant box's own Vagrantfile: create reads it next to config.xml.
 	for _, c := range s.d.Type.Children {
@@ -518,6 +529,25 @@ func (s setup) postBootstrap(ctx context.Context, log *slog.Logger) error {
 	}
 	log.Info("post_bootstrap.sh")
 	return s.script(ctx, "post_bootstrap.sh")
+}
+
+// touchSystemFiles appends a newline to the root's /systemfiles (the
+// package file list a base built with provide_system_files carries),
+// making it if missing, as KIWI does for require_system_files: a delta
+// root holds only what changed, and this makes the list one of them.
+func (s setup) touchSystemFiles() error {
+	if !s.d.Type.RequireSystemFiles {
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(s.root, "systemfiles"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("require_system_files: %w", err)
+	}
+	if _, err := f.WriteString("\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("require_system_files: %w", err)
+	}
+	return f.Close()
 }
 
 // shellQuote quotes a value for the shell as KIWI's baseQuoteFile does:
