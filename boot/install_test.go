@@ -42,3 +42,37 @@ func TestInstallModule(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestInstallModuleRemote: the PXE variant needs no media settings and
+// says remote=1, which makes module-setup depend on the network.
+func TestInstallModuleRemote(t *testing.T) {
+	root := t.TempDir()
+	if _, err := installModule(root, Install{Remote: true, DeviceFilter: "/dev/vdb"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "usr/lib/dracut/modules.d/95kiwi-install")
+	out, err := exec.Command("bash", "-c", `moddir=$1; . "$moddir/module-setup.sh"; depends; . "$moddir/kiwi-install.conf"; echo "$remote $filter"`, "bash", dir).Output()
+	if want := "udev-rules network url-lib\n1 /dev/vdb\n"; err != nil || string(out) != want {
+		t.Errorf("depends and settings: %q (%v), want %q", out, err, want)
+	}
+	if _, err := installModule(t.TempDir(), Install{}); err == nil {
+		t.Error("an ISO installer without its media settings was written")
+	}
+}
+
+func TestPXEToolsNamesWhatIsMissing(t *testing.T) {
+	full := append([]string{"usr/lib/dracut/modules.d/40network/module-setup.sh", "usr/lib/dracut/modules.d/45url-lib/module-setup.sh",
+		"usr/bin/curl", "usr/bin/xz"}, debianMerged...)
+	if err := PXETools(fakeRoot(t, full...)); err != nil {
+		t.Fatal(err)
+	}
+	err := PXETools(fakeRoot(t, append([]string{"usr/lib/dracut/modules.d/40network/module-setup.sh", "usr/bin/xz"}, debianMerged...)...))
+	for _, want := range []string{"installpxe", "url-lib", "dracut-network", "curl (package curl)", "leave installpxe out"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "xz (") || strings.Contains(err.Error(), "dracut's network module") {
+		t.Errorf("error names what is there: %v", err)
+	}
+}

@@ -58,8 +58,11 @@ type Options struct {
 	BundleCompress *bool
 	// NoPackageChanges leaves out the .changes result.
 	NoPackageChanges bool
-	Run              runner.Runner
-	Log              *slog.Logger
+	// XZOptions replace xz's default options (the runtime config's
+	// "xz: - options:") where create compresses with xz.
+	XZOptions []string
+	Run       runner.Runner
+	Log       *slog.Logger
 }
 
 // Root is where build makes its root tree in target, as KIWI does.
@@ -285,7 +288,7 @@ func createFrom(ctx context.Context, root, target string, o Options, layers *cre
 		Store: o.Prepare.Store, CacheDir: o.Prepare.CacheDir, TempDir: o.Prepare.TempDir, Tool: o.Prepare.Tool,
 		Layers: layers, Squash: o.Squash, Push: o.Push, Copy: o.Copy,
 		ContainerCompress: o.ContainerCompress, Epoch: o.Epoch, BundleCompress: o.BundleCompress,
-		NoPackageChanges: o.NoPackageChanges,
+		NoPackageChanges: o.NoPackageChanges, XZOptions: o.XZOptions,
 	})
 	if err != nil && noSpace(err) {
 		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another target dir: %w", target, err)

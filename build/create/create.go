@@ -63,6 +63,9 @@ type Options struct {
 	// NoPackageChanges leaves out the .changes result (the runtime
 	// config's "bundle: - has_package_changes: false").
 	NoPackageChanges bool
+	// XZOptions replace xz's default options (--threads=0): the runtime
+	// config's "xz: - options:", as KIWI uses them for the PXE image.
+	XZOptions []string
 }
 
 // fsUUID is the UUID of the filesystem (or partition, seed) of role

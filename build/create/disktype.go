@@ -78,8 +78,11 @@ type DiskType struct {
 	// and those matching DeviceFilter (oem-device-filter), the first when
 	// several are left (oem-unattended, which it needs), checked unless
 	// SkipVerify (oem-skip-verify), then a reboot, or a power-off with
-	// InstallShutdown (oem-shutdown).
+	// InstallShutdown (oem-shutdown). InstallPXE (installpxe) adds the
+	// PXE install archive <base>.install.tar, whose installer fetches the
+	// disk over the network and writes it in the same way.
 	InstallISO      bool
+	InstallPXE      bool
 	InstallVolumeID string
 	Unattended      bool
 	DeviceFilter    string
@@ -157,7 +160,7 @@ func DiskTypeOf(d *description.Description) (DiskType, error) {
 		dt.Vagrant = v
 		break
 	}
-	dt.InstallISO, dt.InstallVolumeID = t.InstallISO, t.VolID
+	dt.InstallISO, dt.InstallPXE, dt.InstallVolumeID = t.InstallISO, t.InstallPXE, t.VolID
 	if c := t.OEMConfig; c != nil {
 		dt.Unattended, dt.DeviceFilter, dt.SkipVerify, dt.InstallShutdown = c.Unattended, c.DeviceFilter, c.SkipVerify, c.Shutdown
 		dt.OEMResize = c.Resize
@@ -187,9 +190,13 @@ func (t DiskType) check() error {
 		return fmt.Errorf("format=%q: this kiwi does not build that format yet; it makes %s of the raw disk (or leave format out for the raw disk alone)",
 			t.Format, strings.Join(formatNames(), ", "))
 	}
-	if t.InstallISO {
+	if t.InstallISO || t.InstallPXE {
 		if !t.Unattended {
-			return fmt.Errorf("installiso=\"true\": this kiwi's installer installs unattended only (it does not ask which disk): set <oem-unattended>true</oem-unattended> in <oemconfig>, and <oem-device-filter> to keep disks out")
+			which := `installiso="true"`
+			if !t.InstallISO {
+				which = `installpxe="true"`
+			}
+			return fmt.Errorf("%s: this kiwi's installer installs unattended only (it does not ask which disk): set <oem-unattended>true</oem-unattended> in <oemconfig>, and <oem-device-filter> to keep disks out", which)
 		}
 		if t.DeviceFilter != "" {
 			if _, err := regexp.Compile(t.DeviceFilter); err != nil {

@@ -237,7 +237,7 @@ var features = map[string]feature{
 	"type@installprovidefailsafe":             {support: ignored, why: whyInstallOnly},
 	"type@install_continue_on_timeout":        {support: ignored, why: whyInstallOnly},
 	"type@installiso":                         {support: honoured, kinds: []string{"oem"}, otherwise: ignored, why: "install media are made for oem disks only (KIWI ignores installiso elsewhere too)"},
-	"type@installpxe":                         {support: refused, unlessFalse: true, why: "oem install media (installpxe) are not built yet; leave installpxe out and write the disk image itself"},
+	"type@installpxe":                         {support: honoured, kinds: []string{"oem"}, why: "KIWI makes the PXE install archive for oem disks only; leave installpxe out"},
 	"type@installstick":                       {support: refused, unlessFalse: true, why: "oem install media (installstick) are not built yet; leave installstick out and write the disk image itself"},
 	"type@luks":                               {support: refused, why: whyLUKS},
 	"type@luks_version":                       {support: refused, why: whyLUKS},
@@ -484,14 +484,14 @@ const (
 	whyVerity              = "dm-verity protected roots are not built yet; leave verity_blocks and embed_verity_metadata out"
 	whyIntegrity           = "dm-integrity protected roots are not built yet; leave the integrity settings out"
 	whyClones              = "cloned partitions are not built yet; leave root_clone and boot_clone out"
-	whyInstallOnly         = "it shapes the boot menu or fallbacks of KIWI's install media; this kiwi's install ISO has one entry, the unattended install, and installpxe and installstick are refused"
+	whyInstallOnly         = "it shapes the boot menu or fallbacks of KIWI's install media; this kiwi's install ISO has one entry, the unattended install, its PXE installer is booted by the boot server's own menu, and installstick is refused"
 	whyBootloaderSettings  = "extra shim, grub-install and grub configuration options (<bootloadersettings>) are not passed yet; leave them out"
 	whyEnvironment         = "grub environment settings (<bootloadersettings>) are not passed yet; leave <environment> out (container environments of docker and oci images are written)"
 	whySecureLinux         = "s390 secure execution (<securelinux>) is not built; leave it out"
 	whyOEMOnly             = "<oemconfig> steers oem disks only; this type has no resize or swap to set"
 	whyRecovery            = "recovery archives and partitions are not built yet; leave the oem recovery settings out"
 	whyInstaller           = "it steers a part of KIWI's installer that this kiwi's install media do not have (silent modes, PXE, interactive prompts: the installer is unattended); the disk image itself is the same"
-	whyInstallISO          = "the installer of the install media (installiso) reads it; without installiso nothing does (as in KIWI)"
+	whyInstallISO          = "the installer of the install media (installiso, installpxe) reads it; without them nothing does (as in KIWI)"
 	whyVolumes             = "LVM volumes and btrfs subvolumes (<systemdisk>) are not built yet: the root is one filesystem; leave <systemdisk> out"
 	whyPartitions          = "custom partitions (<partitions>) are not built yet: the disk holds kiwi's root, boot, swap, EFI and spare partitions only; leave <partitions> out (spare_part makes one extra partition)"
 	whyInitrd              = "dracut settings of the type (<initrd>) are not passed yet; leave <initrd> out and put dracut.conf.d files into the overlay tree (root/etc/dracut.conf.d), which the image's dracut reads"

@@ -62,18 +62,9 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 		return Result{}, err
 	}
 
-	o.Log.Info("building the install initrd (dracut)", "module", boot.InstallModule)
 	inst := &boot.Install{VolumeID: volid, Image: squash, Raw: base + ".raw", Checksum: sum, Size: fi.Size(),
 		DeviceFilter: t.DeviceFilter, SkipVerify: t.SkipVerify, Shutdown: t.InstallShutdown}
-	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Install: inst, Output: installInitrd}); err != nil {
-		return Result{}, err
-	}
-	initrd := filepath.Join(o.Root, installInitrd)
-	err = copyResult(initrd, filepath.Join(media, loader, "initrd"))
-	if rerr := os.Remove(initrd); err == nil {
-		err = rerr
-	}
-	if err != nil {
+	if err := makeInstallInitrd(ctx, o, kernel, inst, filepath.Join(media, loader, "initrd")); err != nil {
 		return Result{}, err
 	}
 	if err := copyResult(filepath.Join(o.Root, kernel.Image), filepath.Join(media, loader, "linux")); err != nil {
@@ -112,4 +103,20 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 		return Result{}, err
 	}
 	return Result{Key: "installation_image", File: result.File{Filename: name, Shasum: true, Bundle: true}}, nil
+}
+
+// makeInstallInitrd builds the installer's initrd (kiwi-install with the
+// settings i) with the image's dracut, beside the image's own initrd,
+// and moves it to dst: the root keeps no trace of it.
+func makeInstallInitrd(ctx context.Context, o Options, kernel *boot.Kernel, i *boot.Install, dst string) error {
+	o.Log.Info("building the install initrd (dracut)", "module", boot.InstallModule, "pxe", i.Remote)
+	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Install: i, Output: installInitrd}); err != nil {
+		return err
+	}
+	initrd := filepath.Join(o.Root, installInitrd)
+	err := copyResult(initrd, dst)
+	if rerr := os.Remove(initrd); err == nil {
+		err = rerr
+	}
+	return err
 }

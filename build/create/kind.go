@@ -151,9 +151,15 @@ func planOEM(d *description.Description) (builder, error) {
 			if err := bootRootCheck(root); err != nil {
 				return err
 			}
-			// A resize that cannot run at first boot is never shipped.
+			// A resize that cannot run at first boot is never shipped,
+			// nor an installer that cannot reach its image.
 			if dt.OEMResize {
-				return boot.ResizeTools(root, dt.Filesystem)
+				if err := boot.ResizeTools(root, dt.Filesystem); err != nil {
+					return err
+				}
+			}
+			if dt.InstallPXE {
+				return boot.PXETools(root)
 			}
 			return nil
 		},

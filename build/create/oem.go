@@ -96,6 +96,15 @@ func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
 		}
 		results = append(results, r)
 	}
+	if t.InstallPXE {
+		// The installed system's command line, for the boot server's
+		// kexec (KIWI's config.bootoptions).
+		r, err := installPXE(ctx, o, t, kernel, raw, work, base, grubMenu(t, kernel, ids, place).Cmdline)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, r)
+	}
 	extra, err := packages()
 	if err != nil {
 		return nil, err

@@ -201,3 +201,19 @@ func TestPrepareSpare(t *testing.T) {
 		t.Errorf("no warning: %q", logs.String())
 	}
 }
+
+func TestBlockListIsKIWIs(t *testing.T) {
+	// Values from kiwi.utils.checksum._block_list.
+	for _, tc := range [][3]int64{
+		{1 << 30, 131072, 8192},
+		{3 * 5 * 7 * 11 * 13, 13, 1155},
+		{2 * 3 * 1000003, 1000003, 6},
+		{4099, 1, 4099},
+		{8209, 8209, 1},
+		{0, 0, 1},
+	} {
+		if b, bs := blockList(tc[0]); b != tc[1] || bs != tc[2] {
+			t.Errorf("blockList(%d) = %d, %d; want %d, %d", tc[0], b, bs, tc[1], tc[2])
+		}
+	}
+}

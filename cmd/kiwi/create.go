@@ -100,7 +100,7 @@ func buildOptions(g *globals) (build.Options, error) {
 			CacheDir: g.sharedCacheDir, TempDir: g.tempDir, Tool: "kiwi " + g.version, Run: run, Log: g.log,
 		},
 		ContainerCompress: g.runtime.ContainerCompress, Epoch: epoch, BundleCompress: g.runtime.BundleCompress, NoPackageChanges: g.runtime.NoPackageChanges,
-		Run: run, Log: g.log,
+		XZOptions: g.runtime.XZOptions, Run: run, Log: g.log,
 	}, nil
 }
 
