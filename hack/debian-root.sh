@@ -6,6 +6,9 @@
 #                     live ISOs), systemd, grub for BIOS
 #                     and EFI and the filesystem tools a disk needs; root's
 #                     password is "linux" (~1 GB, a few minutes)
+#   bookworm-netboot  bookworm-boot plus what an initrd that installs over
+#                     the network needs (installpxe): dracut-network,
+#                     curl, xz-utils, iproute2, dbus (~30 s more)
 # The tree is created next to its final place and renamed, so a killed run
 # never leaves a half-made root that later runs would trust.
 set -eu
@@ -14,7 +17,8 @@ name=${1:-bookworm-minbase}
 case "$name" in
   bookworm-minbase) include="" ;;
   bookworm-boot) include="--include=dracut,systemd-sysv,udev,kmod,grub-pc-bin,grub-efi-amd64-bin,grub2-common,e2fsprogs,btrfs-progs,xfsprogs,dosfstools,fdisk,gdisk,cloud-guest-utils,passwd,login,dracut-live" ;;
-  *) echo "unknown root $name (bookworm-minbase, bookworm-boot)" >&2; exit 2 ;;
+  bookworm-netboot) include="" ;;
+  *) echo "unknown root $name (bookworm-minbase, bookworm-boot, bookworm-netboot)" >&2; exit 2 ;;
 esac
 # The cache is keyed by what makes the root (this script), so a changed
 # recipe builds a new root instead of reusing a stale one.
@@ -24,9 +28,25 @@ if [ -d "$dest" ]; then echo "$dest"; exit 0; fi
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.$name.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# shellcheck disable=SC2086 # include is one word or none
-debootstrap --variant=minbase $include bookworm "$tmp/root" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$tmp/log" 2>&1 || {
-  tail -20 "$tmp/log" >&2; exit 1; }
+if [ "$name" = bookworm-netboot ]; then
+  # Debian's dracut-network puts the network into every initrd of the
+  # root (/etc/dracut.conf.d/11-ifcfg.conf), and its handler here,
+  # systemd-networkd, needs ip and dbus: iproute2 and dbus, which a
+  # standard Debian system has.
+  base=$("$0" bookworm-boot)
+  cp -a "$base" "$tmp/root"
+  unshare --mount --propagation private sh -ec '
+    mount -t proc proc "$1/proc"; mount -t sysfs sys "$1/sys"; mount --rbind /dev "$1/dev"
+    cp /etc/resolv.conf "$1/etc/resolv.conf"
+    chroot "$1" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get install -y -q --no-install-recommends dracut-network curl xz-utils iproute2 dbus
+  ' sh "$tmp/root" >"$tmp/log" 2>&1 || { tail -20 "$tmp/log" >&2; exit 1; }
+  rm -rf "$tmp/root/var/lib/apt/lists/"* "$tmp/root/var/cache/apt/"*.bin "$tmp/root/var/cache/apt/archives/"*.deb
+else
+  # shellcheck disable=SC2086 # include is one word or none
+  debootstrap --variant=minbase $include bookworm "$tmp/root" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$tmp/log" 2>&1 || {
+    tail -20 "$tmp/log" >&2; exit 1; }
+fi
 if [ "$name" = bookworm-boot ]; then
   # The kernel comes through apt, which resolves its initramfs dependency
   # to the dracut already there (debootstrap would pick initramfs-tools).

@@ -11,6 +11,7 @@ status=0
 # built once, before the tests, and cached under KIWI_TEST_CACHE.
 ./hack/debian-root.sh >/dev/null
 ./hack/distro-repos.sh >/dev/null
+./hack/debian-root.sh bookworm-netboot >/dev/null
 go vet -tags "$KIWI_TAGS" ./... || status=1
 # -v output goes to a file: the console gets the package results, the
 # output of failed tests only (hack/testlog.awk), and the slowest tests,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,11 +70,12 @@ func createDiskLog(t *testing.T, profile string, noLoop bool) (string, string) {
 	return createDiskFrom(t, bootRoot(t), profile, noLoop)
 }
 
-// createDiskFrom is createDiskLog for a root the test prepared.
-func createDiskFrom(t *testing.T, root, profile string, noLoop bool) (string, string) {
+// createDiskFrom is createDiskLog for a root the test prepared; global
+// are more of kiwi's global options.
+func createDiskFrom(t *testing.T, root, profile string, noLoop bool, global ...string) (string, string) {
 	t.Helper()
 	target := filepath.Join(t.TempDir(), "out")
-	args := []string{"--debug", "--profile", profile, "system", "create", "--root", root, "--target-dir", target}
+	args := append(append([]string{"--debug", "--profile", profile}, global...), "system", "create", "--root", root, "--target-dir", target)
 	var r result
 	if noLoop {
 		script := `for l in /dev/loop*; do mount --bind /dev/null "$l"; done; exec "$@"`
@@ -99,12 +102,22 @@ const base = "debian-oem.x86_64-1.0.0"
 // install media (installiso): the ISO boots beside an empty disk and a
 // second disk that oem-device-filter keeps out, writes the image onto
 // the empty one, checks it and reboots; the installed disk boots to
-// login. The build also makes a vagrant libvirt box (format="vagrant":
-// the box's qcow2 box.img, with the metadata.json and Vagrantfile
-// vagrant reads).
+// login. The PXE install archive (installpxe) is served over HTTP as a
+// boot server serves it; its installer, booted with the archive's kernel,
+// initrd and .append line, writes the image onto an empty disk. The build
+// also makes a vagrant libvirt box (format="vagrant": the box's qcow2
+// box.img, with the metadata.json and Vagrantfile vagrant reads).
 func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
-	target := createDisk(t, "bios-ext4", true)
-	checkResults(t, target, "raw", "vagrant.libvirt.box", "install.iso")
+	// The PXE image's xz at level 1: the default level takes two
+	// minutes on this machine and is tested by the result package.
+	conf := filepath.Join(t.TempDir(), "kiwi.yml")
+	if err := os.WriteFile(conf, []byte("xz:\n  - options: -1 --threads=0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The root has what the PXE installer needs (dracut-network, curl).
+	root := rootCopy(t, "bookworm-netboot", filepath.Join(s.repo, "tests", "testdata", "debian-oem", "config.xml"))
+	target, _ := createDiskFrom(t, root, "bios-ext4", true, "--config", conf)
+	checkResults(t, target, "raw", "vagrant.libvirt.box", "install.iso", "install.tar")
 	dir := unpack(t, filepath.Join(target, base+".vagrant.libvirt.box"), "metadata.json", "Vagrantfile", "box.img")
 	if b := mustRead(t, filepath.Join(dir, "metadata.json")); !strings.Contains(b, `"provider": "libvirt"`) || !strings.Contains(b, `"virtual_size": 16`) {
 		t.Errorf("metadata.json:\n%s", b)
@@ -148,7 +161,59 @@ func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
 			t.Errorf("the disk oem-device-filter names was written to (%v)", err)
 		}
 	}
-	boot(t, bootOptions{Disk: first}, "login:", 4*time.Minute)
+	// Stopped now: the PXE installer gets both cores.
+	boot(t, bootOptions{Disk: first}, "login:", 4*time.Minute).stop()
+
+	t.Run("PXE", func(t *testing.T) { installOverNetwork(t, target, fi.Size()) })
+}
+
+// installOverNetwork unpacks the PXE install archive of the bios-ext4
+// disk in target, serves it over HTTP on 127.0.0.1 (the guest's
+// 10.0.2.2), boots its installer as a boot server would (the archive's
+// kernel and install initrd, its .append line with the placeholder URL
+// replaced) beside an empty disk, and checks that the disk then holds
+// the raw image byte for byte (the raw disk's boot is checked above).
+func installOverNetwork(t *testing.T, target string, size int64) {
+	pxe := unpack(t, filepath.Join(target, base+".install.tar"), base+".append", base+".config.bootoptions", base+".initrd", base+".kernel",
+		base+".sha256", base+".xz", "pxeboot."+base+".initrd", "pxeboot."+base+".kernel")
+	sum := strings.Fields(mustRead(t, filepath.Join(target, base+".raw.sha256")))[0]
+	if got := strings.Fields(mustRead(t, filepath.Join(pxe, base+".sha256"))); len(got) != 3 || got[0] != sum || got[1]+"*"+got[2] != fmt.Sprintf("%d*8192", size/8192) {
+		t.Errorf("%s.sha256 = %v, want KIWI's %s %d 8192", base, got, sum, size/8192)
+	}
+	line := strings.TrimSpace(mustRead(t, filepath.Join(pxe, base+".append")))
+	const placeholder = "rd.kiwi.install.pxe rd.kiwi.install.image=http://example.com/image.xz"
+	if line != placeholder+" console=ttyS0" {
+		t.Errorf(".append = %q, want KIWI's %q and the kernelcmdline", line, placeholder)
+	}
+	if b := mustRead(t, filepath.Join(pxe, base+".config.bootoptions")); !strings.HasPrefix(b, "root=UUID=") || !strings.Contains(b, "console=ttyS0") {
+		t.Errorf(".config.bootoptions = %q, want the installed system's command line", b)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(pxe))}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	url := fmt.Sprintf("http://10.0.2.2:%d/%s.xz", ln.Addr().(*net.TCPAddr).Port, base)
+	disk := filepath.Join(t.TempDir(), "pxe-target.raw")
+	if err := os.Truncate(mustCreate(t, disk), size+256<<20); err != nil {
+		t.Fatal(err)
+	}
+	v := boot(t, bootOptions{Disk: disk, Kernel: filepath.Join(pxe, base+".kernel"), Initrd: filepath.Join(pxe, "pxeboot."+base+".initrd"),
+		Append: strings.Replace(line, "http://example.com/image.xz", url, 1),
+		Extra:  []string{"-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"}},
+		"kiwi-install: done: /dev/vda holds "+base+".raw", 8*time.Minute)
+	select {
+	case <-v.done:
+	case <-time.After(2 * time.Minute):
+		t.Errorf("the PXE installer did not reboot:\n%s", v.tail(20))
+	}
+	v.stop()
+	got := mustOutput(t, "sh", "-c", `head -c "$1" "$2" | sha256sum | cut -d" " -f1`, "sh", strconv.FormatInt(size, 10), disk)
+	if strings.TrimSpace(got) != sum {
+		t.Errorf("the disk the PXE installer wrote does not hold the image: sha256 %s, want %s", strings.TrimSpace(got), sum)
+	}
 }
 
 // mustCreate creates an empty file and returns its path.

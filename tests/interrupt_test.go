@@ -181,7 +181,7 @@ func TestInterruptedCreate(t *testing.T) {
 		name, profile, at string
 		sig               syscall.Signal
 	}{
-		{"SIGTERMDuringMkfs", "bios-ext4", `\| run cmd=[^\n]*mkfs\.ext4`, syscall.SIGTERM},
+		{"SIGTERMDuringMkfs", "efi-ext4", `\| run cmd=[^\n]*mkfs\.ext4`, syscall.SIGTERM},
 		{"SIGINTDuringQemuImg", "efi-btrfs", `\| run cmd=[^\n]*qemu-img convert`, syscall.SIGINT},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -203,6 +203,19 @@ func TestInterruptedCreate(t *testing.T) {
 			}
 		})
 	}
+	// The same root with the bios-ext4 profile's PXE installer, which
+	// needs dracut-network and curl in the image (the boot root has
+	// neither): refused before any work, naming the packages.
+	t.Run("InstallPXEWithoutNetworkModules", func(t *testing.T) {
+		target := filepath.Join(t.TempDir(), "out")
+		r := kiwi(t, "--profile", "bios-ext4", "system", "create", "--root", root, "--target-dir", target)
+		if r.err == nil || !strings.Contains(r.stderr, "installpxe") || !strings.Contains(r.stderr, "dracut-network") || !strings.Contains(r.stderr, "curl (package curl)") {
+			t.Errorf("create of installpxe from a root without the network modules: %v\n%s", r.err, tail(r.stderr, 1500))
+		}
+		if _, err := os.Stat(target); err == nil {
+			t.Error("the refused create made the target dir")
+		}
+	})
 }
 
 // TestInterruptedStackbuild signals stackbuild while it pulls from a
