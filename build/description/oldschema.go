@@ -201,9 +201,11 @@ var oldSteps = []struct {
 			name := n.get("bootloader")
 			bl := &node{Name: "bootloader", Pos: n.Pos}
 			bl.set("name", name)
-			for from, to := range map[string]string{"bootloader_console": "console", "boottimeout": "timeout", "zipl_targettype": "targettype"} {
-				if v := n.get(from); v != "" {
-					bl.set(to, v)
+			// In this order: the upgraded XML is hashed into the phase
+			// keys, so it must come out the same every time.
+			for _, a := range [][2]string{{"bootloader_console", "console"}, {"boottimeout", "timeout"}, {"zipl_targettype", "targettype"}} {
+				if v := n.get(a[0]); v != "" {
+					bl.set(a[1], v)
 				}
 			}
 			for _, a := range []string{"bootloader", "bootloader_console", "boottimeout", "zipl_targettype"} {

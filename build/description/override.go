@@ -127,9 +127,9 @@ func ParseRepoTuple(s string) (RepoTuple, error) {
 			}
 		}
 	}
-	for name, v := range map[string]string{"imageinclude": t.ImageInclude, "package_gpgcheck": t.PackageGPGCheck, "repo_gpgcheck": t.RepoGPGCheck} {
-		if _, ok := parseBool(v); v != "" && !ok {
-			return RepoTuple{}, fmt.Errorf("repository %q: %s is %q: use true or false", s, name, v)
+	for _, f := range [][2]string{{"imageinclude", t.ImageInclude}, {"package_gpgcheck", t.PackageGPGCheck}, {"repo_gpgcheck", t.RepoGPGCheck}} {
+		if _, ok := parseBool(f[1]); f[1] != "" && !ok {
+			return RepoTuple{}, fmt.Errorf("repository %q: %s is %q: use true or false", s, f[0], f[1])
 		}
 	}
 	return t, nil
