@@ -28,7 +28,7 @@ func editedDescription(t *testing.T, edits ...[2]string) string {
 	return dir
 }
 
-const buildType = `<type image="oem" filesystem="ext4" firmware="efi" format="qcow2" kernelcmdline="console=ttyS0" editbootconfig="edit_boot_config.sh">`
+const buildType = `<type image="oem" filesystem="ext4" firmware="efi" format="qcow2" kernelcmdline="console=ttyS0" editbootconfig="edit_boot_config.sh" editbootinstall="edit_boot_install.sh">`
 
 // TestRefusedSettingsFailBeforeAnyWork: a setting this kiwi does not
 // build fails system build within a second, names the attribute (never a
