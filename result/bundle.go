@@ -190,11 +190,7 @@ func bundleOne(ctx context.Context, o BundleOptions, stage string, it item) ([]s
 	}
 	if it.file.Compress && !o.NoCompress {
 		log.Info("--> Compressing")
-		opts := o.XZOptions
-		if opts == nil {
-			opts = []string{"--threads=0"}
-		}
-		args := append(append([]string{"-f"}, opts...), "--", dst)
+		args := append(append([]string{"-f"}, XZOptions(o.XZOptions)...), "--", dst)
 		if _, err := o.Run.Run(ctx, runner.Cmd{Name: "xz", Args: args}); err != nil {
 			return nil, err
 		}
@@ -296,4 +292,13 @@ func List(r *Results) []string {
 		out = append(out, "--> "+k+": "+lines[k])
 	}
 	return out
+}
+
+// XZOptions are the options xz compresses results with: the runtime
+// config's "xz: - options:" (opts), or KIWI's default, --threads=0.
+func XZOptions(opts []string) []string {
+	if opts == nil {
+		return []string{"--threads=0"}
+	}
+	return opts
 }

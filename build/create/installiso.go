@@ -26,7 +26,7 @@ const installInitrd = "/boot/kiwi-install.initrd"
 // the target disk, checks it and reboots into it (boot.Install). The
 // raw disk goes onto the media in a squashfs (compressed, holes kept),
 // from a hard link: it is not copied. Nothing is mounted.
-func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel, raw, work, base string) (Result, error) {
+func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel, src installSource, work, base string) (Result, error) {
 	volid := t.InstallVolumeID
 	if volid == "" {
 		volid = defaultInstallVolumeID
@@ -39,19 +39,11 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 		}
 	}
 	o.Log.Info("install media: the disk image in a squashfs", "volid", volid)
-	fi, err := os.Stat(raw)
-	if err != nil {
-		return Result{}, err
-	}
-	sum, err := checksum.File(raw)
-	if err != nil {
-		return Result{}, err
-	}
 	image := filepath.Join(work, "install-image")
 	if err := os.Mkdir(image, 0o755); err != nil {
 		return Result{}, err
 	}
-	if err := os.Link(raw, filepath.Join(image, base+".raw")); err != nil {
+	if err := os.Link(src.path, filepath.Join(image, base+".raw")); err != nil {
 		return Result{}, err
 	}
 	squash := base + ".raw.squashfs"
@@ -62,7 +54,7 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 		return Result{}, err
 	}
 
-	inst := &boot.Install{VolumeID: volid, Image: squash, Raw: base + ".raw", Checksum: sum, Size: fi.Size(),
+	inst := &boot.Install{VolumeID: volid, Image: squash, Raw: base + ".raw", Checksum: src.sum, Size: src.size,
 		DeviceFilter: t.DeviceFilter, SkipVerify: t.SkipVerify, Shutdown: t.InstallShutdown}
 	if err := makeInstallInitrd(ctx, o, kernel, inst, filepath.Join(media, loader, "initrd")); err != nil {
 		return Result{}, err
@@ -119,4 +111,24 @@ func makeInstallInitrd(ctx context.Context, o Options, kernel *boot.Kernel, i *b
 		err = rerr
 	}
 	return err
+}
+
+// installSource is the raw disk the installers write: its path, and its
+// size and SHA-256, read once for both install media.
+type installSource struct {
+	path string
+	size int64
+	sum  string
+}
+
+func readInstallSource(raw string) (installSource, error) {
+	fi, err := os.Stat(raw)
+	if err != nil {
+		return installSource{}, err
+	}
+	sum, err := checksum.File(raw)
+	if err != nil {
+		return installSource{}, err
+	}
+	return installSource{path: raw, size: fi.Size(), sum: sum}, nil
 }

@@ -11,7 +11,6 @@ import (
 	"strconv"
 
 	"github.com/kiwi-go/kiwi/boot"
-	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/result"
 )
@@ -37,35 +36,23 @@ const pxeImageURL = "http://example.com/image.xz"
 //   - <base>.config.bootoptions: the installed system's command line.
 //
 // Everything is made in work; nothing is mounted.
-func installPXE(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel, raw, work, base, bootOptions string) (Result, error) {
+func installPXE(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel, src installSource, work, base, bootOptions string) (Result, error) {
 	dir := filepath.Join(work, "pxe-install")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
 
-	sum, err := checksum.File(raw)
-	if err != nil {
-		return Result{}, err
-	}
-	fi, err := os.Stat(raw)
-	if err != nil {
-		return Result{}, err
-	}
-	blocks, blocksize := blockList(fi.Size())
-	if err := os.WriteFile(filepath.Join(dir, base+".sha256"), fmt.Appendf(nil, "%s %d %d\n", sum, blocks, blocksize), 0o644); err != nil {
+	blocks, blocksize := blockList(src.size)
+	if err := os.WriteFile(filepath.Join(dir, base+".sha256"), fmt.Appendf(nil, "%s %d %d\n", src.sum, blocks, blocksize), 0o644); err != nil {
 		return Result{}, err
 	}
 	// xz replaces its input: it gets a second link of the raw disk.
 	o.Log.Info("install archive: compressing the disk image (xz)")
-	if err := os.Link(raw, filepath.Join(dir, base)); err != nil {
+	if err := os.Link(src.path, filepath.Join(dir, base)); err != nil {
 		return Result{}, err
 	}
-	opts := o.XZOptions
-	if opts == nil {
-		opts = []string{"--threads=0"}
-	}
-	if _, err := o.Run.Run(ctx, runner.Cmd{Name: "xz", Args: append(append([]string{"--force"}, opts...), "--", filepath.Join(dir, base))}); err != nil {
+	if _, err := o.Run.Run(ctx, runner.Cmd{Name: "xz", Args: append(append([]string{"--force"}, result.XZOptions(o.XZOptions)...), "--", filepath.Join(dir, base))}); err != nil {
 		return Result{}, fmt.Errorf("install archive: compress the disk image: %w", err)
 	}
 	// Options with --keep leave the link: it is no member.

@@ -89,8 +89,14 @@ func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var src installSource
+	if t.InstallISO || t.InstallPXE {
+		if src, err = readInstallSource(raw); err != nil {
+			return nil, err
+		}
+	}
 	if t.InstallISO {
-		r, err := installISO(ctx, o, t, kernel, raw, work, base)
+		r, err := installISO(ctx, o, t, kernel, src, work, base)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +105,7 @@ func OEM(ctx context.Context, t DiskType, o Options) ([]Result, error) {
 	if t.InstallPXE {
 		// The installed system's command line, for the boot server's
 		// kexec (KIWI's config.bootoptions).
-		r, err := installPXE(ctx, o, t, kernel, raw, work, base, grubMenu(t, kernel, ids, place).Cmdline)
+		r, err := installPXE(ctx, o, t, kernel, src, work, base, grubMenu(t, kernel, ids, place).Cmdline)
 		if err != nil {
 			return nil, err
 		}
