@@ -12,6 +12,7 @@ import (
 	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/userns"
 )
 
 // boxbuildFlags are boxbuild's own options (before --).
@@ -194,7 +195,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 		if _, err := box.FindVirtiofsd(); err != nil {
 			return err
 		}
-		if os.Geteuid() != 0 {
+		if !userns.HostRoot() {
 			return fmt.Errorf("--virtiofs-sharing: virtiofsd needs root; run as root or use the default 9p sharing")
 		}
 	}

@@ -9,16 +9,42 @@ import (
 
 	"github.com/kiwi-go/kiwi/internal/dirlock"
 	"github.com/kiwi-go/kiwi/internal/journal"
+	"github.com/kiwi-go/kiwi/internal/userns"
 )
 
 // stateBase is where runs keep their locks and records: /run/lock/kiwi
 // (a tmpfs: nothing outlives a reboot), whatever --shared-cache-dir each
-// run uses, so every run sees every other.
+// run uses, so every run sees every other. An ordinary user's runs keep
+// theirs in the user's runtime dir (a tmpfs too), else in the user's
+// cache: nothing of theirs is written outside what the user owns.
 func stateBase() string {
+	if ordinaryUser() {
+		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+			return filepath.Join(d, "kiwi")
+		}
+		return filepath.Join(defaultCacheDir(), "run")
+	}
 	if _, err := os.Stat("/run/lock"); err == nil {
 		return "/run/lock/kiwi"
 	}
 	return filepath.Join(os.TempDir(), "kiwi-state")
+}
+
+// defaultCacheDir is --shared-cache-dir's default: KIWI's /var/cache/kiwi
+// for root, the user's cache dir (~/.cache/kiwi) for everyone else.
+func defaultCacheDir() string {
+	if ordinaryUser() {
+		if d, err := os.UserCacheDir(); err == nil {
+			return filepath.Join(d, "kiwi")
+		}
+	}
+	return "/var/cache/kiwi"
+}
+
+// ordinaryUser reports whether kiwi runs for a user other than the
+// host's root: before or after entering its user namespace.
+func ordinaryUser() bool {
+	return !userns.HostRoot()
 }
 
 // lockDir takes the lock that keeps a second kiwi run out of dir (a

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"go.podman.io/storage/pkg/reexec"
@@ -16,8 +17,10 @@ import (
 // commandName is the name kiwi was called by in its help and errors:
 // kiwi, or kiwi-ng for the scripts written for KIWI NG (hack/install.sh
 // links that name).
+// The copy running in a user namespace is called NAME-in-a-user-namespace
+// (internal/userns).
 func commandName(arg0 string) string {
-	if filepath.Base(arg0) == "kiwi-ng" {
+	if strings.TrimSuffix(filepath.Base(arg0), "-in-a-user-namespace") == "kiwi-ng" {
 		return "kiwi-ng"
 	}
 	return "kiwi"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/internal/timing"
+	"github.com/kiwi-go/kiwi/internal/userns"
 )
 
 // globals are KIWI's global options; they stand before the command group
@@ -71,7 +72,7 @@ func newRootCommand(name, version string) *cobra.Command {
 	f.StringVar(&g.config, "config", "", "runtime configuration file")
 	f.StringVar(&g.targetArch, "target-arch", "", "architecture of the image (default: the host's; another one is built through qemu-user-static's binfmt_misc handler)")
 	f.StringVar(&g.kiwiFile, "kiwi-file", "", "name of the description file in the description directory")
-	f.StringVar(&g.sharedCacheDir, "shared-cache-dir", "/var/cache/kiwi", "cache shared between builds (packages, layers, stash state)")
+	f.StringVar(&g.sharedCacheDir, "shared-cache-dir", defaultCacheDir(), "cache shared between builds (packages, layers, stash state)")
 	f.StringVar(&g.tempDir, "temp-dir", "/var/tmp", "directory for temporary data")
 	f.StringArrayVar(&g.setenv, "setenv", nil, "set VAR=value in the environment of the build (repeatable)")
 	root.AddCommand(newSystemCommand(g))
@@ -81,8 +82,29 @@ func newRootCommand(name, version string) *cobra.Command {
 	return root
 }
 
+// userNamespace is the annotation of the commands that write root trees,
+// images or local storage: an ordinary user runs them in a user namespace.
+const userNamespace = "kiwi/user-namespace"
+
+// asUser marks c as a command an ordinary user runs in a user namespace
+// (internal/userns), where the files it makes can have any owner.
+func asUser(c *cobra.Command) *cobra.Command {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[userNamespace] = "yes"
+	return c
+}
+
 // setup opens the log and applies --setenv before any command runs.
 func (g *globals) setup(cmd *cobra.Command) error {
+	if cmd.Annotations[userNamespace] != "" {
+		// First of all: the copy in the namespace does everything
+		// below itself, and this process only waits for it.
+		if err := userns.Enter(); err != nil {
+			return err
+		}
+	}
 	for _, kv := range g.setenv {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {

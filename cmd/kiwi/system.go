@@ -7,13 +7,13 @@ func newSystemCommand(g *globals) *cobra.Command {
 		Use:   "system",
 		Short: "Build, stash and stack root trees and images",
 	}
-	c.AddCommand(newPrepareCommand(g))
-	c.AddCommand(newBuildCommand(g))
-	c.AddCommand(newStashCommand(g))
-	c.AddCommand(newCreateCommand(g))
-	c.AddCommand(newUpdateCommand(g))
-	c.AddCommand(newStackbuildCommand(g))
+	c.AddCommand(asUser(newPrepareCommand(g)))
+	c.AddCommand(asUser(newBuildCommand(g)))
+	c.AddCommand(asUser(newStashCommand(g)))
+	c.AddCommand(asUser(newCreateCommand(g)))
+	c.AddCommand(asUser(newUpdateCommand(g)))
+	c.AddCommand(asUser(newStackbuildCommand(g)))
 	c.AddCommand(newBoxbuildCommand(g))
-	c.AddCommand(newCleanupCommand(g))
+	c.AddCommand(asUser(newCleanupCommand(g)))
 	return c
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/userns"
 )
 
 // Run runs a command inside root with /proc, /sys and /dev available.
@@ -54,7 +55,7 @@ func RunCmd(ctx context.Context, r runner.Runner, c Cmd) ([]byte, error) {
 root=$1; onhost=$2; nb=$3; shift 3
 mkdir -p "$root/proc" "$root/sys" "$root/dev"
 mount -t proc proc "$root/proc"
-mount -t sysfs sysfs "$root/sys"
+mount -t sysfs sysfs "$root/sys" 2>/dev/null || mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
 while [ "$nb" -gt 0 ]; do
   kind=$1 src=$2 dst=$root$3; shift 3; nb=$((nb-1))
@@ -70,7 +71,15 @@ exec chroot "$root" "$@"`
 	if c.OnHost {
 		onHost = "1"
 	}
-	full := []string{"--mount", "--propagation", "private", "--fork", "--kill-child", "sh", "-c", script, "sh", c.Root, onHost, strconv.Itoa(len(c.Binds))}
+	full := []string{"--mount", "--propagation", "private", "--fork", "--kill-child"}
+	if userns.Inside() {
+		// Root of a user namespace may mount proc only for a pid
+		// namespace of its own, and sysfs only for a network namespace
+		// of its own: the new pid namespace gives the first, and the
+		// host's /sys is bound instead of the second (above).
+		full = append(full, "--pid")
+	}
+	full = append(full, "sh", "-c", script, "sh", c.Root, onHost, strconv.Itoa(len(c.Binds)))
 	for _, b := range c.Binds {
 		kind := "dir"
 		if b.File {
