@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/kiwi-go/kiwi/internal/userns"
 )
 
 // The ways a VM box gets the host's directories.
@@ -70,7 +72,7 @@ func noStop() {}
 // device nodes and root-owned trees); as another user QEMU can only map
 // them into extended attributes.
 func security9p() string {
-	if os.Geteuid() == 0 {
+	if userns.HostRoot() {
 		return "passthrough"
 	}
 	return "mapped-xattr"

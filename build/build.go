@@ -26,6 +26,7 @@ import (
 	"github.com/kiwi-go/kiwi/build/prepare"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/userns"
 	"github.com/kiwi-go/kiwi/oci"
 )
 
@@ -95,6 +96,9 @@ func Plan(d *description.Description, log *slog.Logger) (*create.Job, error) {
 	}
 	if err := pkgmanager.Check(d); err != nil {
 		return nil, err
+	}
+	if job.Mounts != "" && !userns.HostRoot() {
+		return nil, fmt.Errorf("%s: %s is filled through a loop mount (xfsprogs cannot fill an image from a directory), which only the host's root may make: run as root, or use ext4 or btrfs, which kiwi fills without mounting", d.File, job.Mounts)
 	}
 	for _, w := range job.Ignored {
 		logger(log).Warn(w)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/internal/timing"
+	"github.com/kiwi-go/kiwi/internal/userns"
 )
 
 // Filesystem is a filesystem to make from a directory.
@@ -283,7 +284,7 @@ func makeXFS(ctx context.Context, r runner.Runner, fs Filesystem, dir, file stri
 	if dir == "" {
 		return nil
 	}
-	if os.Geteuid() != 0 {
+	if !userns.HostRoot() {
 		return fmt.Errorf("filling an xfs filesystem needs root (a loop mount: xfsprogs cannot fill an image from a directory); run as root or use ext4 or btrfs")
 	}
 	mnt, err := os.MkdirTemp(filepath.Dir(file), ".xfs-mnt-")

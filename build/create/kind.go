@@ -22,6 +22,10 @@ type Job struct {
 	// Ignored are the settings that have no effect on this image, each
 	// with the reason, for the caller to warn about.
 	Ignored []string
+	// Mounts names what the job fills through a loop mount, "" when
+	// nothing (xfs: Debian's xfsprogs cannot fill an image from a
+	// directory). Only the host's root can do that.
+	Mounts string
 
 	run       func(context.Context, Options) ([]Result, error)
 	rootCheck func(root string) error
@@ -92,7 +96,19 @@ func Plan(d *description.Description) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: <type image=%q>: %w", d.File, image, err)
 	}
-	return &Job{Kind: k.name, Image: image, Ignored: ignored, run: b.run, rootCheck: b.rootCheck, desc: d}, nil
+	return &Job{Kind: k.name, Image: image, Ignored: ignored, Mounts: mounts(d, k.name), run: b.run, rootCheck: b.rootCheck, desc: d}, nil
+}
+
+// mounts is Job.Mounts for d's type of kind: an xfs filesystem image,
+// or an oem or kis root filesystem of xfs.
+func mounts(d *description.Description, kind string) string {
+	switch {
+	case d.Type.Image == "xfs":
+		return "the xfs filesystem image"
+	case (kind == "oem" || kind == "kis") && d.Type.Filesystem == "xfs":
+		return `the xfs root filesystem (filesystem="xfs")`
+	}
+	return ""
 }
 
 // CheckRoot checks that root has what the job needs inside it (a kernel,
