@@ -101,13 +101,15 @@ func Make(ctx context.Context, r runner.Runner, fs Filesystem, dir, file string,
 			return err
 		}
 		args := []string{"-C", "-n", fs.Label}
-		if fs.UUID != "" {
-			args = append(args, "-i", fs.UUID)
-		}
 		if fs.Epoch != nil {
 			// The volume label's entry and the boot sector's fill come
-			// from the clock and chance otherwise.
+			// from the clock and chance otherwise. Before -i: it also
+			// sets the volume id (to 1234-ABCD), and the later option
+			// wins, so after -i the fstab's /boot/efi would be missing.
 			args = append(args, "--invariant")
+		}
+		if fs.UUID != "" {
+			args = append(args, "-i", fs.UUID)
 		}
 		args = append(args, fs.CreateOptions...)
 		args = append(args, file, strconv.FormatInt(fs.Size/1024, 10))

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,14 @@ func TestMakeWithEpochIsReproducible(t *testing.T) {
 			if x, y := make(a, c.fs+".a", &epoch), make(b, c.fs+".b", &epoch); x != y {
 				out, _ := exec.Command("cmp", "-l", filepath.Join(work, c.fs+".a"), filepath.Join(work, c.fs+".b")).Output()
 				t.Errorf("two %s filesystems of one tree with SOURCE_DATE_EPOCH differ:\n%.600s", c.fs, out)
+			}
+			if c.fs == "fat" {
+				// The fstab names the ESP by this id: the reproducible
+				// filesystem must still carry it.
+				out, err := exec.Command("blkid", "-p", "-o", "value", "-s", "UUID", filepath.Join(work, "fat.a")).Output()
+				if err != nil || strings.TrimSpace(string(out)) != "0B2A-3C4D" {
+					t.Errorf("the FAT volume id with SOURCE_DATE_EPOCH is %q (%v), not the 0B2A-3C4D asked for", out, err)
+				}
 			}
 			if c.fs == "ext4" {
 				img := filepath.Join(work, "ext4.fs")
