@@ -20,6 +20,7 @@ import (
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/chroot"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/userns"
 )
 
 // apt installs Debian and Ubuntu packages: debootstrap (on the host)
@@ -131,8 +132,18 @@ func (a *apt) Bootstrap(ctx context.Context, pkgs []string) error {
 	// debootstrap mounts /proc and /sys in the new root while it
 	// configures packages; in a private mount namespace those mounts
 	// vanish with it, also when it is interrupted.
-	args = append([]string{"--mount", "--propagation", "private", "--fork", "--kill-child", "debootstrap"}, args...)
-	if _, err := a.run.Run(ctx, runner.Cmd{Name: "unshare", Args: args}); err != nil {
+	ns := []string{"--mount", "--propagation", "private", "--fork", "--kill-child"}
+	var env []string
+	if userns.Inside() {
+		// Root of a user namespace makes no device nodes and mounts
+		// proc only for a pid namespace of its own: debootstrap's
+		// container mode (container=lxc) binds the host's /dev nodes
+		// instead of making them.
+		ns = append(ns, "--pid")
+		env = []string{"container=lxc"}
+	}
+	args = append(append(ns, "debootstrap"), args...)
+	if _, err := a.run.Run(ctx, runner.Cmd{Name: "unshare", Args: args, Env: env}); err != nil {
 		return fmt.Errorf("debootstrap %s from %s: %w", repo.dist, repo.uri, err)
 	}
 	// debootstrap copies the packages it installed into the root's own
