@@ -214,7 +214,10 @@ func clampExtTimes(ctx context.Context, r runner.Runner, dir, file string, offse
 		if strings.ContainsAny(rel, "\n\"") {
 			return fmt.Errorf("%s: a file name with a newline or a double quote cannot be given a reproducible time (unset SOURCE_DATE_EPOCH or rename it)", p)
 		}
-		q := `"/` + strings.TrimPrefix(rel, ".") + `"`
+		q := `"/` + rel + `"`
+		if rel == "." {
+			q = `"/"`
+		}
 		fmt.Fprintf(&cmds, "sif %s atime %s\nsif %s ctime %s\n", q, at, q, at)
 		info, err := d.Info()
 		if err != nil {

@@ -29,6 +29,10 @@ func tree(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	// A dot file at the top, as kiwi's /.profile.
+	if err := os.WriteFile(filepath.Join(dir, ".profile"), []byte("kiwi_iname=x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "with space"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
