@@ -229,7 +229,13 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 		out = o.Output
 	}
 	args = append(args, out, k.Version)
-	if _, err := chroot.Run(ctx, r, root, nil, "dracut", args...); err != nil {
+	// No device nodes in the initrd: the kernel unpacks its built-in
+	// initramfs (/dev/console) first and the initrd's systemd mounts
+	// devtmpfs, so dracut's five mknods add nothing a boot uses, and a
+	// user namespace cannot make them (dracut leaves them out there
+	// itself): with them left out everywhere, an ordinary user's initrd
+	// has root's bytes.
+	if _, err := chroot.Run(ctx, r, root, []string{"DRACUT_NO_MKNOD=1"}, "dracut", args...); err != nil {
 		return fmt.Errorf("build initrd: %w", err)
 	}
 	return nil
