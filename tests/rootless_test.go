@@ -1,0 +1,342 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// osUser is an ordinary account the test makes, as useradd on Debian
+// makes one: a home and 65536 subordinate uids and gids.
+type osUser struct {
+	name             string
+	uid, gid         int
+	home, runtime    string
+	subuid, subgid   int // first subordinate id
+	subCount         int
+	kiwi             string // a copy of the binary under test the user can run
+	storageConf      string
+	startMarker      string
+	allowedWriteDirs []string
+}
+
+// newUser adds a user for one test and removes it, its home and its
+// runtime dir afterwards.
+func newUser(t *testing.T) *osUser {
+	t.Helper()
+	name := fmt.Sprintf("kiwit%d", os.Getpid()%100000)
+	if out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd %s: %v\n%s", name, err, out)
+	}
+	u := &osUser{name: name}
+	t.Cleanup(func() {
+		// Rootless podman keeps the user's namespace open with a pause
+		// process: the test started it, the test ends it.
+		if b, err := os.ReadFile(filepath.Join(u.runtime, "libpod", "tmp", "pause.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		// Files of the user's namespace belong to its subordinate ids:
+		// root removes them with the home.
+		if out, err := exec.Command("userdel", "--remove", "--force", name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v\n%s", name, err, out)
+		}
+		os.RemoveAll(u.home)
+		if u.runtime != "" {
+			os.RemoveAll(u.runtime)
+		}
+	})
+	pw, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.uid, _ = strconv.Atoi(pw.Uid)
+	u.gid, _ = strconv.Atoi(pw.Gid)
+	u.home = pw.HomeDir
+	for _, f := range []struct {
+		file  string
+		start *int
+	}{{"/etc/subuid", &u.subuid}, {"/etc/subgid", &u.subgid}} {
+		start, count := subIDs(t, f.file, name)
+		if count < 65536 {
+			t.Fatalf("useradd gave %s %d ids in %s; the test needs Debian's default of 65536 (SUB_UID_COUNT in /etc/login.defs)", name, count, f.file)
+		}
+		*f.start, u.subCount = start, count
+	}
+	// What a login session has: a runtime dir of the user's own
+	// (logind makes /run/user/UID), so nothing lands in /tmp.
+	u.runtime = filepath.Join("/run/user", strconv.Itoa(u.uid))
+	if err := os.MkdirAll(u.runtime, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(u.runtime, u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
+	// Debian 12's podman (4.3) picks vfs for a user without a storage
+	// configuration where kiwi's newer containers/storage picks native
+	// overlay: the user's storage.conf makes both use overlay (see
+	// docs/rootless.md).
+	u.storageConf = filepath.Join(u.home, ".config", "containers", "storage.conf")
+	u.write(t, u.storageConf, "[storage]\ndriver = \"overlay\"\n")
+	u.kiwi = filepath.Join(u.home, "bin", "kiwi")
+	b, err := os.ReadFile(s.kiwi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.write(t, u.kiwi, string(b))
+	if err := os.Chmod(u.kiwi, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// podman, which the test runs as the user too, keeps its locks in
+	// shared memory.
+	u.allowedWriteDirs = []string{u.home, u.runtime, fmt.Sprintf("/dev/shm/libpod_rootless_lock_%d", u.uid)}
+	return u
+}
+
+// markStart notes the time from which writesOutside looks.
+func (u *osUser) markStart(t *testing.T) {
+	t.Helper()
+	u.startMarker = filepath.Join(u.home, ".kiwi-test-start")
+	u.write(t, u.startMarker, "")
+	// find -newer compares with the marker's mtime: let a tick pass.
+	time.Sleep(1100 * time.Millisecond)
+}
+
+// subIDs reads the user's range from /etc/subuid or /etc/subgid.
+func subIDs(t *testing.T, file, name string) (start, count int) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.Split(sc.Text(), ":")
+		if len(parts) == 3 && parts[0] == name {
+			start, _ = strconv.Atoi(parts[1])
+			count, _ = strconv.Atoi(parts[2])
+			return start, count
+		}
+	}
+	t.Fatalf("useradd gave %s no range in %s", name, file)
+	return 0, 0
+}
+
+// write makes a file of the user's (and its parent dirs below home).
+func (u *osUser) write(t *testing.T, path, content string) {
+	t.Helper()
+	rel, err := filepath.Rel(u.home, path)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		t.Fatalf("%s is outside %s", path, u.home)
+	}
+	dir := u.home
+	for _, part := range strings.Split(filepath.Dir(rel), string(filepath.Separator)) {
+		if part == "." {
+			continue
+		}
+		dir = filepath.Join(dir, part)
+		if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+			t.Fatal(err)
+		}
+		if err := os.Chown(dir, u.uid, u.gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// command runs name as the user, with a login's environment and
+// nothing of the test's (no storage or containers.conf of root's).
+func (u *osUser) command(env []string, name string, args ...string) *exec.Cmd {
+	full := append([]string{"--reuid", strconv.Itoa(u.uid), "--regid", strconv.Itoa(u.gid), "--init-groups", "--", name}, args...)
+	c := exec.Command("setpriv", full...)
+	c.Dir = u.home
+	c.Env = append([]string{
+		"HOME=" + u.home, "USER=" + u.name, "LOGNAME=" + u.name, "LANG=C.UTF-8",
+		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+		"XDG_RUNTIME_DIR=" + u.runtime,
+	}, env...)
+	return c
+}
+
+// mustRun runs name as the user and fails the test when it fails.
+func (u *osUser) mustRun(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	c := u.command(env, name, args...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Run(); err != nil {
+		t.Fatalf("%s %s as %s: %v\n%s%s", name, strings.Join(args, " "), u.name, err, out.String(), tail(errb.String(), 4000))
+	}
+	return out.String() + errb.String()
+}
+
+// ownedByUser reports whether uid (or gid) is one the user's runs may
+// leave on the host: its own, or one of its subordinate ids.
+func (u *osUser) owns(id, own, sub int) bool {
+	return id == own || (id >= sub && id < sub+u.subCount)
+}
+
+// writesOutside lists the files the user's ids created or changed since
+// the user was made outside the dirs it may write to.
+func (u *osUser) writesOutside(t *testing.T) []string {
+	t.Helper()
+	args := []string{"/", "/run", "/tmp", "/var/tmp", "/dev/shm", "-xdev", "("}
+	for i, d := range append([]string{"/proc", "/sys"}, u.allowedWriteDirs...) {
+		if i > 0 {
+			args = append(args, "-o")
+		}
+		args = append(args, "-path", d)
+	}
+	args = append(args, ")", "-prune", "-o", "-newer", u.startMarker, "(",
+		"-uid", strconv.Itoa(u.uid), "-o", "-gid", strconv.Itoa(u.gid),
+		"-o", "(", "-uid", "+"+strconv.Itoa(u.subuid-1), "-uid", "-"+strconv.Itoa(u.subuid+u.subCount), ")",
+		"-o", "(", "-gid", "+"+strconv.Itoa(u.subgid-1), "-gid", "-"+strconv.Itoa(u.subgid+u.subCount), ")",
+		")", "-print")
+	out, _ := exec.Command("find", args...).Output()
+	return strings.Fields(string(out))
+}
+
+// TestRootlessMainJob is the main job as an ordinary user (issue 19): a
+// root tree in the user's namespace is stashed into the user's storage
+// and pushed to a registry; stackbuild pulls it back and builds the demo
+// description into a disk that boots with the owners and modes an image
+// needs, while the host sees only the user's ids and nothing outside the
+// user's dirs changes. The same disk made by root from the same tree
+// with SOURCE_DATE_EPOCH has the same bytes.
+func TestRootlessMainJob(t *testing.T) {
+	u := newUser(t)
+	addr := startRegistry(t)
+	registry := addr + "/library"
+
+	// The user's root tree: the minbase fixture as the user's namespace
+	// shows it (root's files owned by the user, the others by
+	// subordinate ids), copied in by podman's own namespace.
+	root := filepath.Join(u.home, "root")
+	u.write(t, filepath.Join(root, ".keep"), "")
+	pack := exec.Command("tar", "-C", debianRoot(t), "--exclude=./dev/*", "--xattrs", "--xattrs-include=*", "-cf", "-", ".")
+	unpack := u.command(nil, "podman", "unshare", "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", root)
+	pipe(t, pack, unpack)
+	os.Remove(filepath.Join(root, ".keep"))
+	u.markStart(t)
+
+	kiwiAs := func(env []string, args ...string) string {
+		t.Helper()
+		return u.mustRun(t, env, u.kiwi, args...)
+	}
+	kiwiAs(nil, "system", "stash", "--root", root, "--container-name", "debian", "--tag", "bookworm",
+		"--push", "docker://"+registry+"/debian:bookworm")
+	if out := u.mustRun(t, nil, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "localhost/debian:bookworm") {
+		t.Errorf("podman images run by the user does not show the stash:\n%s", out)
+	}
+
+	desc := filepath.Join(u.home, "demo")
+	u.write(t, filepath.Join(desc, "config.xml"), mustRead(t, filepath.Join(s.repo, "hack", "demo", "config.xml")))
+	target := filepath.Join(u.home, "target")
+	epoch := []string{"SOURCE_DATE_EPOCH=1700000000"}
+	tmp := filepath.Join(u.home, "tmp")
+	u.write(t, filepath.Join(tmp, ".keep"), "")
+	kiwiAs(epoch, "--temp-dir", tmp, "system", "stackbuild", "--stash", "debian:bookworm",
+		"--from-registry", registry, "--description", desc, "--target-dir", target)
+
+	// The host sees only the user's ids in the target dir.
+	err := filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if !u.owns(int(st.Uid), u.uid, u.subuid) || !u.owns(int(st.Gid), u.gid, u.subgid) {
+			t.Errorf("%s belongs to %d:%d on the host, not to the user's ids", p, st.Uid, st.Gid)
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files := u.writesOutside(t); len(files) > 0 {
+		t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
+	}
+
+	base := filepath.Join(target, "debian-demo.x86_64-1.0.0")
+	v := boot(t, bootOptions{Disk: base + ".qcow2", Format: "qcow2", EFI: true, Extra: []string{"-snapshot"}}, "login:", 4*time.Minute)
+	v.Send(t, "root\n")
+	pos := v.Expect(t, 0, "Password:", time.Minute)
+	v.Send(t, "kiwi\n")
+	pos = v.Expect(t, pos, "# ", time.Minute)
+	out, _ := v.Run(t, pos, "stat -c '%n %a %U:%G' /usr/bin/passwd /etc/shadow")
+	for _, want := range []string{"/usr/bin/passwd 4755 root:root", "/etc/shadow 640 root:shadow"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the booted disk lacks %q:\n%s", want, out)
+		}
+	}
+	v.Send(t, "poweroff\n")
+
+	// Root and the user create from the same tree: the user's prepared
+	// root, and root's copy of it as the user's namespace shows it.
+	userOut := filepath.Join(u.home, "again")
+	kiwiAs(epoch, "--temp-dir", tmp, "system", "create", "--root", filepath.Join(target, "build", "image-root"), "--target-dir", userOut)
+	rootTree := filepath.Join(t.TempDir(), "root")
+	if err := os.Mkdir(rootTree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pack = u.command(nil, "podman", "unshare", "tar", "-C", filepath.Join(target, "build", "image-root"), "--format=posix", "--xattrs", "--xattrs-include=*", "-cf", "-", ".")
+	pipe(t, pack, exec.Command("tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", rootTree))
+	rootOut := filepath.Join(t.TempDir(), "out")
+	if r := kiwiEnv(t, append(append([]string{}, s.env...), epoch...), "system", "create", "--root", rootTree, "--target-dir", rootOut); r.err != nil {
+		t.Fatalf("create as root: %v\n%s", r.err, tail(r.stderr, 3000))
+	}
+	for _, ext := range []string{"raw", "qcow2", "packages"} {
+		name := "debian-demo.x86_64-1.0.0." + ext
+		a := mustOutput(t, "sha256sum", filepath.Join(userOut, name))[:64]
+		b := mustOutput(t, "sha256sum", filepath.Join(rootOut, name))[:64]
+		if a != b {
+			diff, _ := exec.Command("sh", "-c", `cmp -l "$1" "$2" 2>&1 | head -20`, "sh", filepath.Join(userOut, name), filepath.Join(rootOut, name)).Output()
+			t.Errorf("%s made by the user (%s) differs from root's (%s):\n%s", name, a, b, diff)
+		}
+	}
+}
+
+// pipe runs from | to and fails the test when either fails.
+func pipe(t *testing.T, from, to *exec.Cmd) {
+	t.Helper()
+	r, err := from.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	to.Stdin = r
+	var e1, e2 bytes.Buffer
+	from.Stderr, to.Stderr = &e1, &e2
+	if err := from.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := to.Run(); err != nil {
+		from.Process.Kill()
+		from.Wait()
+		t.Fatalf("%s: %v\n%s", strings.Join(to.Args, " "), err, e2.String())
+	}
+	if err := from.Wait(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(from.Args, " "), err, e1.String())
+	}
+}
