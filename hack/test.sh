@@ -8,11 +8,21 @@ cd "$(dirname "$0")/.."
 . ./hack/env.sh
 status=0
 # Fixtures (the Debian roots, the rpm-md and pacman repositories) are
-# built once, before the tests, and cached under KIWI_TEST_CACHE.
-./hack/debian-root.sh >/dev/null
-./hack/distro-repos.sh >/dev/null
-./hack/debian-root.sh bookworm-netboot >/dev/null
+# built once, before the tests, and cached under KIWI_TEST_CACHE. On a
+# fresh machine that takes minutes, mostly downloads: meanwhile go vet
+# and the compilation of every test binary use the CPU.
+fixtures_log=$(mktemp /var/tmp/kiwi-fixtures.XXXXXX.log)
+( ./hack/debian-root.sh && ./hack/debian-root.sh bookworm-netboot && ./hack/distro-repos.sh ) >"$fixtures_log" 2>&1 &
+fixtures=$!
 go vet -tags "$KIWI_TAGS" ./... || status=1
+go test -tags "$KIWI_TAGS" -count=1 -run '^$' ./... >/dev/null || status=1
+if ! wait "$fixtures"; then
+  cat "$fixtures_log" >&2
+  rm -f "$fixtures_log"
+  echo "test.sh: building the test fixtures failed" >&2
+  exit 1
+fi
+rm -f "$fixtures_log"
 # -v output goes to a file: the console gets the package results, the
 # output of failed tests only (hack/testlog.awk), and the slowest tests,
 # which is what keeping the run within its time needs.
