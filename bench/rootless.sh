@@ -34,7 +34,7 @@ as_user() {
     XDG_RUNTIME_DIR="$runtime" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "$@"
 }
 install -o "$user" -m 755 bin/kiwi "$home/kiwi"
-install -d -o "$user" "$home/.config/containers" "$home/tmp"
+install -d -o "$user" "$home/.config" "$home/.config/containers" "$home/tmp"
 printf '[storage]\ndriver = "overlay"\n' >"$home/.config/containers/storage.conf"
 chown "$user:" "$home/.config/containers/storage.conf"
 
