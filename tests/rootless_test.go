@@ -241,6 +241,19 @@ func TestRootlessMainJob(t *testing.T) {
 		t.Helper()
 		return u.mustRun(t, env, u.kiwi, args...)
 	}
+	// Without subordinate ids the user is told the fix, before any work.
+	ids := fmt.Sprintf("%d-%d", u.subuid, u.subuid+u.subCount-1)
+	if out, err := exec.Command("usermod", "--del-subuids", ids, u.name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod --del-subuids: %v\n%s", err, out)
+	}
+	c := u.command(nil, u.kiwi, "system", "stash", "--root", root, "--container-name", "debian", "--tag", "bookworm")
+	if refusal, err := c.CombinedOutput(); err == nil || !strings.Contains(string(refusal), "usermod --add-subuids") {
+		t.Errorf("kiwi run by a user without subordinate uids: %v, want an error naming usermod --add-subuids:\n%s", err, refusal)
+	}
+	if out, err := exec.Command("usermod", "--add-subuids", ids, u.name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod --add-subuids: %v\n%s", err, out)
+	}
+
 	kiwiAs(nil, "system", "stash", "--root", root, "--container-name", "debian", "--tag", "bookworm",
 		"--push", "docker://"+registry+"/debian:bookworm")
 	if out := u.mustRun(t, nil, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "localhost/debian:bookworm") {
