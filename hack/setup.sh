@@ -12,7 +12,7 @@ packages="
   grub-common grub-pc-bin grub-efi-amd64-bin
   e2fsprogs dosfstools mtools xorriso squashfs-tools erofs-utils btrfs-progs xfsprogs gdisk fdisk
   ca-certificates git gcc libc6-dev bc xz-utils pigz zsync
-  zypper dnf rpm createrepo-c pacman-package-manager libarchive-tools
+  zypper dnf rpm createrepo-c pacman-package-manager makepkg libarchive-tools
 "
 # The cross-arch box test (KIWI_TEST_CROSS=1, not in the default run): an
 # aarch64 box is built through qemu-user and booted with qemu-system-aarch64.
