@@ -18,7 +18,7 @@ func newBoxCommand(g *globals) *cobra.Command {
 		Use:   "box",
 		Short: "Build and list the boxes system boxbuild runs builds in",
 	}
-	c.AddCommand(newBoxBuildCommand(g), newBoxListCommand(g))
+	c.AddCommand(asUser(newBoxBuildCommand(g)), newBoxListCommand(g))
 	return c
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -159,6 +158,11 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	} else if o.connection != "" {
 		return fmt.Errorf("--connection is a container option: add --container")
 	}
+	if o.container && o.kubeYAML == "" && !userns.HostRoot() {
+		// The box container is privileged (host /dev, SYS_ADMIN, MKNOD):
+		// podman gives that only to root.
+		return fmt.Errorf("--container runs the build in a privileged podman container, which needs root; as an ordinary user, build in a VM (leave out --container) or write --kube-yaml for a cluster")
+	}
 	boxArch, err := o.arch.arch()
 	if err != nil {
 		return err
@@ -246,7 +250,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err := build.CheckPush(job, cf.push); err != nil {
 		return fmt.Errorf("--%w (after --)", err)
 	}
-	kiwi, err := os.Executable()
+	kiwi, err := userns.Executable()
 	if err != nil {
 		return fmt.Errorf("find the running kiwi binary to share with the box: %w", err)
 	}

@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
+	"github.com/kiwi-go/kiwi/internal/userns"
 	"go.podman.io/storage/pkg/reexec"
 )
 
@@ -20,7 +19,7 @@ import (
 // The copy running in a user namespace is called NAME-in-a-user-namespace
 // (internal/userns).
 func commandName(arg0 string) string {
-	if strings.TrimSuffix(filepath.Base(arg0), "-in-a-user-namespace") == "kiwi-ng" {
+	if userns.CommandName(arg0) == "kiwi-ng" {
 		return "kiwi-ng"
 	}
 	return "kiwi"

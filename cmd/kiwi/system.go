@@ -13,7 +13,7 @@ func newSystemCommand(g *globals) *cobra.Command {
 	c.AddCommand(asUser(newCreateCommand(g)))
 	c.AddCommand(asUser(newUpdateCommand(g)))
 	c.AddCommand(asUser(newStackbuildCommand(g)))
-	c.AddCommand(newBoxbuildCommand(g))
+	c.AddCommand(asUser(newBoxbuildCommand(g)))
 	c.AddCommand(asUser(newCleanupCommand(g)))
 	return c
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.podman.io/storage/pkg/unshare"
@@ -99,4 +101,40 @@ func count(ranges []specs.LinuxIDMapping) (n uint64) {
 		n += uint64(r.Size)
 	}
 	return n
+}
+
+// reexecSuffix is what pkg/unshare appends to the name of the copy it
+// starts in the namespace.
+const reexecSuffix = "-in-a-user-namespace"
+
+// Executable is the path of the running kiwi binary, also in the copy in
+// the namespace: there /proc/self/exe can name something else (the copy
+// is not dumpable for its new owner), while the name it was started by is
+// the original's plus a suffix.
+func Executable() (string, error) {
+	if p, err := os.Executable(); err == nil && !Inside() {
+		return p, nil
+	}
+	name := strings.TrimSuffix(os.Args[0], reexecSuffix)
+	if !strings.Contains(name, "/") {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", fmt.Errorf("the kiwi binary %s: %w", name, err)
+		}
+		name = p
+	}
+	p, err := filepath.Abs(name)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("the kiwi binary %s is not a file (%v)", p, err)
+	}
+	return p, nil
+}
+
+// CommandName is the name kiwi was started by, without the suffix of the
+// copy in the namespace.
+func CommandName(arg0 string) string {
+	return strings.TrimSuffix(filepath.Base(arg0), reexecSuffix)
 }
