@@ -162,6 +162,14 @@ func (u *osUser) write(t *testing.T, path, content string) {
 	}
 }
 
+// chownAll gives dir and everything below it to the user.
+func (u *osUser) chownAll(t *testing.T, dir string) {
+	t.Helper()
+	if out, err := exec.Command("chown", "-R", fmt.Sprintf("%d:%d", u.uid, u.gid), dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown %s: %v\n%s", dir, err, out)
+	}
+}
+
 // command runs name as the user, with a login's environment and
 // nothing of the test's (no storage or containers.conf of root's).
 func (u *osUser) command(env []string, name string, args ...string) *exec.Cmd {
