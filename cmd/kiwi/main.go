@@ -15,9 +15,8 @@ import (
 
 // commandName is the name kiwi was called by in its help and errors:
 // kiwi, or kiwi-ng for the scripts written for KIWI NG (hack/install.sh
-// links that name).
-// The copy running in a user namespace is called NAME-in-a-user-namespace
-// (internal/userns).
+// links that name). The copy running in a user namespace is started as
+// NAME-in-a-user-namespace (internal/userns).
 func commandName(arg0 string) string {
 	if userns.CommandName(arg0) == "kiwi-ng" {
 		return "kiwi-ng"

@@ -108,9 +108,9 @@ func count(ranges []specs.LinuxIDMapping) (n uint64) {
 const reexecSuffix = "-in-a-user-namespace"
 
 // Executable is the path of the running kiwi binary, also in the copy in
-// the namespace: there /proc/self/exe can name something else (the copy
-// is not dumpable for its new owner), while the name it was started by is
-// the original's plus a suffix.
+// the namespace: there os.Executable (/proc/self/exe) was seen to give
+// "/", while the name the copy was started by is the original's path plus
+// a suffix.
 func Executable() (string, error) {
 	if p, err := os.Executable(); err == nil && !Inside() {
 		return p, nil
