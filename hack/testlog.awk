@@ -6,6 +6,7 @@
 /^=== (RUN|CONT|NAME|PAUSE) / { cur = $3; next }
 /^ *--- FAIL: / { print; printf "%s", buf[$3]; delete buf[$3]; next }
 /^ *--- (PASS|SKIP): / { delete buf[$3]; next }
+/^(PASS|FAIL)$/ { cur = ""; print; next }
 /^FAIL[ \t]/ { for (t in buf) { print "--- unfinished: " t; printf "%s", buf[t] } ; delete buf; cur = ""; print; next }
 /^(ok|\?)[ \t]/ { delete buf; cur = ""; print; next }
 cur == "" { print; next }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -20,6 +21,7 @@ type suite struct {
 	repo    string // the repository root
 	env     []string
 	workDir string
+	users   atomic.Int32 // users made by newUser so far
 }
 
 var s suite // set once by TestMain, read-only afterwards

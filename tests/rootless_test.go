@@ -34,7 +34,9 @@ type osUser struct {
 // runtime dir afterwards.
 func newUser(t *testing.T) *osUser {
 	t.Helper()
-	name := fmt.Sprintf("kiwit%d", os.Getpid()%100000)
+	// One name per user of the run: the uid of a removed user comes back
+	// with the next useradd.
+	name := fmt.Sprintf("kiwit%d-%d", os.Getpid()%100000, s.users.Add(1))
 	if out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
 		t.Fatalf("useradd %s: %v\n%s", name, err, out)
 	}
@@ -234,6 +236,21 @@ func TestRootlessMainJob(t *testing.T) {
 	addr := startRegistry(t)
 	registry := addr + "/library"
 
+	// Without subordinate ids the user is told the fix, before any work.
+	// (First: usermod refuses while a process of the user runs, and
+	// podman leaves one.)
+	ids := fmt.Sprintf("%d-%d", u.subuid, u.subuid+u.subCount-1)
+	if out, err := exec.Command("usermod", "--del-subuids", ids, u.name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod --del-subuids: %v\n%s", err, out)
+	}
+	c := u.command(nil, u.kiwi, "system", "stash", "--root", u.home, "--container-name", "debian", "--tag", "bookworm")
+	if refusal, err := c.CombinedOutput(); err == nil || !strings.Contains(string(refusal), "usermod --add-subuids") {
+		t.Errorf("kiwi run by a user without subordinate uids: %v, want an error naming usermod --add-subuids:\n%s", err, refusal)
+	}
+	if out, err := exec.Command("usermod", "--add-subuids", ids, u.name).CombinedOutput(); err != nil {
+		t.Fatalf("usermod --add-subuids: %v\n%s", err, out)
+	}
+
 	// The user's root tree: the minbase fixture as the user's namespace
 	// shows it (root's files owned by the user, the others by
 	// subordinate ids), copied in by podman's own namespace.
@@ -249,19 +266,6 @@ func TestRootlessMainJob(t *testing.T) {
 		t.Helper()
 		return u.mustRun(t, env, u.kiwi, args...)
 	}
-	// Without subordinate ids the user is told the fix, before any work.
-	ids := fmt.Sprintf("%d-%d", u.subuid, u.subuid+u.subCount-1)
-	if out, err := exec.Command("usermod", "--del-subuids", ids, u.name).CombinedOutput(); err != nil {
-		t.Fatalf("usermod --del-subuids: %v\n%s", err, out)
-	}
-	c := u.command(nil, u.kiwi, "system", "stash", "--root", root, "--container-name", "debian", "--tag", "bookworm")
-	if refusal, err := c.CombinedOutput(); err == nil || !strings.Contains(string(refusal), "usermod --add-subuids") {
-		t.Errorf("kiwi run by a user without subordinate uids: %v, want an error naming usermod --add-subuids:\n%s", err, refusal)
-	}
-	if out, err := exec.Command("usermod", "--add-subuids", ids, u.name).CombinedOutput(); err != nil {
-		t.Fatalf("usermod --add-subuids: %v\n%s", err, out)
-	}
-
 	kiwiAs(nil, "system", "stash", "--root", root, "--container-name", "debian", "--tag", "bookworm",
 		"--push", "docker://"+registry+"/debian:bookworm")
 	if out := u.mustRun(t, nil, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "localhost/debian:bookworm") {
