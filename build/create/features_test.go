@@ -459,3 +459,31 @@ func TestFeaturesAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanNamesWhatIsFilledThroughAMount: only xfs is filled through a
+// loop mount (Job.Mounts), which build refuses when kiwi is not the
+// host's root; ext4 and btrfs are filled from the directory.
+func TestPlanNamesWhatIsFilledThroughAMount(t *testing.T) {
+	for _, tc := range []struct {
+		typ, want string
+	}{
+		{`<type image="oem" filesystem="xfs" firmware="efi"/>`, "the xfs root filesystem"},
+		{`<type image="kis" filesystem="xfs"/>`, "the xfs root filesystem"},
+		{`<type image="xfs"/>`, "the xfs filesystem image"},
+		{`<type image="oem" filesystem="ext4" firmware="efi"/>`, ""},
+		{`<type image="oem" filesystem="btrfs" firmware="efi"/>`, ""},
+		{`<type image="ext4"/>`, ""},
+	} {
+		d, err, _ := load(t, desc(`<preferences><version>1.0.0</version><packagemanager>apt</packagemanager>`+tc.typ+`</preferences>`), description.LoadOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.typ, err)
+		}
+		job, err := Plan(d)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.typ, err)
+		}
+		if !strings.HasPrefix(job.Mounts, tc.want) || (tc.want == "") != (job.Mounts == "") {
+			t.Errorf("%s: Mounts %q, want %q", tc.typ, job.Mounts, tc.want)
+		}
+	}
+}

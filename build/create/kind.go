@@ -45,6 +45,7 @@ type kind struct {
 type builder struct {
 	run       func(context.Context, Options) ([]Result, error)
 	rootCheck func(root string) error
+	mounts    string // Job.Mounts
 }
 
 // kinds is the one place where the image types this kiwi builds are
@@ -96,19 +97,16 @@ func Plan(d *description.Description) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: <type image=%q>: %w", d.File, image, err)
 	}
-	return &Job{Kind: k.name, Image: image, Ignored: ignored, Mounts: mounts(d, k.name), run: b.run, rootCheck: b.rootCheck, desc: d}, nil
+	return &Job{Kind: k.name, Image: image, Ignored: ignored, Mounts: b.mounts, run: b.run, rootCheck: b.rootCheck, desc: d}, nil
 }
 
-// mounts is Job.Mounts for d's type of kind: an xfs filesystem image,
-// or an oem or kis root filesystem of xfs.
-func mounts(d *description.Description, kind string) string {
-	switch {
-	case d.Type.Image == "xfs":
-		return "the xfs filesystem image"
-	case (kind == "oem" || kind == "kis") && d.Type.Filesystem == "xfs":
-		return `the xfs root filesystem (filesystem="xfs")`
+// mountsFor is a builder's mounts for a filesystem fs it fills from the
+// root tree, named what: only xfs is filled through a loop mount.
+func mountsFor(fs, what string) string {
+	if fs != "xfs" {
+		return ""
 	}
-	return ""
+	return what
 }
 
 // CheckRoot checks that root has what the job needs inside it (a kernel,
@@ -162,7 +160,8 @@ func planOEM(d *description.Description) (builder, error) {
 		return builder{}, err
 	}
 	return builder{
-		run: func(ctx context.Context, o Options) ([]Result, error) { return OEM(ctx, dt, o) },
+		mounts: mountsFor(dt.Filesystem, `the xfs root filesystem (filesystem="xfs")`),
+		run:    func(ctx context.Context, o Options) ([]Result, error) { return OEM(ctx, dt, o) },
 		rootCheck: func(root string) error {
 			if err := bootRootCheck(root); err != nil {
 				return err
@@ -212,13 +211,15 @@ func planKis(d *description.Description) (builder, error) {
 	return builder{
 		run:       func(ctx context.Context, o Options) ([]Result, error) { return Kis(ctx, kt, o) },
 		rootCheck: bootRootCheck,
+		mounts:    mountsFor(kt.Filesystem, `the xfs root filesystem (filesystem="xfs")`),
 	}, nil
 }
 
 func planFS(d *description.Description) (builder, error) {
 	ft, _ := FSTypeOf(d)
 	return builder{
-		run: func(ctx context.Context, o Options) ([]Result, error) { return FS(ctx, ft, o) },
+		mounts: mountsFor(ft.Filesystem, "the xfs filesystem image"),
+		run:    func(ctx context.Context, o Options) ([]Result, error) { return FS(ctx, ft, o) },
 	}, nil
 }
 

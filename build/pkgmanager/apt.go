@@ -132,17 +132,14 @@ func (a *apt) Bootstrap(ctx context.Context, pkgs []string) error {
 	// debootstrap mounts /proc and /sys in the new root while it
 	// configures packages; in a private mount namespace those mounts
 	// vanish with it, also when it is interrupted.
-	ns := []string{"--mount", "--propagation", "private", "--fork", "--kill-child"}
 	var env []string
 	if userns.Inside() {
-		// Root of a user namespace makes no device nodes and mounts
-		// proc only for a pid namespace of its own: debootstrap's
+		// Root of a user namespace makes no device nodes: debootstrap's
 		// container mode (container=lxc) binds the host's /dev nodes
 		// instead of making them.
-		ns = append(ns, "--pid")
 		env = []string{"container=lxc"}
 	}
-	args = append(append(ns, "debootstrap"), args...)
+	args = append(append(chroot.Namespaces(), "debootstrap"), args...)
 	if _, err := a.run.Run(ctx, runner.Cmd{Name: "unshare", Args: args, Env: env}); err != nil {
 		return fmt.Errorf("debootstrap %s from %s: %w", repo.dist, repo.uri, err)
 	}

@@ -18,7 +18,7 @@ import (
 // theirs in the user's runtime dir (a tmpfs too), else in the user's
 // cache: nothing of theirs is written outside what the user owns.
 func stateBase() string {
-	if ordinaryUser() {
+	if !userns.HostRoot() {
 		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 			return filepath.Join(d, "kiwi")
 		}
@@ -33,18 +33,12 @@ func stateBase() string {
 // defaultCacheDir is --shared-cache-dir's default: KIWI's /var/cache/kiwi
 // for root, the user's cache dir (~/.cache/kiwi) for everyone else.
 func defaultCacheDir() string {
-	if ordinaryUser() {
+	if !userns.HostRoot() {
 		if d, err := os.UserCacheDir(); err == nil {
 			return filepath.Join(d, "kiwi")
 		}
 	}
 	return "/var/cache/kiwi"
-}
-
-// ordinaryUser reports whether kiwi runs for a user other than the
-// host's root: before or after entering its user namespace.
-func ordinaryUser() bool {
-	return !userns.HostRoot()
 }
 
 // lockDir takes the lock that keeps a second kiwi run out of dir (a

@@ -46,6 +46,20 @@ type Cmd struct {
 	OnHost bool
 }
 
+// Namespaces are unshare's options for a program that mounts what a root
+// needs (proc, sys, binds) and whose mounts must vanish with it: a private
+// mount namespace, the program killed with unshare. Root of a user
+// namespace may mount proc only for a pid namespace of its own (and sysfs
+// only for a network namespace of its own, so the host's /sys is bound
+// there instead): in one, the program gets a pid namespace too.
+func Namespaces() []string {
+	ns := []string{"--mount", "--propagation", "private", "--fork", "--kill-child"}
+	if userns.Inside() {
+		ns = append(ns, "--pid")
+	}
+	return ns
+}
+
 // RunCmd is Run with bind mounts, input and output. Binds are made
 // in the same private namespace as /proc, /sys and /dev, so they too are
 // gone when the command ends, and the root's own files under them are
@@ -71,15 +85,7 @@ exec chroot "$root" "$@"`
 	if c.OnHost {
 		onHost = "1"
 	}
-	full := []string{"--mount", "--propagation", "private", "--fork", "--kill-child"}
-	if userns.Inside() {
-		// Root of a user namespace may mount proc only for a pid
-		// namespace of its own, and sysfs only for a network namespace
-		// of its own: the new pid namespace gives the first, and the
-		// host's /sys is bound instead of the second (above).
-		full = append(full, "--pid")
-	}
-	full = append(full, "sh", "-c", script, "sh", c.Root, onHost, strconv.Itoa(len(c.Binds)))
+	full := append(Namespaces(), "sh", "-c", script, "sh", c.Root, onHost, strconv.Itoa(len(c.Binds)))
 	for _, b := range c.Binds {
 		kind := "dir"
 		if b.File {
