@@ -11,7 +11,8 @@ import (
 // LayerDirs returns the directories that hold the layers of the image at
 // ref, bottom first, when ref is an image in this store and the store
 // keeps its layers unpacked in overlayfs's format (the overlay driver, as
-// root): containers-storage then is a cache of extracted layers by digest,
+// root or as root of an ordinary user's namespace, whose owners the layers
+// carry): containers-storage then is a cache of extracted layers by digest,
 // and a stack can be copied from it without generating and unpacking a
 // tar per layer. ok is false (and err nil) for any other reference or
 // driver; the caller then reads the layers as blobs.
