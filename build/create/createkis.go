@@ -211,17 +211,18 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 	return publish(o, work, append(results, extra...))
 }
 
-// kisArchiveArgs is tar's command line packing the kis files of dir
-// into the archive: holes of the root image stay holes (--sparse), and
+// kisArchiveArgs is tar's command line, run in the work dir, packing the
+// kis files there into the archive (no -C: a relative target dir would
+// be resolved twice): holes of the root image stay holes (--sparse), and
 // xz compresses on every core (-T0) at level 1, which keeps a gigabyte
 // root at about half a minute on two cores (level 3: 100 s; KIWI uses 6).
-func kisArchiveArgs(dir string, n kisNames) []string {
-	return []string{"-C", dir, "--sparse", "--use-compress-program", "xz -T0 -1", "-cf", n.Archive,
+func kisArchiveArgs(n kisNames) []string {
+	return []string{"--sparse", "--use-compress-program", "xz -T0 -1", "-cf", n.Archive,
 		n.Kernel, n.Initrd, n.Root, n.Append, n.Checksum}
 }
 
 func packKis(ctx context.Context, r runner.Runner, dir string, n kisNames, epoch *time.Time) error {
-	args := kisArchiveArgs(dir, n)
+	args := kisArchiveArgs(n)
 	if epoch != nil {
 		// The members' times and owners are the epoch's and root's.
 		args = append([]string{"--mtime=@" + strconv.FormatInt(epoch.Unix(), 10), "--owner=0", "--group=0", "--numeric-owner"}, args...)

@@ -1,10 +1,16 @@
 package create
 
 import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
 func TestLiveTypeOfReadsTheTypeAndDefaults(t *testing.T) {
@@ -85,7 +91,7 @@ func TestKisNamesAppendAndArchive(t *testing.T) {
 	if got := kisAppend("", "quiet"); got != "quiet" {
 		t.Errorf("append without UUID = %q", got)
 	}
-	args := strings.Join(kisArchiveArgs("/w", n), " ")
+	args := strings.Join(kisArchiveArgs(n), " ")
 	for _, want := range []string{"--sparse", "xz -T0", "-cf img.x86_64-1.0.tar.xz", "img.x86_64-1.0-6.1.0-9-amd64.kernel img.x86_64-1.0.initrd img.x86_64-1.0 img.x86_64-1.0.append img.x86_64-1.0.sha256"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("tar args %q lack %q", args, want)
@@ -117,5 +123,29 @@ func TestKisTypeOf(t *testing.T) {
 	}
 	if _, err := (KisType{Filesystem: "fat"}).withDefaults(); err == nil {
 		t.Error("a fat kis root was accepted")
+	}
+}
+
+// A target dir given relative to the current dir (--target-dir out)
+// packs as an absolute one does.
+func TestPackKisInARelativeDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	dir := filepath.Join("out", ".work")
+	n := kisNames{Archive: "a.tar.xz", Kernel: "k", Initrd: "i", Root: "r", Append: "a", Checksum: "s"}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{n.Kernel, n.Initrd, n.Root, n.Append, n.Checksum} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	epoch := time.Unix(1700000000, 0)
+	if err := packKis(context.Background(), runner.Runner{}, dir, n, &epoch); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("tar", "-tf", filepath.Join(dir, n.Archive)).CombinedOutput()
+	if got := strings.Fields(string(out)); err != nil || strings.Join(got, " ") != "k i r a s" {
+		t.Errorf("archive members = %q (%v), want k i r a s", out, err)
 	}
 }
