@@ -3,12 +3,15 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -164,6 +167,32 @@ func (u *osUser) write(t *testing.T, path, content string) {
 	}
 }
 
+// copyTree copies root's tree src to dst below the user's home as the
+// user's namespace shows it: root's files owned by the user, the others
+// by subordinate ids (podman's namespace is the same as kiwi's).
+func (u *osUser) copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	u.write(t, filepath.Join(dst, ".keep"), "")
+	pack := exec.Command("tar", "-C", src, "--exclude=./dev/*", "--xattrs", "--xattrs-include=*", "-cf", "-", ".")
+	unpack := u.command(nil, "podman", "unshare", "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", dst)
+	pipe(t, pack, unpack)
+	os.Remove(filepath.Join(dst, ".keep"))
+}
+
+// treeForRoot copies the user's tree src into a temp dir of root's as
+// the user's namespace shows it (the inverse of copyTree): the same tree
+// for a create by root.
+func (u *osUser) treeForRoot(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "root")
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pack := u.command(nil, "podman", "unshare", "tar", "-C", src, "--format=posix", "--xattrs", "--xattrs-include=*", "-cf", "-", ".")
+	pipe(t, pack, exec.Command("tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", dst))
+	return dst
+}
+
 // chownAll gives dir and everything below it to the user.
 func (u *osUser) chownAll(t *testing.T, dir string) {
 	t.Helper()
@@ -255,11 +284,7 @@ func TestRootlessMainJob(t *testing.T) {
 	// shows it (root's files owned by the user, the others by
 	// subordinate ids), copied in by podman's own namespace.
 	root := filepath.Join(u.home, "root")
-	u.write(t, filepath.Join(root, ".keep"), "")
-	pack := exec.Command("tar", "-C", debianRoot(t), "--exclude=./dev/*", "--xattrs", "--xattrs-include=*", "-cf", "-", ".")
-	unpack := u.command(nil, "podman", "unshare", "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", root)
-	pipe(t, pack, unpack)
-	os.Remove(filepath.Join(root, ".keep"))
+	u.copyTree(t, debianRoot(t), root)
 	u.markStart(t)
 
 	kiwiAs := func(env []string, args ...string) string {
@@ -322,12 +347,7 @@ func TestRootlessMainJob(t *testing.T) {
 	// root, and root's copy of it as the user's namespace shows it.
 	userOut := filepath.Join(u.home, "again")
 	kiwiAs(epoch, "--temp-dir", tmp, "system", "create", "--root", filepath.Join(target, "build", "image-root"), "--target-dir", userOut)
-	rootTree := filepath.Join(t.TempDir(), "root")
-	if err := os.Mkdir(rootTree, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pack = u.command(nil, "podman", "unshare", "tar", "-C", filepath.Join(target, "build", "image-root"), "--format=posix", "--xattrs", "--xattrs-include=*", "-cf", "-", ".")
-	pipe(t, pack, exec.Command("tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", rootTree))
+	rootTree := u.treeForRoot(t, filepath.Join(target, "build", "image-root"))
 	rootOut := filepath.Join(t.TempDir(), "out")
 	if r := kiwiEnv(t, append(append([]string{}, s.env...), epoch...), "system", "create", "--root", rootTree, "--target-dir", rootOut); r.err != nil {
 		t.Fatalf("create as root: %v\n%s", r.err, tail(r.stderr, 3000))
@@ -363,5 +383,220 @@ func pipe(t *testing.T, from, to *exec.Cmd) {
 	}
 	if err := from.Wait(); err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(from.Args, " "), err, e1.String())
+	}
+}
+
+// TestRootlessCreateTypes is issue 19's check of the types besides the
+// main job's ext4 disk: an ordinary user creates a live ISO, a kis set
+// and a btrfs oem disk from the boot fixture as the user's namespace
+// shows it, and root creates them from its copy of that tree;
+// with SOURCE_DATE_EPOCH every result file has the same bytes (btrfs:
+// see sameBtrfsDisk). Root's
+// ISO, kis and btrfs disks boot in TestLiveISO, TestKis and
+// TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices.
+func TestRootlessCreateTypes(t *testing.T) {
+	u := newUser(t)
+	desc := filepath.Join(s.repo, "tests", "testdata", "rootless-types", "config.xml")
+	userRoot := filepath.Join(u.home, "root")
+	u.copyTree(t, strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-boot")), userRoot)
+	u.write(t, filepath.Join(userRoot, "image", "config.xml"), mustRead(t, desc))
+	// Root's copy of the user's tree (the fixture without its /dev nodes,
+	// which a namespace cannot make).
+	rootRoot := u.treeForRoot(t, userRoot)
+	tmp := filepath.Join(u.home, "tmp")
+	u.write(t, filepath.Join(tmp, ".keep"), "")
+	u.markStart(t)
+
+	epoch := []string{"SOURCE_DATE_EPOCH=1700000000"}
+	// One tree each for all three: create writes the initrd and boot
+	// files into the root, the same way for both.
+	for _, profile := range []string{"iso", "kis", "btrfs"} {
+		userOut := filepath.Join(u.home, "out-"+profile)
+		start := time.Now()
+		u.mustRun(t, epoch, u.kiwi, "--temp-dir", tmp, "--profile", profile, "system", "create", "--root", userRoot, "--target-dir", userOut)
+		t.Logf("%s: the user's create took %v", profile, time.Since(start).Round(time.Second))
+		rootOut := filepath.Join(t.TempDir(), "out")
+		if r := kiwiEnv(t, append(slices.Clone(s.env), epoch...), "--profile", profile, "system", "create", "--root", rootRoot, "--target-dir", rootOut); r.err != nil {
+			t.Fatalf("create %s as root: %v\n%s", profile, r.err, tail(r.stderr, 3000))
+		}
+		entries, err := os.ReadDir(rootOut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compared []string
+		for _, e := range entries {
+			// kiwi.result.json names the target dir.
+			if !e.Type().IsRegular() || e.Name() == "kiwi.result.json" {
+				continue
+			}
+			compared = append(compared, e.Name())
+			a, b := filepath.Join(userOut, e.Name()), filepath.Join(rootOut, e.Name())
+			if _, err := os.Stat(a); err != nil {
+				t.Errorf("%s: root made %s, the user did not: %v", profile, e.Name(), err)
+				continue
+			}
+			// The btrfs disk and its checksum: see sameBtrfsDisk.
+			if profile == "btrfs" && strings.Contains(e.Name(), ".raw") {
+				if e.Name() != "rootless-types.x86_64-1.0.0.raw" {
+					continue
+				}
+				sameBtrfsDisk(t, a, b)
+				continue
+			}
+			if sa, sb := mustOutput(t, "sha256sum", a)[:64], mustOutput(t, "sha256sum", b)[:64]; sa != sb {
+				diff, _ := exec.Command("sh", "-c", `cmp -l "$1" "$2" 2>&1 | head -20`, "sh", a, b).Output()
+				t.Errorf("%s: %s made by the user (%s) differs from root's (%s):\n%s", profile, e.Name(), sa, sb, diff)
+			}
+		}
+		t.Logf("%s: compared %s", profile, strings.Join(compared, " "))
+	}
+	if files := u.writesOutside(t); len(files) > 0 {
+		t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
+	}
+}
+
+// TestRootlessPrepare is issue 19's check of the package managers run by
+// an ordinary user: system prepare of a Debian minbase description
+// (debootstrap, then the root's apt-get) and of the zypper, dnf and
+// pacman test descriptions (the tests' repositories, hard-linked into
+// the user's home) runs them in the user's namespace. The roots have their package database and the
+// owners and modes the packages gave (passwd setuid root, chage setgid
+// shadow): as the host sees them, the user's id for root and
+// subordinate ids for the others.
+func TestRootlessPrepare(t *testing.T) {
+	repos := distroRepos(t)
+	u := newUser(t)
+	userRepos := filepath.Join(u.home, "repos")
+	u.write(t, filepath.Join(userRepos, ".keep"), "")
+	for _, kind := range []string{"rpm", "pacman"} {
+		// Hard links: read-only, the same files (nothing chowns them).
+		if out, err := exec.Command("cp", "-al", filepath.Join(repos, kind), userRepos).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	// debootstrap and apt download what the user's cache lacks: the
+	// packages the apt tests fetched are copied in.
+	if archives := filepath.Join(sharedCache(t), "apt", "archives"); dirNames(archives) != nil {
+		mine := filepath.Join(u.home, ".cache", "kiwi", "apt")
+		u.write(t, filepath.Join(mine, ".keep"), "")
+		if out, err := exec.Command("cp", "-a", archives, mine).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		u.chownAll(t, mine)
+	}
+	tmp := filepath.Join(u.home, "tmp")
+	u.write(t, filepath.Join(tmp, ".keep"), "")
+	u.markStart(t)
+	for _, c := range []struct{ name, db string }{
+		{"rootless-apt", "var/lib/dpkg/status"},
+		{"zypper-oem", "usr/lib/sysimage/rpm/rpmdb.sqlite"},
+		{"dnf-oem", "usr/lib/sysimage/rpm/rpmdb.sqlite"},
+		{"pacman-kis", "var/lib/pacman/local"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			desc := filepath.Join(u.home, c.name)
+			src := filepath.Join(s.repo, "tests", "testdata", c.name)
+			if c.name != "rootless-apt" {
+				src = distroDescription(t, c.name, userRepos)
+			}
+			if out, err := exec.Command("cp", "-a", src, desc).CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+			u.chownAll(t, desc)
+			root := filepath.Join(u.home, "root-"+c.name)
+			start := time.Now()
+			u.mustRun(t, nil, u.kiwi, "--temp-dir", tmp, "system", "prepare", "--description", desc, "--root", root)
+			t.Logf("prepare took %v", time.Since(start).Round(time.Second))
+			if _, err := os.Stat(filepath.Join(root, c.db)); err != nil {
+				t.Errorf("no package database: %v", err)
+			}
+			shadowGid := groupID(t, filepath.Join(root, "etc", "group"), "shadow")
+			for _, f := range []struct {
+				path     string
+				mode     fs.FileMode
+				uid, gid int
+			}{
+				{"usr/bin/passwd", fs.ModeSetuid | 0o755, u.uid, u.gid},
+				{"usr/bin/chage", fs.ModeSetgid | 0o755, u.uid, u.subgid + shadowGid - 1},
+			} {
+				fi, err := os.Lstat(filepath.Join(root, f.path))
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				st := fi.Sys().(*syscall.Stat_t)
+				if mode := fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid); mode != f.mode || int(st.Uid) != f.uid || int(st.Gid) != f.gid {
+					t.Errorf("/%s is %v %d:%d on the host, want %v %d:%d (root:root or root:shadow in the user's namespace)", f.path, mode, st.Uid, st.Gid, f.mode, f.uid, f.gid)
+				}
+			}
+		})
+	}
+	if files := u.writesOutside(t); len(files) > 0 {
+		t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
+	}
+}
+
+// groupID reads a group's id from a root's /etc/group.
+func groupID(t *testing.T, file, name string) int {
+	t.Helper()
+	for _, line := range strings.Split(mustRead(t, file), "\n") {
+		if f := strings.Split(line, ":"); len(f) >= 3 && f[0] == name {
+			id, err := strconv.Atoi(f[2])
+			if err != nil {
+				t.Fatalf("%s: %q", file, line)
+			}
+			return id
+		}
+	}
+	t.Fatalf("%s has no group %s", file, name)
+	return 0
+}
+
+// sameBtrfsDisk compares the user's (a) and root's (b) btrfs oem raw
+// disks as far as btrfs-progs 6.2 lets two disks be equal at all: it
+// draws the chunk tree's and the device's UUIDs at random, stamps the
+// clock on the root tree and places blocks in no fixed order, so two
+// btrfs disks made by root from one tree differ too (docs/rootless.md).
+// Everything before the root partition (GPT, BIOS boot, ESP, spare
+// partition) has the same bytes, and the root filesystem has the same
+// inodes: mode, links, owner and size, as dump-tree lists them.
+func sameBtrfsDisk(t *testing.T, a, b string) {
+	t.Helper()
+	var parts struct {
+		PartitionTable struct {
+			Partitions []struct {
+				Start, Size int64
+				Name        string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(mustOutput(t, "sfdisk", "--json", b)), &parts); err != nil {
+		t.Fatal(err)
+	}
+	p := parts.PartitionTable.Partitions
+	if len(p) == 0 || p[len(p)-1].Name != "p.lxroot" {
+		t.Fatalf("%s: the last partition is not the root: %+v", b, p)
+	}
+	root := p[len(p)-1]
+	if out, err := exec.Command("cmp", "-n", strconv.FormatInt(root.Start*512, 10), a, b).CombinedOutput(); err != nil {
+		t.Errorf("the user's btrfs disk differs from root's before the root partition: %v %s", err, out)
+	}
+	inodes := regexp.MustCompile(`size (\d+) nbytes \d+\s+block group \d+ mode (\d+) links (\d+) uid (\d+) gid (\d+)`)
+	list := func(disk string) []string {
+		part := filepath.Join(t.TempDir(), "root.btrfs")
+		if out, err := exec.Command("dd", "if="+disk, "of="+part, "bs=512", "skip="+strconv.FormatInt(root.Start, 10),
+			"count="+strconv.FormatInt(root.Size, 10), "conv=sparse", "status=none").CombinedOutput(); err != nil {
+			t.Fatalf("dd: %v %s", err, out)
+		}
+		var got []string
+		for _, m := range inodes.FindAllStringSubmatch(mustOutput(t, "btrfs", "inspect-internal", "dump-tree", part), -1) {
+			got = append(got, strings.Join(m[1:], " "))
+		}
+		slices.Sort(got)
+		return got
+	}
+	ia, ib := list(a), list(b)
+	if len(ia) < 1000 || !slices.Equal(ia, ib) {
+		t.Errorf("the user's btrfs root has %d inodes, root's %d, not the same (size mode links uid gid); first of the user's: %v", len(ia), len(ib), ia[:min(len(ia), 5)])
 	}
 }

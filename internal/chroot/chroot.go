@@ -64,13 +64,42 @@ func Namespaces() []string {
 // in the same private namespace as /proc, /sys and /dev, so they too are
 // gone when the command ends, and the root's own files under them are
 // untouched.
+//
+// In a user namespace the host's /dev, /proc and /sys belong to nobody
+// (ids the namespace does not map), and rpm sets the owner of every
+// directory a package lists, /dev, /proc and /sys included: a chown of
+// one of them fails and so does the install. There /dev is a tmpfs of
+// the namespace's root holding the host's null, zero, full, random,
+// urandom and tty (bound, as rootless podman does), and a package
+// manager run from the host (OnHost: rpm unpacking into the root) gets
+// no /proc and /sys in the root, as with dnf --installroot in a rootless
+// container; commands chrooted into the root still get both.
 func RunCmd(ctx context.Context, r runner.Runner, c Cmd) ([]byte, error) {
 	script := `set -e
-root=$1; onhost=$2; nb=$3; shift 3
+root=$1; onhost=$2; userns=$3; nb=$4; shift 4
 mkdir -p "$root/proc" "$root/sys" "$root/dev"
-mount -t proc proc "$root/proc"
-mount -t sysfs sysfs "$root/sys" 2>/dev/null || mount --rbind /sys "$root/sys"
-mount --rbind /dev "$root/dev"
+if [ "$userns" = 0 ]; then
+  mount -t proc proc "$root/proc"
+  mount -t sysfs sysfs "$root/sys" 2>/dev/null || mount --rbind /sys "$root/sys"
+  mount --rbind /dev "$root/dev"
+else
+  if [ "$onhost" = 0 ]; then
+    mount -t proc proc "$root/proc"
+    mount --rbind /sys "$root/sys"
+  fi
+  mount -t tmpfs -o mode=755,nosuid tmpfs "$root/dev"
+  for n in null zero full random urandom tty; do
+    : > "$root/dev/$n"; mount --bind "/dev/$n" "$root/dev/$n"
+  done
+  mkdir "$root/dev/pts" "$root/dev/shm"
+  mount --rbind /dev/pts "$root/dev/pts"
+  mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
+  ln -s /proc/self/fd "$root/dev/fd"
+  ln -s /proc/self/fd/0 "$root/dev/stdin"
+  ln -s /proc/self/fd/1 "$root/dev/stdout"
+  ln -s /proc/self/fd/2 "$root/dev/stderr"
+  ln -s pts/ptmx "$root/dev/ptmx"
+fi
 while [ "$nb" -gt 0 ]; do
   kind=$1 src=$2 dst=$root$3; shift 3; nb=$((nb-1))
   if [ "$kind" = file ]; then
@@ -81,11 +110,14 @@ while [ "$nb" -gt 0 ]; do
 done
 if [ "$onhost" = 1 ]; then exec "$@"; fi
 exec chroot "$root" "$@"`
-	onHost := "0"
+	onHost, inUserns := "0", "0"
 	if c.OnHost {
 		onHost = "1"
 	}
-	full := append(Namespaces(), "sh", "-c", script, "sh", c.Root, onHost, strconv.Itoa(len(c.Binds)))
+	if userns.Inside() {
+		inUserns = "1"
+	}
+	full := append(Namespaces(), "sh", "-c", script, "sh", c.Root, onHost, inUserns, strconv.Itoa(len(c.Binds)))
 	for _, b := range c.Binds {
 		kind := "dir"
 		if b.File {
