@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 packages="
-  podman runc skopeo umoci uidmap catatonit
+  podman runc skopeo umoci uidmap catatonit fuse-overlayfs
   debootstrap rsync docker-registry
   qemu-system-x86 qemu-utils ovmf
   grub-common grub-pc-bin grub-efi-amd64-bin

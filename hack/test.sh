@@ -27,7 +27,9 @@ rm -f "$fixtures_log"
 # output of failed tests only (hack/testlog.awk), and the slowest tests,
 # which is what keeping the run within its time needs.
 log=$(mktemp /var/tmp/kiwi-test.XXXXXX.log)
-go test -tags "$KIWI_TAGS" -count=1 -timeout 85m -v ./... >"$log" 2>&1 || status=1
+# -parallel 2: the end-to-end tests marked pooled (tests/main_test.go)
+# run two at a time after the others, one per core.
+go test -tags "$KIWI_TAGS" -count=1 -parallel 2 -timeout 85m -v ./... >"$log" 2>&1 || status=1
 awk -f hack/testlog.awk "$log"
 echo "slowest tests:"
 grep -E '^--- (PASS|FAIL|SKIP): ' "$log" | sed 's/^--- //' | sort -t'(' -k2 -rn | head -20

@@ -64,6 +64,7 @@ func distroCache(t *testing.T, repos string) string {
 // to login, and .packages comes from the root's own rpm or pacman
 // database.
 func TestDistributions(t *testing.T) {
+	pooled(t)
 	repos := distroRepos(t)
 	cache := distroCache(t, repos)
 	build := func(t *testing.T, name string) (target, root string) {
@@ -256,6 +257,7 @@ func TestDistributionBadInput(t *testing.T) {
 // root password. As the seed has it (obs://), the description is refused
 // before anything is pulled, with the URL to use instead.
 func TestSeedsLeapStackbuild(t *testing.T) {
+	pooled(t)
 	repos := distroRepos(t)
 	cache := distroCache(t, repos)
 	addr := startRegistry(t)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -22,9 +23,25 @@ type suite struct {
 	env     []string
 	workDir string
 	users   atomic.Int32 // users made by newUser so far
+	// userdb serializes useradd, usermod and userdel: tests in the
+	// pool run at once, and the shadow tools lock /etc/passwd.
+	userdb sync.Mutex
 }
 
 var s suite // set once by TestMain, read-only afterwards
+
+// pooled makes t one of the tests that run two at a time once the
+// others are done (go test -parallel 2, hack/test.sh). They spend most of
+// their time in a TCG guest, which keeps one core busy (measured: a
+// booting guest with -smp 2 used 0.9 to 1 core), or in one-threaded
+// tools, so on the 2 cores of CI two of them take little more than one
+// alone. A pooled test must not look at anything machine-wide that
+// another test changes (processes, mounts, containers by pattern): those
+// stay serial. Storage, the shared package caches and the fixtures are
+// safe to share: kiwi locks what it writes.
+func pooled(t *testing.T) {
+	t.Parallel()
+}
 
 func TestMain(m *testing.M) {
 	code, err := run(m)

@@ -40,7 +40,7 @@ func newUser(t *testing.T) *osUser {
 	// One name per user of the run: the uid of a removed user comes back
 	// with the next useradd.
 	name := fmt.Sprintf("kiwit%d-%d", os.Getpid()%100000, s.users.Add(1))
-	if out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
+	if out, err := userdb("useradd", "--create-home", "--shell", "/bin/sh", name); err != nil {
 		t.Fatalf("useradd %s: %v\n%s", name, err, out)
 	}
 	u := &osUser{name: name}
@@ -54,7 +54,7 @@ func newUser(t *testing.T) *osUser {
 		}
 		// Files of the user's namespace belong to its subordinate ids:
 		// root removes them with the home.
-		if out, err := exec.Command("userdel", "--remove", "--force", name).CombinedOutput(); err != nil {
+		if out, err := userdb("userdel", "--remove", "--force", name); err != nil {
 			t.Errorf("userdel %s: %v\n%s", name, err, out)
 		}
 		os.RemoveAll(u.home)
@@ -107,6 +107,13 @@ func newUser(t *testing.T) *osUser {
 	// shared memory.
 	u.allowedWriteDirs = []string{u.home, u.runtime, fmt.Sprintf("/dev/shm/libpod_rootless_lock_%d", u.uid)}
 	return u
+}
+
+// userdb runs useradd, usermod or userdel, one at a time in the run.
+func userdb(name string, args ...string) ([]byte, error) {
+	s.userdb.Lock()
+	defer s.userdb.Unlock()
+	return exec.Command(name, args...).CombinedOutput()
 }
 
 // markStart notes the time from which writesOutside looks.
@@ -261,6 +268,7 @@ func (u *osUser) writesOutside(t *testing.T) []string {
 // user's dirs changes. The same disk made by root from the same tree
 // with SOURCE_DATE_EPOCH has the same bytes.
 func TestRootlessMainJob(t *testing.T) {
+	pooled(t)
 	u := newUser(t)
 	addr := startRegistry(t)
 	registry := addr + "/library"
@@ -269,14 +277,14 @@ func TestRootlessMainJob(t *testing.T) {
 	// (First: usermod refuses while a process of the user runs, and
 	// podman leaves one.)
 	ids := fmt.Sprintf("%d-%d", u.subuid, u.subuid+u.subCount-1)
-	if out, err := exec.Command("usermod", "--del-subuids", ids, u.name).CombinedOutput(); err != nil {
+	if out, err := userdb("usermod", "--del-subuids", ids, u.name); err != nil {
 		t.Fatalf("usermod --del-subuids: %v\n%s", err, out)
 	}
 	c := u.command(nil, u.kiwi, "system", "stash", "--root", u.home, "--container-name", "debian", "--tag", "bookworm")
 	if refusal, err := c.CombinedOutput(); err == nil || !strings.Contains(string(refusal), "usermod --add-subuids") {
 		t.Errorf("kiwi run by a user without subordinate uids: %v, want an error naming usermod --add-subuids:\n%s", err, refusal)
 	}
-	if out, err := exec.Command("usermod", "--add-subuids", ids, u.name).CombinedOutput(); err != nil {
+	if out, err := userdb("usermod", "--add-subuids", ids, u.name); err != nil {
 		t.Fatalf("usermod --add-subuids: %v\n%s", err, out)
 	}
 
@@ -395,6 +403,7 @@ func pipe(t *testing.T, from, to *exec.Cmd) {
 // ISO, kis and btrfs disks boot in TestLiveISO, TestKis and
 // TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices.
 func TestRootlessCreateTypes(t *testing.T) {
+	pooled(t)
 	u := newUser(t)
 	desc := filepath.Join(s.repo, "tests", "testdata", "rootless-types", "config.xml")
 	userRoot := filepath.Join(u.home, "root")
@@ -464,6 +473,7 @@ func TestRootlessCreateTypes(t *testing.T) {
 // shadow): as the host sees them, the user's id for root and
 // subordinate ids for the others.
 func TestRootlessPrepare(t *testing.T) {
+	pooled(t)
 	repos := distroRepos(t)
 	u := newUser(t)
 	userRepos := filepath.Join(u.home, "repos")
@@ -510,29 +520,38 @@ func TestRootlessPrepare(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(root, c.db)); err != nil {
 				t.Errorf("no package database: %v", err)
 			}
-			shadowGid := groupID(t, filepath.Join(root, "etc", "group"), "shadow")
-			for _, f := range []struct {
-				path     string
-				mode     fs.FileMode
-				uid, gid int
-			}{
-				{"usr/bin/passwd", fs.ModeSetuid | 0o755, u.uid, u.gid},
-				{"usr/bin/chage", fs.ModeSetgid | 0o755, u.uid, u.subgid + shadowGid - 1},
-			} {
-				fi, err := os.Lstat(filepath.Join(root, f.path))
-				if err != nil {
-					t.Error(err)
-					continue
-				}
-				st := fi.Sys().(*syscall.Stat_t)
-				if mode := fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid); mode != f.mode || int(st.Uid) != f.uid || int(st.Gid) != f.gid {
-					t.Errorf("/%s is %v %d:%d on the host, want %v %d:%d (root:root or root:shadow in the user's namespace)", f.path, mode, st.Uid, st.Gid, f.mode, f.uid, f.gid)
-				}
-			}
+			u.checkSetIDs(t, root)
 		})
 	}
 	if files := u.writesOutside(t); len(files) > 0 {
 		t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
+	}
+}
+
+// checkSetIDs checks, in a root tree of the user's, what a namespace
+// must keep: /usr/bin/passwd setuid root and /usr/bin/chage setgid
+// shadow (Debian's passwd package), as the host sees them: the user's id
+// for root and the subordinate id of group shadow.
+func (u *osUser) checkSetIDs(t *testing.T, root string) {
+	t.Helper()
+	shadowGid := groupID(t, filepath.Join(root, "etc", "group"), "shadow")
+	for _, f := range []struct {
+		path     string
+		mode     fs.FileMode
+		uid, gid int
+	}{
+		{"usr/bin/passwd", fs.ModeSetuid | 0o755, u.uid, u.gid},
+		{"usr/bin/chage", fs.ModeSetgid | 0o755, u.uid, u.subgid + shadowGid - 1},
+	} {
+		fi, err := os.Lstat(filepath.Join(root, f.path))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if mode := fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid); mode != f.mode || int(st.Uid) != f.uid || int(st.Gid) != f.gid {
+			t.Errorf("/%s is %v %d:%d on the host, want %v %d:%d (root:root or root:shadow in the user's namespace)", f.path, mode, st.Uid, st.Gid, f.mode, f.uid, f.gid)
+		}
 	}
 }
 
@@ -598,5 +617,43 @@ func sameBtrfsDisk(t *testing.T, a, b string) {
 	ia, ib := list(a), list(b)
 	if len(ia) < 1000 || !slices.Equal(ia, ib) {
 		t.Errorf("the user's btrfs root has %d inodes, root's %d, not the same (size mode links uid gid); first of the user's: %v", len(ia), len(ib), ia[:min(len(ia), 5)])
+	}
+}
+
+// TestRootlessStorageDrivers: a user whose storage uses the vfs driver
+// (Debian 12's podman default for a new user) or overlay through
+// fuse-overlayfs stashes a root there (podman of the user lists it) and
+// stackbuild composes it back, from the layer blobs (vfs) or from the
+// layer directories (overlay), with the owners and modes the root had.
+func TestRootlessStorageDrivers(t *testing.T) {
+	pooled(t)
+	for _, c := range []struct{ name, driver, conf, log string }{
+		{"vfs", "vfs", "[storage]\ndriver = \"vfs\"\n", " ref=containers-storage:"},
+		{"fuse-overlayfs", "overlay", "[storage]\ndriver = \"overlay\"\n[storage.options.overlay]\nmount_program = \"/usr/bin/fuse-overlayfs\"\n", " layers="},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := newUser(t)
+			u.write(t, u.storageConf, c.conf)
+			root := filepath.Join(u.home, "root")
+			u.copyTree(t, debianRoot(t), root)
+			u.markStart(t)
+			u.mustRun(t, nil, u.kiwi, "system", "stash", "--root", root, "--container-name", "debian", "--tag", c.name)
+			if out := u.mustRun(t, nil, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "localhost/debian:"+c.name) {
+				t.Errorf("podman images run by the user does not show the stash:\n%s", out)
+			}
+			if out := u.mustRun(t, nil, "podman", "info", "--format", "{{.Store.GraphDriverName}}"); strings.TrimSpace(out) != c.driver {
+				t.Errorf("podman of the user uses the %s driver", out)
+			}
+			target := filepath.Join(u.home, "target")
+			log := u.mustRun(t, nil, u.kiwi, "system", "stackbuild", "--stash", "debian:"+c.name, "--target-dir", target, "--compose-only")
+			if !strings.Contains(log, c.log) {
+				t.Errorf("stackbuild did not compose the way %s allows (%q):\n%s", c.name, c.log, tail(log, 2000))
+			}
+			composed := filepath.Join(target, "build", "image-root")
+			u.checkSetIDs(t, composed)
+			if files := u.writesOutside(t); len(files) > 0 {
+				t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
+			}
+		})
 	}
 }
