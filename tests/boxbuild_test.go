@@ -464,7 +464,7 @@ func TestBoxbuildBoxBuildKilled(t *testing.T) {
 // minutes). It runs as an ordinary user (issue 19): the results are the
 // user's and nothing outside the user's dirs changes.
 func TestBoxbuildVM(t *testing.T) {
-	pooled(t)
+	pooled(t, 258)
 	repos := distroRepos(t)
 	// An ordinary user builds in the VM (issue 19): kiwi enters the
 	// user's namespace, QEMU runs as the user and shares over 9p with
@@ -540,7 +540,7 @@ func TestBoxbuildVM(t *testing.T) {
 // fails in the box within a minute, and its log and exit code reach the
 // host's target dir through the share; no virtiofsd is left running.
 func TestBoxbuildVMSharing(t *testing.T) {
-	pooled(t)
+	pooled(t, 110)
 	cache := sharedCache(t)
 	env := append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
 	desc := filepath.Join(s.repo, "tests", "testdata", "box-vm")

@@ -37,7 +37,7 @@ const buildBase = "debian-build.x86_64-1.2.0"
 // a second prepare reuses the cached phases; podman sees the container;
 // a failing config.sh fails the build with its output and leaves no mount.
 func TestBuildFromRepositories(t *testing.T) {
-	pooled(t)
+	pooled(t, 195)
 	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
 	cache := sharedCache(t)
 	work := t.TempDir()

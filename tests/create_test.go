@@ -108,7 +108,7 @@ const base = "debian-oem.x86_64-1.0.0"
 // also makes a vagrant libvirt box (format="vagrant": the box's qcow2
 // box.img, with the metadata.json and Vagrantfile vagrant reads).
 func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
-	pooled(t)
+	pooled(t, 649)
 	// The PXE image's xz at level 1: the default level takes two
 	// minutes on this machine and is tested by the result package.
 	conf := filepath.Join(t.TempDir(), "kiwi.yml")
@@ -233,7 +233,7 @@ func mustCreate(t *testing.T, p string) string {
 // TestOEMUefiShimXfsBoots boots the disk.raw of a Google Compute Engine
 // tarball (format="gce").
 func TestOEMUefiShimXfsBoots(t *testing.T) {
-	pooled(t)
+	pooled(t, 126)
 	target, log := createDiskLog(t, "efi-xfs", false)
 	if !strings.Contains(log, "shim and signed grub") {
 		t.Errorf("firmware=uefi did not use the image's shim and signed grub:\n%s", tail(log, 2000))
@@ -266,7 +266,7 @@ func unpack(t *testing.T, archive string, want ...string) string {
 }
 
 func TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices(t *testing.T) {
-	pooled(t)
+	pooled(t, 104)
 	// The profile has a spare partition mounted at /srv/spare: what the
 	// tree holds there must move to it.
 	root := bootRoot(t)
@@ -403,6 +403,7 @@ func lastNumber(s string) int64 {
 }
 
 func TestFilesystemImageTypes(t *testing.T) {
+	pooled(t, 85)
 	root := minbaseRoot(t)
 	// system update with the root's own description and apt: a package
 	// no repository has changes nothing; less is installed.
@@ -697,7 +698,7 @@ exit $rc`, "sh", small, s.kiwi, "--profile", "ext4", "system", "create", "--root
 // raw disk (derived GUIDs and filesystem UUIDs, ESP, ext4 root with
 // clamped times, swap), its qcow2, and the package lists.
 func TestOEMReproducibleWithSourceDateEpoch(t *testing.T) {
-	pooled(t)
+	pooled(t, 102)
 	a := bootRoot(t)
 	time.Sleep(1100 * time.Millisecond)
 	b := bootRoot(t)

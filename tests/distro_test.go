@@ -64,7 +64,7 @@ func distroCache(t *testing.T, repos string) string {
 // to login, and .packages comes from the root's own rpm or pacman
 // database.
 func TestDistributions(t *testing.T) {
-	pooled(t)
+	pooled(t, 283)
 	repos := distroRepos(t)
 	cache := distroCache(t, repos)
 	build := func(t *testing.T, name string) (target, root string) {
@@ -257,7 +257,7 @@ func TestDistributionBadInput(t *testing.T) {
 // root password. As the seed has it (obs://), the description is refused
 // before anything is pulled, with the URL to use instead.
 func TestSeedsLeapStackbuild(t *testing.T) {
-	pooled(t)
+	pooled(t, 142)
 	repos := distroRepos(t)
 	cache := distroCache(t, repos)
 	addr := startRegistry(t)
@@ -327,6 +327,7 @@ func TestSeedsLeapStackbuild(t *testing.T) {
 // password appears in no output, and the image's copy of the repository
 // (imageinclude) carries no credentials.
 func TestRepositoryCredentials(t *testing.T) {
+	pooled(t, 17)
 	repos := distroRepos(t)
 	cache := distroCache(t, repos)
 	const user, secret = "tux", "s3cret-Pa55"

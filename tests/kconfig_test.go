@@ -22,6 +22,7 @@ import (
 // library defines must have a check that passes; the library is gone
 // from the root afterwards.
 func TestKconfigFunctions(t *testing.T) {
+	pooled(t, 29)
 	root := overlayRoot(t, "bookworm-boot")
 	writeDescription(t, root, mustRead(t, filepath.Join(s.repo, "tests", "testdata", "debian-oem", "config.xml")))
 	check, err := os.ReadFile(filepath.Join(s.repo, "tests", "testdata", "kconfig", "check.sh"))

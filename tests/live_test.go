@@ -127,7 +127,7 @@ func xorrisoReport(t *testing.T, iso string) string {
 // TestLiveISO builds one live ISO and boots it three ways: as a CD under
 // SeaBIOS, as a CD under OVMF, and as a virtio disk under SeaBIOS.
 func TestLiveISO(t *testing.T) {
-	pooled(t)
+	pooled(t, 399)
 	target, log := createLive(t, "iso")
 	iso := filepath.Join(target, liveBase+".iso")
 	checkSHA256(t, iso, iso+".sha256")
@@ -227,7 +227,7 @@ func TestLiveISO(t *testing.T) {
 // the .append line and the decompressed root as a virtio disk. (One
 // create for both: a second one cost CI two and a half minutes.)
 func TestKis(t *testing.T) {
-	pooled(t)
+	pooled(t, 222)
 	target, _ := createLive(t, "kis")
 	xz := filepath.Join(target, liveBase+".xz")
 	checkSHA256(t, xz, filepath.Join(target, liveBase+".sha256"))

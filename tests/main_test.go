@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // suite holds what TestMain prepared for all tests of one run.
@@ -26,21 +27,93 @@ type suite struct {
 	// userdb serializes useradd, usermod and userdel: tests in the
 	// pool run at once, and the shadow tools lock /etc/passwd.
 	userdb sync.Mutex
+	pool   testPool
 }
 
 var s suite // set once by TestMain, read-only afterwards
 
 // pooled makes t one of the tests that run two at a time once the
-// others are done (go test -parallel 2, hack/test.sh). They spend most of
-// their time in a TCG guest, which keeps one core busy (measured: a
-// booting guest with -smp 2 used 0.9 to 1 core), or in one-threaded
-// tools, so on the 2 cores of CI two of them take little more than one
-// alone. A pooled test must not look at anything machine-wide that
-// another test changes (processes, mounts, containers by pattern): those
-// stay serial. Storage, the shared package caches and the fixtures are
-// safe to share: kiwi locks what it writes.
-func pooled(t *testing.T) {
+// others are done. They spend most of their time in a TCG guest, which
+// keeps one core busy (measured: a booting guest with -smp 2 used 0.9 to
+// 1 core), or in one-threaded tools, so on the 2 cores of CI two of them
+// take little more than one alone. A pooled test must not look at
+// anything machine-wide that another test changes (processes, mounts,
+// containers by pattern): those stay serial, and go test runs parallel
+// tests only after every serial one. Storage, the shared package caches
+// and the fixtures are safe to share: kiwi locks what it writes.
+//
+// seconds is how long t took alone in CI: the pool starts the longest
+// first, so that the run does not end with one long test beside an idle
+// core (go test releases parallel tests in no fixed order). A stale
+// figure costs time, never a result.
+//
+// go test counts a pooled test's time in the queue as its own: the
+// test logs both ("pool: NAME ran R s after Q s queued"), and
+// hack/test.sh lists those lines beside the slowest tests.
+func pooled(t *testing.T, seconds int) {
 	t.Parallel()
+	queued := time.Now()
+	s.pool.acquire(t.Name(), seconds)
+	start := time.Now()
+	t.Cleanup(func() {
+		s.pool.release()
+		t.Logf("pool: %s ran %.0f s after %.0f s queued", t.Name(), time.Since(start).Seconds(), start.Sub(queued).Seconds())
+	})
+}
+
+// testPool lets poolSlots pooled tests run at once, longest first.
+type testPool struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	running int
+	open    bool           // the first arrivals have had time to queue
+	waiting map[string]int // test name: expected seconds
+}
+
+// poolSlots is one pooled test per core of CI's machines.
+const poolSlots = 2
+
+func (p *testPool) acquire(name string, seconds int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cond == nil {
+		p.cond = sync.NewCond(&p.mu)
+		p.waiting = map[string]int{}
+		// go test releases all parallel tests at once: wait a moment
+		// for all of them to queue before choosing the longest.
+		time.AfterFunc(500*time.Millisecond, func() {
+			p.mu.Lock()
+			p.open = true
+			p.cond.Broadcast()
+			p.mu.Unlock()
+		})
+	}
+	p.waiting[name] = seconds
+	for !p.open || p.running >= poolSlots || !p.longest(name) {
+		p.cond.Wait()
+	}
+	delete(p.waiting, name)
+	p.running++
+	// The next longest may now take the other slot.
+	p.cond.Broadcast()
+}
+
+// longest reports whether name is the longest waiting test (by name
+// among equals).
+func (p *testPool) longest(name string) bool {
+	for other, sec := range p.waiting {
+		if sec > p.waiting[name] || (sec == p.waiting[name] && other < name) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *testPool) release() {
+	p.mu.Lock()
+	p.running--
+	p.cond.Broadcast()
+	p.mu.Unlock()
 }
 
 func TestMain(m *testing.M) {

@@ -268,7 +268,7 @@ func (u *osUser) writesOutside(t *testing.T) []string {
 // user's dirs changes. The same disk made by root from the same tree
 // with SOURCE_DATE_EPOCH has the same bytes.
 func TestRootlessMainJob(t *testing.T) {
-	pooled(t)
+	pooled(t, 200)
 	u := newUser(t)
 	addr := startRegistry(t)
 	registry := addr + "/library"
@@ -403,7 +403,7 @@ func pipe(t *testing.T, from, to *exec.Cmd) {
 // ISO, kis and btrfs disks boot in TestLiveISO, TestKis and
 // TestOEMEfiBtrfsQcow2GrowsWithoutLoopDevices.
 func TestRootlessCreateTypes(t *testing.T) {
-	pooled(t)
+	pooled(t, 210)
 	u := newUser(t)
 	desc := filepath.Join(s.repo, "tests", "testdata", "rootless-types", "config.xml")
 	userRoot := filepath.Join(u.home, "root")
@@ -473,7 +473,7 @@ func TestRootlessCreateTypes(t *testing.T) {
 // shadow): as the host sees them, the user's id for root and
 // subordinate ids for the others.
 func TestRootlessPrepare(t *testing.T) {
-	pooled(t)
+	pooled(t, 165)
 	repos := distroRepos(t)
 	u := newUser(t)
 	userRepos := filepath.Join(u.home, "repos")
@@ -626,7 +626,7 @@ func sameBtrfsDisk(t *testing.T, a, b string) {
 // stackbuild composes it back, from the layer blobs (vfs) or from the
 // layer directories (overlay), with the owners and modes the root had.
 func TestRootlessStorageDrivers(t *testing.T) {
-	pooled(t)
+	pooled(t, 60)
 	for _, c := range []struct{ name, driver, conf, log string }{
 		{"vfs", "vfs", "[storage]\ndriver = \"vfs\"\n", " ref=containers-storage:"},
 		{"fuse-overlayfs", "overlay", "[storage]\ndriver = \"overlay\"\n[storage.options.overlay]\nmount_program = \"/usr/bin/fuse-overlayfs\"\n", " layers="},

@@ -17,7 +17,7 @@ import (
 // dracut, grub and init (installed with the stack's own apt), a type, a
 // user and an overlay file.
 func TestRegistryContainersBecomeABootableDisk(t *testing.T) {
-	pooled(t)
+	pooled(t, 211)
 	addr := startRegistry(t)
 	registry := addr + "/library"
 	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
