@@ -116,7 +116,7 @@ func userdb(name string, args ...string) ([]byte, error) {
 	return exec.Command(name, args...).CombinedOutput()
 }
 
-// markStart notes the time from which writesOutside looks.
+// markStart notes the time from which checkWritesOutside looks.
 func (u *osUser) markStart(t *testing.T) {
 	t.Helper()
 	u.startMarker = filepath.Join(u.home, ".kiwi-test-start")
@@ -240,9 +240,9 @@ func (u *osUser) owns(id, own, sub int) bool {
 	return id == own || (id >= sub && id < sub+u.subCount)
 }
 
-// writesOutside lists the files the user's ids created or changed since
-// the user was made outside the dirs it may write to.
-func (u *osUser) writesOutside(t *testing.T) []string {
+// checkWritesOutside fails t for each file the user's ids created or
+// changed since markStart outside the dirs the user may write to.
+func (u *osUser) checkWritesOutside(t *testing.T) {
 	t.Helper()
 	args := []string{"/", "/run", "/tmp", "/var/tmp", "/dev/shm", "-xdev", "("}
 	for i, d := range append([]string{"/proc", "/sys"}, u.allowedWriteDirs...) {
@@ -257,7 +257,9 @@ func (u *osUser) writesOutside(t *testing.T) []string {
 		"-o", "(", "-gid", "+"+strconv.Itoa(u.subgid-1), "-gid", "-"+strconv.Itoa(u.subgid+u.subCount), ")",
 		")", "-print")
 	out, _ := exec.Command("find", args...).Output()
-	return strings.Fields(string(out))
+	if files := strings.Fields(string(out)); len(files) > 0 {
+		t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
+	}
 }
 
 // TestRootlessMainJob is the main job as an ordinary user (issue 19): a
@@ -333,9 +335,7 @@ func TestRootlessMainJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if files := u.writesOutside(t); len(files) > 0 {
-		t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
-	}
+	u.checkWritesOutside(t)
 
 	base := filepath.Join(target, "debian-demo.x86_64-1.0.0")
 	v := boot(t, bootOptions{Disk: base + ".qcow2", Format: "qcow2", EFI: true, Extra: []string{"-snapshot"}}, "login:", 4*time.Minute)
@@ -459,9 +459,7 @@ func TestRootlessCreateTypes(t *testing.T) {
 		}
 		t.Logf("%s: compared %s", profile, strings.Join(compared, " "))
 	}
-	if files := u.writesOutside(t); len(files) > 0 {
-		t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
-	}
+	u.checkWritesOutside(t)
 }
 
 // TestRootlessPrepare is issue 19's check of the package managers run by
@@ -523,9 +521,7 @@ func TestRootlessPrepare(t *testing.T) {
 			u.checkSetIDs(t, root)
 		})
 	}
-	if files := u.writesOutside(t); len(files) > 0 {
-		t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
-	}
+	u.checkWritesOutside(t)
 }
 
 // checkSetIDs checks, in a root tree of the user's, what a namespace
@@ -651,9 +647,7 @@ func TestRootlessStorageDrivers(t *testing.T) {
 			}
 			composed := filepath.Join(target, "build", "image-root")
 			u.checkSetIDs(t, composed)
-			if files := u.writesOutside(t); len(files) > 0 {
-				t.Errorf("the user's kiwi runs wrote outside the user's home and runtime dir:\n%s", strings.Join(files, "\n"))
-			}
+			u.checkWritesOutside(t)
 		})
 	}
 }

@@ -78,15 +78,13 @@ func RunCmd(ctx context.Context, r runner.Runner, c Cmd) ([]byte, error) {
 	script := `set -e
 root=$1; onhost=$2; userns=$3; nb=$4; shift 4
 mkdir -p "$root/proc" "$root/sys" "$root/dev"
-if [ "$userns" = 0 ]; then
+if [ "$userns" = 0 ] || [ "$onhost" = 0 ]; then
   mount -t proc proc "$root/proc"
   mount -t sysfs sysfs "$root/sys" 2>/dev/null || mount --rbind /sys "$root/sys"
+fi
+if [ "$userns" = 0 ]; then
   mount --rbind /dev "$root/dev"
 else
-  if [ "$onhost" = 0 ]; then
-    mount -t proc proc "$root/proc"
-    mount --rbind /sys "$root/sys"
-  fi
   mount -t tmpfs -o mode=755,nosuid tmpfs "$root/dev"
   for n in null zero full random urandom tty; do
     : > "$root/dev/$n"; mount --bind "/dev/$n" "$root/dev/$n"
