@@ -83,7 +83,10 @@ func ParseTagged(ref string) (reference.NamedTagged, error) {
 // docker-archive:file, dir:path), containers-storage:name, or a bare
 // name[:tag]: a stash (localhost/name) or any image already in local
 // storage. Registry images keep their name in storage, as podman pull
-// names them; others are named localhost/kiwi-base:<hash of ref>.
+// names them; others are named localhost/kiwi-import:<hash of ref>. An
+// image that lost its name to a newer copy of the same reference (an OCI
+// layout that changed) and has no other name is removed: its layers
+// stay where the new image shares them.
 func (s *Store) Provide(ctx context.Context, ref string, o CopyOptions) (string, error) {
 	if err := CheckReference(ref); err != nil {
 		return "", fmt.Errorf("image %q: %w", ref, err)
@@ -103,18 +106,24 @@ func (s *Store) Provide(ctx context.Context, ref string, o CopyOptions) (string,
 		name = reference.TagNameOnly(named).String()
 	} else {
 		h := sha256.Sum256([]byte(ref))
-		name = "localhost/kiwi-base:" + hex.EncodeToString(h[:8])
+		name = "localhost/kiwi-import:" + hex.EncodeToString(h[:8])
 	}
 	dst, err := s.storageReference(name)
 	if err != nil {
 		return "", err
 	}
+	old, _ := s.Image(name)
 	if _, err := Copy(ctx, src, dst, o); err != nil {
 		return "", fmt.Errorf("fetch image %s: %w", ref, err)
 	}
 	img, err := s.Image(name)
 	if err != nil {
 		return "", fmt.Errorf("find fetched image %s: %w", name, err)
+	}
+	if old != nil && old.ID != img.ID {
+		if prev, err := s.Image(old.ID); err == nil && len(prev.Names) == 0 {
+			_, _ = s.DeleteImage(old.ID, true)
+		}
 	}
 	return img.ID, nil
 }

@@ -172,11 +172,12 @@ func TestBuildPlansCarriedDescriptionBeforeComposing(t *testing.T) {
 }
 
 // TestBuildRollsBackWhenCreateFails: layer tars cannot be looked into
-// cheaply for a plan, so the carried description is planned after
+// cheaply for a plan (a store without layer directories, vfs, reads OCI
+// layouts where they are), so the carried description is planned after
 // composing; when that fails, the composed root and the directories made
 // for it go, and the target dir keeps what it had.
 func TestBuildRollsBackWhenCreateFails(t *testing.T) {
-	e := newTestEnv(t, "overlay")
+	e := newTestEnv(t, "vfs")
 	stack := []string{e.layout(t, "base", plainLayer(t)), e.layout(t, "desc", describedLayer(t, "tbz"))}
 	target := filepath.Join(e.base, "target")
 	if err := os.MkdirAll(filepath.Join(target, "keep"), 0o755); err != nil {

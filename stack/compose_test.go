@@ -177,10 +177,30 @@ func TestComposeFromStorageDirsMatchesLayerTars(t *testing.T) {
 		t.Fatalf("overlay storage offers no layer directories (ok=%v): %v", ok, err)
 	}
 
+	// The blob path (a store without layer directories) reads the
+	// layouts where they are.
+	layoutRefs := make([]oci.ImageRef, len(layouts))
+	for i, l := range layouts {
+		if layoutRefs[i], err = store.ParseReference(l); err != nil {
+			t.Fatal(err)
+		}
+	}
 	fromTars := filepath.Join(base, "from-tars")
-	repTars, err := Compose(ctx, store, Options{Stashes: layouts, Root: fromTars})
+	repTars, err := compose(ctx, Options{Stashes: layouts}, layoutRefs, fromTars)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Given to Compose, the layouts are copied into storage first and
+	// composed from its layer directories.
+	fromImport := filepath.Join(base, "from-import")
+	repImport, err := Compose(ctx, store, Options{Stashes: layouts, Root: fromImport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range layouts {
+		if refs, err := resolveAll(ctx, store, Options{Stashes: []string{l}}); err != nil || refs[0].Transport().Name() != "containers-storage" {
+			t.Errorf("layout %d resolves to %v (%v), want an image in local storage", i, refs, err)
+		}
 	}
 	fromDirs := filepath.Join(base, "from-dirs")
 	repDirs, err := Compose(ctx, store, Options{Stashes: stored, Root: fromDirs})
@@ -198,9 +218,16 @@ func TestComposeFromStorageDirsMatchesLayerTars(t *testing.T) {
 	if diff := fstest.Diff(want, got, "."); len(diff) > 0 {
 		t.Errorf("composed from storage directories differs from composed from layer tars:\n%s", bytes.Join(toBytes(diff), []byte("\n")))
 	}
+	imported, err := fstest.Scan(fromImport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := fstest.Diff(want, imported, "."); len(diff) > 0 {
+		t.Errorf("composed from imported layouts differs from composed from layer tars:\n%s", bytes.Join(toBytes(diff), []byte("\n")))
+	}
 	slices.Sort(repTars.Overwritten)
-	if !slices.Equal(repTars.Overwritten, repDirs.Overwritten) {
-		t.Errorf("overwrite reports differ:\n tars: %v\n dirs: %v", repTars.Overwritten, repDirs.Overwritten)
+	if !slices.Equal(repTars.Overwritten, repDirs.Overwritten) || !slices.Equal(repTars.Overwritten, repImport.Overwritten) {
+		t.Errorf("overwrite reports differ:\n tars: %v\n dirs: %v\n imported: %v", repTars.Overwritten, repDirs.Overwritten, repImport.Overwritten)
 	}
 	// Spot checks of the union rules themselves.
 	for p, want := range map[string]string{

@@ -31,9 +31,6 @@ type Options struct {
 	Root string
 	Copy oci.CopyOptions
 	Log  *slog.Logger
-	// CacheDir, when set, keeps composed stacks by the identities of
-	// their images (see cache.go); Run copies them out.
-	CacheDir string
 }
 
 // Report tells what composing did.
@@ -64,18 +61,41 @@ func (e *StashError) Unwrap() error { return e.Err }
 var ErrRootExists = errors.New("already exists")
 
 // Resolve turns an image of a stack as given (NAME[:TAG] or a full
-// transport reference) into an image reference: a full transport
-// reference as given; with a registry, exactly that image in the registry
-// (which is pulled into local storage first, so a second stack of it
-// needs no network); else the stash in local storage.
+// transport reference) into an image reference in local storage, so every
+// stack is composed from storage's layer directories: an image elsewhere
+// (a registry, an OCI layout or archive, a docker archive, a dir) is
+// copied into storage first, as podman pull or skopeo copy would, and
+// layers storage holds already are not fetched again. With a registry,
+// exactly that image of the registry is stacked, under its registry name
+// (so a second stack of it needs no network, and a local stash of the
+// same short name is never taken for it); else the stash in local storage.
+//
+// The one exception: a store that keeps no layer directories kiwi can read
+// (another driver than overlay) would only extract every layer once more.
+// There an image of another transport is read from where it is, its layer
+// blobs applied by kiwi's guarded extractor (see composeRefs).
 func Resolve(ctx context.Context, store *oci.Store, stash, registry string, o oci.CopyOptions) (oci.ImageRef, error) {
-	if strings.Contains(stash, ":/") || strings.HasPrefix(stash, "oci:") || strings.HasPrefix(stash, "oci-archive:") ||
-		strings.HasPrefix(stash, "docker-archive:") || strings.HasPrefix(stash, "containers-storage:") || strings.HasPrefix(stash, "dir:") {
+	if strings.HasPrefix(stash, "containers-storage:") {
 		ref, err := store.ParseReference(stash)
 		if err != nil {
 			return nil, &StashError{Stash: stash, Err: err}
 		}
 		return ref, nil
+	}
+	if strings.Contains(stash, ":/") || strings.HasPrefix(stash, "oci:") || strings.HasPrefix(stash, "oci-archive:") ||
+		strings.HasPrefix(stash, "docker-archive:") || strings.HasPrefix(stash, "dir:") {
+		ref, err := store.ParseReference(stash)
+		if err != nil {
+			return nil, &StashError{Stash: stash, Err: err}
+		}
+		if keeps, _, err := store.KeepsLayerDirs(); err != nil || !keeps {
+			return ref, err
+		}
+		id, err := store.Provide(ctx, stash, o)
+		if err != nil {
+			return nil, &StashError{Stash: stash, Err: fmt.Errorf("copy %s into local storage: %w", stash, err)}
+		}
+		return store.ImageReference(id)
 	}
 	name, tag, _ := strings.Cut(stash, ":")
 	if tag == "" {
@@ -155,8 +175,9 @@ func resolveAll(ctx context.Context, store *oci.Store, o Options) ([]oci.ImageRe
 }
 
 // composeRefs composes the resolved images refs into o.Root: from
-// storage's layer directories when every image has them, else from the
-// layer blobs (through the stack cache when there is one).
+// storage's layer directories, or, where storage keeps none kiwi can read
+// (Resolve), from the layer blobs through kiwi's guarded extractor. The
+// log says which.
 func composeRefs(ctx context.Context, store *oci.Store, o Options, refs []oci.ImageRef) (*Report, error) {
 	if err := os.MkdirAll(filepath.Dir(o.Root), 0o755); err != nil {
 		return nil, err
@@ -166,8 +187,9 @@ func composeRefs(ctx context.Context, store *oci.Store, o Options, refs []oci.Im
 	} else if ok {
 		return composeDirs(ctx, o, images)
 	}
-	if o.CacheDir != "" {
-		return composeCached(ctx, o, refs)
+	if o.Log != nil {
+		_, driver, _ := store.KeepsLayerDirs()
+		o.Log.Info("composing from layer blobs: local storage keeps no layer directories kiwi can read (overlay driver as root or in a user namespace)", "driver", driver)
 	}
 	return compose(ctx, o, refs, o.Root)
 }

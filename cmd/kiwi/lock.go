@@ -91,7 +91,7 @@ func claim(g *globals, command string, locks map[string]string, creates []string
 // cacheDirs are the shared cache's directories that hold temporary
 // entries of runs.
 func cacheDirs(g *globals) []string {
-	return []string{filepath.Join(g.sharedCacheDir, "prepare", "trees"), filepath.Join(g.sharedCacheDir, "stack")}
+	return []string{filepath.Join(g.sharedCacheDir, "prepare", "trees")}
 }
 
 // commandLine is the run's command for its record.

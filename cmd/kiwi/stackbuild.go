@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -91,8 +90,8 @@ Arguments after -- are system build options (--add-package, --set-repo, ...).`,
 			res, err := stack.Build(cmd.Context(), store, stack.BuildOptions{
 				Stashes: o.stashes, FromRegistry: o.registry, TargetDir: o.target,
 				Description: desc, Build: bo, ComposeOnly: o.composeOnly,
-				Copy:     oci.CopyOptions{Progress: progress(), Insecure: o.insecure},
-				CacheDir: filepath.Join(g.sharedCacheDir, "stack"), Log: g.log,
+				Copy: oci.CopyOptions{Progress: progress(), Insecure: o.insecure},
+				Log:  g.log,
 			})
 			if err != nil {
 				return stackbuildFlagHint(err, o.registry)
