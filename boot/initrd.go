@@ -28,6 +28,9 @@ type InitrdOptions struct {
 	// Output is where in root the initrd goes instead of the kernel's
 	// initrd path (an install initrd beside the image's own).
 	Output string
+	// CacheDir, when set, keeps initrds and gives back one whose inputs
+	// did not change (see initrdcache.go).
+	CacheDir string
 }
 
 // resizeModuleSetup is kiwi's dracut module: before the root is
@@ -191,7 +194,6 @@ kiwi_resize
 // MakeInitrd builds k's initrd with dracut inside root (no host-only
 // detection: the image boots on other machines than this one).
 func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o InitrdOptions) error {
-	defer timing.Start(ctx, "initrd")()
 	mods := append([]string{}, o.Modules...)
 	if o.Resize {
 		m, err := writeModule(root, "kiwi-resize", map[string]string{"module-setup.sh": resizeModuleSetup, "kiwi-resize.sh": resizeHook})
@@ -235,10 +237,59 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 	// user namespace cannot make them (dracut leaves them out there
 	// itself): with them left out everywhere, an ordinary user's initrd
 	// has root's bytes.
-	if _, err := chroot.Run(ctx, r, root, []string{"DRACUT_NO_MKNOD=1"}, "dracut", args...); err != nil {
+	env := []string{"DRACUT_NO_MKNOD=1"}
+	if o.CacheDir == "" {
+		defer timing.Start(ctx, "initrd")()
+		if _, err := chroot.Run(ctx, r, root, env, "dracut", args...); err != nil {
+			return fmt.Errorf("build initrd: %w", err)
+		}
+		return nil
+	}
+	key, err := initrdInputs(root, k, append(append([]string{}, env...), args...))
+	if err != nil {
+		return fmt.Errorf("initrd cache: %w", err)
+	}
+	c := initrdCache{dir: o.CacheDir, key: key}
+	end := timing.StartCached(ctx, "initrd")
+	ok, why := c.reuse(root, strings.TrimPrefix(out, "/"))
+	if ok {
+		end()
+		logInfo(r, "initrd unchanged: copied from the cache")
+		return nil
+	}
+	logInfo(r, "initrd not cached", "why", why)
+	defer timing.Start(ctx, "initrd")()
+	// dracut keeps its staging tree (--keep) in a temp dir of the root:
+	// its files are the entry's list.
+	tmp, err := os.MkdirTemp(filepath.Join(root, "var/tmp"), ".kiwi-dracut-")
+	if err != nil {
+		logInfo(r, "initrd not cached: no temp dir in the root", "error", err)
+		if _, err := chroot.Run(ctx, r, root, env, "dracut", args...); err != nil {
+			return fmt.Errorf("build initrd: %w", err)
+		}
+		return nil
+	}
+	defer os.RemoveAll(tmp)
+	rel, _ := filepath.Rel(root, tmp)
+	keep := append([]string{"--keep", "--tmpdir", "/" + rel}, args...)
+	if _, err := chroot.Run(ctx, r, root, env, "dracut", keep...); err != nil {
 		return fmt.Errorf("build initrd: %w", err)
 	}
+	staged, _ := filepath.Glob(filepath.Join(tmp, "dracut.*", "initramfs"))
+	if len(staged) != 1 {
+		logInfo(r, "initrd not cached: dracut kept no staging tree")
+		return nil
+	}
+	if err := c.keep(root, strings.TrimPrefix(out, "/"), staged[0]); err != nil {
+		logInfo(r, "initrd not cached", "error", err)
+	}
 	return nil
+}
+
+func logInfo(r runner.Runner, msg string, args ...any) {
+	if r.Log != nil {
+		r.Log.Info(msg, args...)
+	}
 }
 
 // writeModule puts one of kiwi's dracut modules, name and its files,

@@ -26,6 +26,7 @@ import (
 	"github.com/kiwi-go/kiwi/build/prepare"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/timing"
 	"github.com/kiwi-go/kiwi/internal/userns"
 	"github.com/kiwi-go/kiwi/oci"
 )
@@ -189,6 +190,17 @@ func Build(ctx context.Context, d *description.Description, o Options) ([]create
 			return nil, fmt.Errorf("%s: derived_from: %w", d.File, err)
 		}
 	}
+	if o.Container && o.Prepare.Store == nil {
+		store, err := oci.OpenStore(oci.StoreOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer store.Close()
+		o.Prepare.Store = store
+	}
+	if res, ok, err := CachedResults(ctx, d, job, o); err != nil || ok {
+		return res, err
+	}
 	created, err := MkdirNew(filepath.Dir(o.Prepare.Root))
 	if err != nil {
 		return nil, fmt.Errorf("target dir %s: %w", o.TargetDir, err)
@@ -198,11 +210,43 @@ func Build(ctx context.Context, d *description.Description, o Options) ([]create
 		RemoveEmpty(created)
 		return nil, err
 	}
+	return CreatePrepared(ctx, res, o.TargetDir, o)
+}
+
+// CreatePrepared is Create of the root prepare just made (res), handing
+// its phase layers on to the image kinds that keep them (containers).
+func CreatePrepared(ctx context.Context, res *prepare.Result, target string, o Options) ([]create.Result, error) {
 	var layers *create.ContainerLayers
 	if res.ImageID != "" {
 		layers = &create.ContainerLayers{RootImage: res.ImageID, Lower: res.Lower, LowerSnapshot: res.LowerSnapshot, Base: o.Prepare.Base}
 	}
-	return createFrom(ctx, o.Prepare.Root, o.TargetDir, o, layers)
+	return createFrom(ctx, res.Root, target, o, layers)
+}
+
+// CachedResults copies the results of an earlier build of the same input
+// into o.TargetDir, when every phase of d's root is cached (prepare's
+// phase layers) and create kept its results of that root: nothing of the
+// build would change, so the root tree is not even written (it is the
+// prepared image in local storage). ok is false, with nothing written,
+// otherwise, and for container images (made in local storage).
+func CachedResults(ctx context.Context, d *description.Description, job *create.Job, o Options) (res []create.Result, ok bool, err error) {
+	if job.Kind == "container" || o.Prepare.Store == nil || o.Prepare.ClearCache {
+		return nil, false, nil
+	}
+	id, cached := prepare.CachedImage(d, o.Prepare)
+	if id == "" {
+		return nil, false, nil
+	}
+	res, ok, err = create.Reuse(ctx, createOptions(o.Prepare.Root, o.TargetDir, o, &create.ContainerLayers{RootImage: id}))
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	for _, ph := range cached {
+		timing.Cached(ctx, ph)
+	}
+	logger(o.Log).Info("nothing changed since an earlier build: its results are copied, and the root tree is not written (it is the prepared image; podman image mount shows it, --clear-cache builds it all again)",
+		"image", id[:12])
+	return res, true, nil
 }
 
 // provideBase finds or fetches a derived_from image into local storage.
@@ -287,17 +331,25 @@ func createFrom(ctx context.Context, root, target string, o Options, layers *cre
 	if err := CheckPush(job, o.Push); err != nil {
 		return nil, err
 	}
-	results, err := job.Run(ctx, create.Options{
-		Root: root, TargetDir: target, Run: o.Run, Log: o.Log,
-		Store: o.Prepare.Store, CacheDir: o.Prepare.CacheDir, TempDir: o.Prepare.TempDir, Tool: o.Prepare.Tool,
-		Layers: layers, Squash: o.Squash, Push: o.Push, Copy: o.Copy,
-		ContainerCompress: o.ContainerCompress, Epoch: o.Epoch, BundleCompress: o.BundleCompress,
-		NoPackageChanges: o.NoPackageChanges, XZOptions: o.XZOptions,
-	})
+	results, err := job.Run(ctx, createOptions(root, target, o, layers))
 	if err != nil && noSpace(err) {
 		return nil, fmt.Errorf("no space left for the image in %s (nothing was kept): free space there or choose another target dir: %w", target, err)
 	}
 	return results, err
+}
+
+// createOptions are create's options for root and target from o.
+func createOptions(root, target string, o Options, layers *create.ContainerLayers) create.Options {
+	sel := o.Load
+	sel.KiwiFile, sel.Warn = "", nil
+	return create.Options{
+		Root: root, TargetDir: target, Run: o.Run, Log: o.Log,
+		Store: o.Prepare.Store, CacheDir: o.Prepare.CacheDir, TempDir: o.Prepare.TempDir, Tool: o.Prepare.Tool,
+		Layers: layers, Squash: o.Squash, Push: o.Push, Copy: o.Copy,
+		ContainerCompress: o.ContainerCompress, Epoch: o.Epoch, BundleCompress: o.BundleCompress,
+		NoPackageChanges: o.NoPackageChanges, XZOptions: o.XZOptions, ClearCache: o.Prepare.ClearCache,
+		Selection: sel,
+	}
 }
 
 // noSpace tells whether err comes from a full filesystem: our own writes

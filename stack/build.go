@@ -2,19 +2,25 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/docker/go-units"
+	ispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/kiwi-go/kiwi/build"
 	"github.com/kiwi-go/kiwi/build/create"
 	"github.com/kiwi-go/kiwi/build/description"
+	"github.com/kiwi-go/kiwi/build/prepare"
+	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/timing"
 	"github.com/kiwi-go/kiwi/oci"
 )
@@ -39,15 +45,14 @@ type BuildOptions struct {
 	// ComposeOnly stops after composing: nothing is applied or created.
 	ComposeOnly bool
 	Copy        oci.CopyOptions
-	// CacheDir keeps composed stacks of images that are not composed
-	// from storage's layer directories (see Options.CacheDir).
-	CacheDir string
-	Log      *slog.Logger
+	Log         *slog.Logger
 }
 
 // BuildResult is what a stackbuild made.
 type BuildResult struct {
-	// Root is the composed (and, with a description, prepared) root.
+	// Root is the composed (and, with a description, prepared) root; ""
+	// when nothing changed since an earlier build and its results were
+	// copied (build.CachedResults): no root was written.
 	Root   string
 	Report *Report
 	// Results are the files create made (none with ComposeOnly).
@@ -75,9 +80,11 @@ func Build(ctx context.Context, store *oci.Store, o BuildOptions) (*BuildResult,
 		return nil, errors.New("no target dir given")
 	}
 	root := build.Root(o.TargetDir)
-	co := Options{Stashes: o.Stashes, FromRegistry: o.FromRegistry, Root: root, Copy: o.Copy, Log: log, CacheDir: o.CacheDir}
+	co := Options{Stashes: o.Stashes, FromRegistry: o.FromRegistry, Root: root, Copy: o.Copy, Log: log}
+	var job *create.Job
 	if o.Description != nil {
-		if _, err := build.Plan(o.Description, log); err != nil {
+		var err error
+		if job, err = build.Plan(o.Description, log); err != nil {
 			return nil, err
 		}
 		if err := build.CheckHost(o.Description); err != nil {
@@ -118,6 +125,25 @@ func Build(ctx context.Context, store *oci.Store, o BuildOptions) (*BuildResult,
 			rb.undo(log)
 		}
 	}()
+	if o.Description != nil && !o.ComposeOnly {
+		ids, ok, err := storedIDs(store, refs)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			rb.composed = true // the root is this run's from here on
+			res, err := buildLayered(ctx, store, co, refs, ids, job, o)
+			if err != nil {
+				return nil, err
+			}
+			if res.Root == "" {
+				_ = os.Remove(filepath.Dir(root)) // the build dir, empty
+			}
+			done = true
+			return res, nil
+		}
+		log.Info("the description's phases are not kept as layers: not every image of the stack is in local storage")
+	}
 	endCompose := timing.Start(ctx, "compose")
 	rep, err := composeRefs(ctx, store, co, refs)
 	endCompose()
@@ -209,4 +235,143 @@ func reflinkHint(copied int64, noReflink error) string {
 		return "file data was copied: local storage and the target dir are on different filesystems (or mounts); on one xfs or btrfs filesystem it is shared instead"
 	}
 	return ""
+}
+
+// storedIDs returns the IDs of the images refs when all of them are in
+// local storage.
+func storedIDs(store *oci.Store, refs []oci.ImageRef) ([]string, bool, error) {
+	ids := make([]string, len(refs))
+	for i, ref := range refs {
+		if ref.Transport().Name() != "containers-storage" {
+			return nil, false, nil
+		}
+		id, err := store.ImageID(ref)
+		if err != nil {
+			return nil, false, err
+		}
+		ids[i] = id
+	}
+	return ids, true, nil
+}
+
+// buildLayered builds o.Description on a stack of images in local storage
+// the way system build builds on a base image: the stack is the base of
+// prepare's phase layers, keyed by the stack's image IDs and the
+// description (prepare's phase keys), so a rerun with the same images and
+// description applies the cached phases instead of running the package
+// manager and config.sh, and a changed overlay file reruns only the
+// configuration phase. The base of one image is that image; a stack of
+// several is composed once and committed as one image (stackImage).
+func buildLayered(ctx context.Context, store *oci.Store, co Options, refs []oci.ImageRef, ids []string, job *create.Job, o BuildOptions) (*BuildResult, error) {
+	res := &BuildResult{Root: co.Root}
+	bo := o.Build
+	bo.TargetDir = o.TargetDir
+	bo.Container = false
+	bo.Prepare.Root = co.Root
+	bo.Prepare.AllowExistingRoot = false
+	bo.Prepare.Store = store
+	bo.Prepare.Base = ids[0]
+	if len(ids) > 1 {
+		base, rep, inRoot, err := stackImage(ctx, store, co, refs, ids, bo.Prepare)
+		if err != nil {
+			return nil, err
+		}
+		bo.Prepare.Base, bo.Prepare.BaseInRoot, res.Report = base, inRoot, rep
+	} else {
+		// The image is the stack: prepare unpacks it (its "restore").
+		res.Report = &Report{Images: co.Stashes}
+	}
+	if !bo.Prepare.BaseInRoot {
+		results, ok, err := build.CachedResults(ctx, o.Description, job, bo)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			res.Root, res.Results = "", results
+			return res, nil
+		}
+	}
+	pres, err := build.Prepare(ctx, o.Description, bo)
+	if err != nil {
+		return nil, err
+	}
+	if res.Results, err = build.CreatePrepared(ctx, pres, o.TargetDir, bo); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// stackRecipe changes when the way a stack is composed changes, so stack
+// images of an older kiwi are not reused.
+const stackRecipe = "kiwi-stack-1"
+
+// labelReport holds a committed stack's report (the images, the files a
+// later image overwrote), so a run that finds the stack committed says
+// what it holds.
+const labelReport = "io.kiwi.stack.report"
+
+// stackImage returns the image whose tree is the stack of images ids,
+// composed once: localhost/kiwi-stack:<key of the images' IDs>. When it is
+// not in storage yet, the stack is composed into co.Root and committed
+// from there as one layer (inRoot: co.Root holds its tree now).
+func stackImage(ctx context.Context, store *oci.Store, co Options, refs []oci.ImageRef, ids []string, po prepare.Options) (id string, rep *Report, inRoot bool, err error) {
+	name := "localhost/kiwi-stack:" + checksum.JSON(stackRecipe, ids)[:16]
+	if img, err := store.Image(name); err == nil {
+		rep = &Report{Images: co.Stashes}
+		if cfg, err := store.ImageConfig(ctx, img.ID); err == nil {
+			_ = json.Unmarshal([]byte(cfg.Config.Labels[labelReport]), rep)
+		}
+		timing.Cached(ctx, "compose")
+		co.Log.Info("stack composed before", "image", name)
+		logReport(co.Log, co.Root, rep)
+		return img.ID, rep, false, nil
+	}
+	end := timing.Start(ctx, "compose")
+	rep, err = composeRefs(ctx, store, co, refs)
+	end()
+	if err != nil {
+		return "", nil, false, err
+	}
+	logReport(co.Log, co.Root, rep)
+	defer timing.Start(ctx, "layers")()
+	snap, err := oci.TakeSnapshot(co.Root, oci.HostDirs, nil)
+	if err != nil {
+		return "", nil, false, err
+	}
+	changes, err := snap.Changes(nil)
+	if err != nil {
+		return "", nil, false, err
+	}
+	cfg, err := store.ImageConfig(ctx, ids[0])
+	if err != nil {
+		return "", nil, false, err
+	}
+	report, err := json.Marshal(rep)
+	if err != nil {
+		return "", nil, false, err
+	}
+	co.Log.Info("committing the composed stack", "image", name, "changes", len(changes))
+	out, err := store.AppendLayer(ctx, oci.Append{
+		Name: name, Arch: cfg.Architecture, TempDir: po.TempDir, Created: time.Now(),
+		Layer:   func(w io.Writer) error { return oci.WriteLayer(w, co.Root, changes, nil) },
+		History: ispec.History{CreatedBy: po.Tool, Comment: "kiwi stackbuild: " + strings.Join(co.Stashes, " ")},
+		Configure: func(c *ispec.Image) {
+			c.Config = cfg.Config
+			if c.Config.Labels == nil {
+				c.Config.Labels = map[string]string{}
+			}
+			c.Config.Labels[labelReport] = string(report)
+		},
+	})
+	if err != nil {
+		return "", nil, false, fmt.Errorf("commit the composed stack: %w", err)
+	}
+	file := prepare.SnapshotFile(po.CacheDir, out.ImageID)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", nil, false, err
+	}
+	if err := snap.WriteFile(file); err != nil {
+		return "", nil, false, fmt.Errorf("keep the composed stack's tree snapshot: %w", err)
+	}
+	return out.ImageID, rep, true, nil
 }

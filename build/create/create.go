@@ -66,6 +66,12 @@ type Options struct {
 	// XZOptions replace xz's default options (--threads=0): the runtime
 	// config's "xz: - options:", as KIWI uses them for the PXE image.
 	XZOptions []string
+	// ClearCache builds the image anew even when the same input was
+	// built before (and drops what was cached of it).
+	ClearCache bool
+	// Selection is how the root's description was selected (profiles,
+	// type, arch): part of the results cache's key.
+	Selection description.LoadOptions
 }
 
 // fsUUID is the UUID of the filesystem (or partition, seed) of role
@@ -222,11 +228,8 @@ func packageResults(ctx context.Context, o Options, work, base string) ([]Result
 	return append(results, Result{Key: "image_changes", File: result.File{Filename: base + ".changes", Bundle: true, Compress: true}}), nil
 }
 
-// publish checksums the results, moves them from the work dir into the
-// target dir and writes kiwi.result.json last, with the image's bundle
-// format and tags (from o's description) for result bundle.
+// publish checksums the results and places them (place).
 func publish(o Options, work string, results []Result) ([]Result, error) {
-	target := o.TargetDir
 	// One goroutine per file: the images are independent and large.
 	errs := make(chan error, len(results))
 	for _, r := range results {
@@ -247,11 +250,25 @@ func publish(o Options, work string, results []Result) ([]Result, error) {
 			return nil, fmt.Errorf("checksum: %w", err)
 		}
 	}
-	record := result.Results{Files: map[string]result.File{}}
-	if d := o.desc; d != nil {
-		record.Format = result.Format{Pattern: d.Type.Attr["bundle_format"],
-			Tags: result.NewTags(d.Name, d.Version, d.TargetArch, d.Type.Image, d.Profiles)}
+	return place(o.TargetDir, work, results, format(o))
+}
+
+// format is the image's bundle format and tags (from o's description)
+// for result bundle.
+func format(o Options) result.Format {
+	d := o.desc
+	if d == nil {
+		return result.Format{}
 	}
+	return result.Format{Pattern: d.Type.Attr["bundle_format"],
+		Tags: result.NewTags(d.Name, d.Version, d.TargetArch, d.Type.Image, d.Profiles)}
+}
+
+// place moves the results and their .sha256 files from the work dir into
+// the target dir and writes kiwi.result.json last, with the bundle format
+// f.
+func place(target, work string, results []Result, f result.Format) ([]Result, error) {
+	record := result.Results{Files: map[string]result.File{}, Format: f}
 	for i, r := range results {
 		for _, name := range []string{r.Filename, r.Filename + ".sha256"} {
 			if name != r.Filename && !r.Shasum {

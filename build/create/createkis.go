@@ -133,7 +133,7 @@ func Kis(ctx context.Context, t KisType, o Options) ([]Result, error) {
 	defer packages()
 
 	log.Info("building initrd (dracut)")
-	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{}); err != nil {
+	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{CacheDir: o.initrdCache()}); err != nil {
 		return nil, err
 	}
 	for src, dst := range map[string]string{kernel.Image: names.Kernel, kernel.Initrd: names.Initrd} {

@@ -265,7 +265,7 @@ func Live(ctx context.Context, t LiveType, o Options) ([]Result, error) {
 
 	log.Info("building live initrd (dracut)", "modules", boot.LiveModule)
 	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{
-		Modules: []string{boot.LiveModule}, Omit: []string{"multipath", "plymouth"}, Persistent: persistent}); err != nil {
+		Modules: []string{boot.LiveModule}, Omit: []string{"multipath", "plymouth"}, Persistent: persistent, CacheDir: o.initrdCache()}); err != nil {
 		return nil, err
 	}
 	for src, dst := range map[string]string{kernel.Image: loader + "/linux", kernel.Initrd: loader + "/initrd"} {

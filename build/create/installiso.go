@@ -102,7 +102,7 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 // and moves it to dst: the root keeps no trace of it.
 func makeInstallInitrd(ctx context.Context, o Options, kernel *boot.Kernel, i *boot.Install, dst string) error {
 	o.Log.Info("building the install initrd (dracut)", "module", boot.InstallModule, "pxe", i.Remote)
-	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Install: i, Output: installInitrd}); err != nil {
+	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Install: i, Output: installInitrd, CacheDir: o.initrdCache()}); err != nil {
 		return err
 	}
 	initrd := filepath.Join(o.Root, installInitrd)

@@ -119,10 +119,31 @@ func (j *Job) CheckRoot(root string) error {
 	return j.rootCheck(root)
 }
 
-// Run builds the image from the root tree o.Root into o.TargetDir.
+// Run builds the image from the root tree o.Root into o.TargetDir. When
+// the root is an image in local storage whose results from the same
+// description, options and kiwi were kept, they are copied instead (see
+// cache.go).
 func (j *Job) Run(ctx context.Context, o Options) ([]Result, error) {
 	o.desc = j.desc
-	return j.run(ctx, o)
+	c := j.resultCache(o)
+	if c != nil && o.ClearCache {
+		if err := c.drop(); err != nil {
+			return nil, fmt.Errorf("clear the cached results: %w", err)
+		}
+	} else if c != nil {
+		res, ok, err := c.reuse(ctx, o)
+		if err != nil || ok {
+			return res, err
+		}
+	}
+	res, err := j.run(ctx, o)
+	if err != nil || c == nil {
+		return res, err
+	}
+	if err := c.keep(o, res); err != nil {
+		o.Log.Warn("the results were not cached: the next build of the same input makes them again", "error", err)
+	}
+	return res, nil
 }
 
 // bootableArch fails for disks and live ISOs of other arches than

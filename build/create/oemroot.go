@@ -161,7 +161,7 @@ func writeFstab(root string, l *disk.Layout, ids identities, t DiskType) error {
 // work changed.
 func bootFiles(ctx context.Context, o Options, t DiskType, l *disk.Layout, ids identities, kernel *boot.Kernel, place bootPlace, g boot.Grub, work string) error {
 	o.Log.Info("building initrd (dracut)")
-	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Resize: t.OEMResize}); err != nil {
+	if err := boot.MakeInitrd(ctx, o.Run, o.Root, kernel, boot.InitrdOptions{Resize: t.OEMResize, CacheDir: o.initrdCache()}); err != nil {
 		return err
 	}
 	// KIWI's disk hooks, in its order: edit_boot_config.sh on the host

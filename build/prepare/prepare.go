@@ -44,8 +44,12 @@ type Options struct {
 	// bootstrap (the description's derived_from, provided by the
 	// caller); its layers stay the lowest of the prepared image.
 	Base string
-	Run  runner.Runner
-	Log  *slog.Logger
+	// BaseInRoot: Root exists and holds Base's tree already (a stack
+	// composed into it and committed as Base); it is built on like a
+	// fresh root from Base, and removed when Prepare fails.
+	BaseInRoot bool
+	Run        runner.Runner
+	Log        *slog.Logger
 }
 
 // ErrRootExists is Run's error for an existing root it was not allowed
@@ -101,14 +105,20 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 	if err := arch.CanRun(d.TargetArch); err != nil {
 		return nil, err
 	}
-	fresh, err := checkRoot(o.Root, o.AllowExistingRoot)
+	fresh, err := checkRoot(o.Root, o.AllowExistingRoot || o.BaseInRoot)
 	if err != nil {
 		return nil, err
+	}
+	if o.BaseInRoot {
+		if o.Base == "" || o.Store == nil {
+			return nil, errors.New("a root holding a base image needs the base and local storage")
+		}
+		fresh = true
 	}
 	if o.Base != "" && fresh && o.Store == nil {
 		return nil, fmt.Errorf("%s: derived_from: building on a base image needs local storage (the root is committed as a container)", d.File)
 	}
-	if o.Base != "" && !fresh {
+	if o.Base != "" && !fresh && !o.BaseInRoot {
 		o.Log.Warn("the root exists: it is built on as it is, and the derived_from image is not put under it", "root", o.Root)
 		o.Base = ""
 	}
@@ -334,6 +344,31 @@ func (p *preparation) cleanUp() error {
 	return nil
 }
 
+// CachedImage returns the image a fresh root of d would be copied from
+// because every phase of it is cached (and the phases), else "". It
+// writes nothing: a caller whose results of that image are cached too
+// needs no root at all.
+func CachedImage(d *description.Description, o Options) (string, []string) {
+	if o.Store == nil || o.ClearCache || o.BaseInRoot {
+		return "", nil
+	}
+	if _, err := os.Lstat(o.Root); err == nil {
+		return "", nil // not a fresh root: no phase layers
+	}
+	if o.Tool == "" {
+		o.Tool = "kiwi"
+	}
+	keys, err := phaseKeys(d, o.Tool, o.SigningKeys, o.Base)
+	if err != nil {
+		return "", nil
+	}
+	cache := &phaseCache{store: o.Store, name: strings.ToLower(d.Name)}
+	if n, id := cache.deepest(keys); n == len(phases) {
+		return id, phases
+	}
+	return "", nil
+}
+
 // layered runs the phases on a fresh root, each committed as a layer,
 // reusing the cached ones from the bottom up.
 func (p *preparation) layered(ctx context.Context) (*Result, error) {
@@ -349,7 +384,9 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	}
 	res := &Result{Root: o.Root}
 	done, id := 0, ""
-	if !o.ClearCache {
+	if !o.ClearCache && !o.BaseInRoot {
+		// (A root that holds its base was composed for a base image just
+		// made: no phase can be cached on it.)
 		done, id = cache.deepest(keys)
 	}
 	var snap *oci.Snapshot
@@ -369,8 +406,15 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	case o.Base != "":
 		// The base takes the place of the bootstrap: its tree is the
 		// root's start and its image the parent of the phase layers.
-		o.Log.Info("putting the base image under the root", "image", o.Base[:12])
-		if snap, err = cache.restore(ctx, o.Run, o.Base, o.Root); err != nil {
+		if o.BaseInRoot {
+			snap, err = cache.snapshot(o.Base, o.Root)
+		} else {
+			o.Log.Info("putting the base image under the root", "image", o.Base[:12])
+			end := timing.Start(ctx, "restore")
+			snap, err = cache.restore(ctx, o.Run, o.Base, o.Root)
+			end()
+		}
+		if err != nil {
 			return nil, err
 		}
 		if err := os.MkdirAll(cache.state, 0o755); err != nil {
@@ -403,8 +447,13 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	if img, err := o.Store.Image(cache.ref(phasePackages, keys[1])); err == nil {
 		res.Lower, res.LowerSnapshot = img.ID, cache.snapshotFile(img.ID)
 	}
-	if err := cache.keepTree(ctx, o.Run, id, o.Root); err != nil {
-		o.Log.Warn("the prepared tree was not cached; the next prepare applies its layers", "error", err)
+	// Where storage keeps its layers unpacked, the next prepare writes
+	// the tree from them (Store.Unpack) as fast as it would copy a kept
+	// tree; only elsewhere is a copy worth its time and space.
+	if keeps, _, _ := o.Store.KeepsLayerDirs(); !keeps {
+		if err := cache.keepTree(ctx, o.Run, id, o.Root); err != nil {
+			o.Log.Warn("the prepared tree was not cached; the next prepare applies its layers", "error", err)
+		}
 	}
 	cache.prune()
 	return res, nil

@@ -90,3 +90,80 @@ func JSON(values ...any) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+// CopyFile copies src to the new file dst and returns the hex SHA-256 of
+// dst. Where the filesystem shares data (a reflink: xfs, btrfs), dst
+// shares src's blocks and is hashed; else src is read once, copied and
+// hashed on the way, its holes staying holes in dst (hashed as zeros, not
+// read), so disk images keep their size on disk. dst gets src's mode
+// bits; on error it may exist, partly written.
+func CopyFile(src, dst string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return "", err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return "", err
+	}
+	defer out.Close()
+	if unix.IoctlFileClone(int(out.Fd()), int(in.Fd())) == nil {
+		if err := out.Close(); err != nil {
+			return "", err
+		}
+		return File(dst)
+	}
+	h := sha256.New()
+	w := io.MultiWriter(h, out)
+	zeros := make([]byte, 1<<20)
+	var pos int64
+	for pos < fi.Size() {
+		data, err := unix.Seek(int(in.Fd()), pos, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break // only a hole is left
+		}
+		if errors.Is(err, unix.EINVAL) && pos == 0 {
+			// A filesystem that cannot tell holes: copy it all.
+			if _, err := io.Copy(w, in); err != nil {
+				return "", fmt.Errorf("copy %s to %s: %w", src, dst, err)
+			}
+			pos = fi.Size()
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("copy %s: %w", src, err)
+		}
+		hole, err := unix.Seek(int(in.Fd()), data, unix.SEEK_HOLE)
+		if err != nil {
+			return "", fmt.Errorf("copy %s: %w", src, err)
+		}
+		for n := data - pos; n > 0; n -= min(n, int64(len(zeros))) {
+			h.Write(zeros[:min(n, int64(len(zeros)))])
+		}
+		if _, err := in.Seek(data, io.SeekStart); err != nil {
+			return "", err
+		}
+		if _, err := out.Seek(data, io.SeekStart); err != nil {
+			return "", err
+		}
+		if _, err := io.CopyN(w, in, hole-data); err != nil {
+			return "", fmt.Errorf("copy %s to %s: %w", src, dst, err)
+		}
+		pos = hole
+	}
+	for n := fi.Size() - pos; n > 0; n -= min(n, int64(len(zeros))) {
+		h.Write(zeros[:min(n, int64(len(zeros)))])
+	}
+	if err := out.Truncate(fi.Size()); err != nil {
+		return "", err
+	}
+	if err := out.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

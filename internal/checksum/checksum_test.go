@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestFileMatchesSha256sum: sparse files (holes inside and at the end),
@@ -30,6 +32,24 @@ func TestFileMatchesSha256sum(t *testing.T) {
 		t.Fatal(err)
 	}
 	check := func(p string) {
+		t.Helper()
+		// A copy has the same bytes, the sum of what was copied, and no
+		// more blocks than the original.
+		cp := p + ".copy"
+		sum, err := CopyFile(p, cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := File(p)
+		a, _ := os.ReadFile(p)
+		b, _ := os.ReadFile(cp)
+		var sa, sb unix.Stat_t
+		_ = unix.Stat(p, &sa)
+		_ = unix.Stat(cp, &sb)
+		if sum != want || string(a) != string(b) || sb.Blocks > sa.Blocks {
+			t.Errorf("CopyFile(%s): sum %s want %s, equal %v, blocks %d of %d", p, sum, want, string(a) == string(b), sb.Blocks, sa.Blocks)
+		}
+		os.Remove(cp)
 		t.Helper()
 		got, err := File(p)
 		if err != nil {
