@@ -325,11 +325,51 @@ func (s *Snapshot) Changes(old *Snapshot) ([]Change, error) {
 			j++
 		}
 	}
+	modified = append(modified, s.parents(gone, added, modified)...)
 	deltas, err := mtreeDeltas(gone, added, modified)
 	if err != nil {
 		return nil, err
 	}
 	return mtreefilter.FilterDeltas(deltas, mtreefilter.SimplifyFilter(deltas)), nil
+}
+
+// parents are the directories of s that hold a changed path (or the
+// whiteout of a deleted one) and did not change themselves: the layer
+// carries them too, as docker's and buildah's diffs do. A layer without
+// them makes whoever applies it create the directory with a mode and time
+// of its own (containers-storage: 0755, now), and in overlay storage that
+// upper directory hides the lower one's mode, owner and time: a file
+// changed in a 0700 directory would open it to everyone in every
+// runtime's view of the image.
+func (s *Snapshot) parents(lists ...[]string) []string {
+	listed := map[string]bool{}
+	for _, l := range lists {
+		for _, p := range l {
+			listed[p] = true
+		}
+	}
+	var out []string
+	for _, l := range lists {
+		for _, p := range l {
+			for d := path.Dir(p); d != "." && d != "/" && !listed[d]; d = path.Dir(d) {
+				listed[d] = true
+				if f := s.find(d); f != nil && f.IsDir() {
+					out = append(out, d)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// find is the state of path p in s, or nil.
+func (s *Snapshot) find(p string) *FileState {
+	i := sort.Search(len(s.Files), func(i int) bool { return s.Files[i].Path >= p })
+	if i < len(s.Files) && s.Files[i].Path == p {
+		return &s.Files[i]
+	}
+	return nil
 }
 
 // mtreeDeltas expresses the changes as go-mtree deltas, the vocabulary
