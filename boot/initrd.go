@@ -238,42 +238,39 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 	// itself): with them left out everywhere, an ordinary user's initrd
 	// has root's bytes.
 	env := []string{"DRACUT_NO_MKNOD=1"}
-	if o.CacheDir == "" {
-		defer timing.Start(ctx, "initrd")()
-		if _, err := chroot.Run(ctx, r, root, env, "dracut", args...); err != nil {
-			return fmt.Errorf("build initrd: %w", err)
+	// dracut keeps its staging tree (--keep), whose files are what the
+	// initrd cache checks, in a temp dir of the root given as TMPDIR:
+	// dracut stores its command line in the initrd, so every build runs
+	// the same one, cached or not, and a temp dir's name is not in it.
+	args = append([]string{"--keep"}, args...)
+	var c *initrdCache
+	if o.CacheDir != "" {
+		key, err := initrdInputs(root, k, append(append([]string{}, env...), args...))
+		if err != nil {
+			return fmt.Errorf("initrd cache: %w", err)
 		}
-		return nil
+		c = &initrdCache{dir: o.CacheDir, key: key}
+		end := timing.StartCached(ctx, "initrd")
+		if ok, why := c.reuse(root, strings.TrimPrefix(out, "/")); ok {
+			end()
+			logInfo(r, "initrd unchanged: copied from the cache")
+			return nil
+		} else {
+			logInfo(r, "initrd not cached", "why", why)
+		}
 	}
-	key, err := initrdInputs(root, k, append(append([]string{}, env...), args...))
-	if err != nil {
-		return fmt.Errorf("initrd cache: %w", err)
-	}
-	c := initrdCache{dir: o.CacheDir, key: key}
-	end := timing.StartCached(ctx, "initrd")
-	ok, why := c.reuse(root, strings.TrimPrefix(out, "/"))
-	if ok {
-		end()
-		logInfo(r, "initrd unchanged: copied from the cache")
-		return nil
-	}
-	logInfo(r, "initrd not cached", "why", why)
 	defer timing.Start(ctx, "initrd")()
-	// dracut keeps its staging tree (--keep) in a temp dir of the root:
-	// its files are the entry's list.
 	tmp, err := os.MkdirTemp(filepath.Join(root, "var/tmp"), ".kiwi-dracut-")
 	if err != nil {
-		logInfo(r, "initrd not cached: no temp dir in the root", "error", err)
-		if _, err := chroot.Run(ctx, r, root, env, "dracut", args...); err != nil {
-			return fmt.Errorf("build initrd: %w", err)
-		}
-		return nil
+		return fmt.Errorf("build initrd: a temp dir for dracut in the root's /var/tmp: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	rel, _ := filepath.Rel(root, tmp)
-	keep := append([]string{"--keep", "--tmpdir", "/" + rel}, args...)
-	if _, err := chroot.Run(ctx, r, root, env, "dracut", keep...); err != nil {
+	if _, err := chroot.Run(ctx, r, root, append(env, "TMPDIR=/"+rel), "dracut", args...); err != nil {
 		return fmt.Errorf("build initrd: %w", err)
+	}
+	if c == nil {
+		return nil
 	}
 	staged, _ := filepath.Glob(filepath.Join(tmp, "dracut.*", "initramfs"))
 	if len(staged) != 1 {
