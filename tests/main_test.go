@@ -134,6 +134,17 @@ func run(m *testing.M) (int, error) {
 	}
 	s.workDir = work
 	defer cleanupStorage(work)
+	// Results and initrds cached by an earlier run (their keys are
+	// contents, not this run's images) would let create's work be
+	// skipped: every run starts without them, and within the run the
+	// tests share them as builds do.
+	cacheBase := os.Getenv("KIWI_TEST_CACHE")
+	if cacheBase == "" {
+		cacheBase = "/var/cache/kiwi-tests"
+	}
+	if err := os.RemoveAll(filepath.Join(cacheBase, "shared-cache", "create")); err != nil {
+		return 0, err
+	}
 	s.kiwi = filepath.Join(work, "kiwi")
 	build := exec.Command("go", "build", "-tags", "exclude_graphdriver_btrfs containers_image_openpgp", "-o", s.kiwi, "./cmd/kiwi")
 	build.Dir = s.repo

@@ -121,7 +121,7 @@ func (c *resultCache) reuse(ctx context.Context, o Options) (res []Result, ok bo
 		o.Log.Warn("a cached result's record is unreadable: dropped, building anew", "entry", c.entry(), "error", err)
 		return nil, false, c.drop()
 	}
-	defer timing.StartCached(ctx, "image")()
+	end := timing.StartCached(ctx, "image")
 	o.Log.Info("the same input was built before: copying the cached results", "entry", c.entry())
 	if err := os.MkdirAll(o.TargetDir, 0o755); err != nil {
 		return nil, false, fmt.Errorf("create target dir: %w", err)
@@ -166,6 +166,7 @@ func (c *resultCache) reuse(ctx context.Context, o Options) (res []Result, ok bo
 	if err != nil {
 		return nil, false, err
 	}
+	end()
 	return res, true, nil
 }
 
