@@ -91,7 +91,8 @@ func claim(g *globals, command string, locks map[string]string, creates []string
 // cacheDirs are the shared cache's directories that hold temporary
 // entries of runs.
 func cacheDirs(g *globals) []string {
-	return []string{filepath.Join(g.sharedCacheDir, "prepare", "trees")}
+	return []string{filepath.Join(g.sharedCacheDir, "prepare", "trees"),
+		filepath.Join(g.sharedCacheDir, "create", "results"), filepath.Join(g.sharedCacheDir, "create", "initrd")}
 }
 
 // commandLine is the run's command for its record.
