@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,8 +137,8 @@ func Build(ctx context.Context, store *oci.Store, o BuildOptions) (*BuildResult,
 			if err != nil {
 				return nil, err
 			}
-			if res.Root == "" {
-				_ = os.Remove(filepath.Dir(root)) // the build dir, empty
+			if res.Root == "" && slices.Contains(created, filepath.Dir(root)) {
+				_ = os.Remove(filepath.Dir(root)) // the build dir made for the root
 			}
 			done = true
 			return res, nil

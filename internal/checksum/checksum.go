@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 
@@ -38,6 +39,21 @@ func File(p string) (string, error) {
 		}
 		return hex.EncodeToString(h.Sum(nil)), nil
 	}
+	if err := sparse(f, fi.Size(), h, nil); err != nil {
+		return "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// sparse feeds the file f of size bytes to h, holes as zeros without
+// reading them, and its data to out as well when out is set (at the same
+// offsets, so out keeps the holes). A filesystem that cannot tell holes
+// has f read through.
+func sparse(f *os.File, size int64, h hash.Hash, out *os.File) error {
+	w := io.Writer(h)
+	if out != nil {
+		w = io.MultiWriter(h, out)
+	}
 	zeros := make([]byte, 1<<20)
 	hashZeros := func(n int64) {
 		for n > 0 {
@@ -47,36 +63,38 @@ func File(p string) (string, error) {
 		}
 	}
 	var pos int64
-	for pos < fi.Size() {
+	for pos < size {
 		data, err := unix.Seek(int(f.Fd()), pos, unix.SEEK_DATA)
 		if errors.Is(err, unix.ENXIO) {
 			break // only a hole is left
 		}
 		if errors.Is(err, unix.EINVAL) && pos == 0 {
-			// A filesystem that cannot tell holes: read it all.
-			if _, err := io.Copy(h, f); err != nil {
-				return "", fmt.Errorf("hash %s: %w", p, err)
-			}
-			return hex.EncodeToString(h.Sum(nil)), nil
+			_, err := io.Copy(w, f)
+			return err
 		}
 		if err != nil {
-			return "", fmt.Errorf("hash %s: %w", p, err)
+			return err
 		}
 		hole, err := unix.Seek(int(f.Fd()), data, unix.SEEK_HOLE)
 		if err != nil {
-			return "", fmt.Errorf("hash %s: %w", p, err)
+			return err
 		}
 		hashZeros(data - pos)
 		if _, err := f.Seek(data, io.SeekStart); err != nil {
-			return "", fmt.Errorf("hash %s: %w", p, err)
+			return err
 		}
-		if _, err := io.CopyN(h, f, hole-data); err != nil {
-			return "", fmt.Errorf("hash %s: %w", p, err)
+		if out != nil {
+			if _, err := out.Seek(data, io.SeekStart); err != nil {
+				return err
+			}
+		}
+		if _, err := io.CopyN(w, f, hole-data); err != nil {
+			return err
 		}
 		pos = hole
 	}
-	hashZeros(fi.Size() - pos)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	hashZeros(size - pos)
+	return nil
 }
 
 // JSON is the hex SHA-256 of the JSON of values: the cache key of
@@ -119,45 +137,8 @@ func CopyFile(src, dst string) (string, error) {
 		return File(dst)
 	}
 	h := sha256.New()
-	w := io.MultiWriter(h, out)
-	zeros := make([]byte, 1<<20)
-	var pos int64
-	for pos < fi.Size() {
-		data, err := unix.Seek(int(in.Fd()), pos, unix.SEEK_DATA)
-		if errors.Is(err, unix.ENXIO) {
-			break // only a hole is left
-		}
-		if errors.Is(err, unix.EINVAL) && pos == 0 {
-			// A filesystem that cannot tell holes: copy it all.
-			if _, err := io.Copy(w, in); err != nil {
-				return "", fmt.Errorf("copy %s to %s: %w", src, dst, err)
-			}
-			pos = fi.Size()
-			break
-		}
-		if err != nil {
-			return "", fmt.Errorf("copy %s: %w", src, err)
-		}
-		hole, err := unix.Seek(int(in.Fd()), data, unix.SEEK_HOLE)
-		if err != nil {
-			return "", fmt.Errorf("copy %s: %w", src, err)
-		}
-		for n := data - pos; n > 0; n -= min(n, int64(len(zeros))) {
-			h.Write(zeros[:min(n, int64(len(zeros)))])
-		}
-		if _, err := in.Seek(data, io.SeekStart); err != nil {
-			return "", err
-		}
-		if _, err := out.Seek(data, io.SeekStart); err != nil {
-			return "", err
-		}
-		if _, err := io.CopyN(w, in, hole-data); err != nil {
-			return "", fmt.Errorf("copy %s to %s: %w", src, dst, err)
-		}
-		pos = hole
-	}
-	for n := fi.Size() - pos; n > 0; n -= min(n, int64(len(zeros))) {
-		h.Write(zeros[:min(n, int64(len(zeros)))])
+	if err := sparse(in, fi.Size(), h, out); err != nil {
+		return "", fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
 	if err := out.Truncate(fi.Size()); err != nil {
 		return "", err

@@ -57,25 +57,14 @@ func from(ctx context.Context) *Record {
 
 // Start marks the beginning of phase name; the returned function marks
 // its end and logs how long it took.
-func Start(ctx context.Context, name string) func() {
-	r := from(ctx)
-	if r == nil {
-		return func() {}
-	}
-	began := r.now()
-	return func() {
-		took := r.now().Sub(began)
-		r.add(Phase{Name: name, Took: took})
-		if r.log != nil {
-			r.log.Info("phase done", "phase", name, "seconds", seconds(took))
-		}
-	}
-}
+func Start(ctx context.Context, name string) func() { return start(ctx, name, false) }
 
 // StartCached is Start for a phase whose work is taken from a cache: the
 // time spent getting it (a copy, a check) counts, and the summary says
 // cached.
-func StartCached(ctx context.Context, name string) func() {
+func StartCached(ctx context.Context, name string) func() { return start(ctx, name, true) }
+
+func start(ctx context.Context, name string, cached bool) func() {
 	r := from(ctx)
 	if r == nil {
 		return func() {}
@@ -83,9 +72,13 @@ func StartCached(ctx context.Context, name string) func() {
 	began := r.now()
 	return func() {
 		took := r.now().Sub(began)
-		r.add(Phase{Name: name, Took: took, Cached: true})
+		r.add(Phase{Name: name, Took: took, Cached: cached})
 		if r.log != nil {
-			r.log.Info("phase done", "phase", name, "seconds", seconds(took), "cached", true)
+			args := []any{"phase", name, "seconds", seconds(took)}
+			if cached {
+				args = append(args, "cached", true)
+			}
+			r.log.Info("phase done", args...)
 		}
 	}
 }
