@@ -25,6 +25,8 @@ import (
 //     the initrd comes from the cache (dracut does not look at it).
 //   - A truncated cached initrd fails its check and dracut runs again;
 //     that disk boots and shows the last overlay file.
+//   - A file of a cached phase layer truncated in storage: the phases run
+//     again instead of building on it.
 func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
 	pooled(t, 200)
 	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
@@ -177,4 +179,42 @@ func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
 		t.Errorf("the booted disk does not hold the last overlay file:\n%s", out)
 	}
 	v.Send(t, "poweroff\n")
+
+	// A file of the packages phase's layer truncated in storage: the
+	// restored tree does not match the snapshot taken at the commit, so
+	// the phases run again instead of building on it.
+	m := regexp.MustCompile(`reusing cached phases phases=bootstrap, packages image=([0-9a-f]{12})`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("the third build names no cached packages image:\n%s", tail(log, 2000))
+	}
+	upper := strings.TrimSpace(mustOutput(t, "podman", "image", "inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", m[1]))
+	var damaged, rel string
+	_ = filepath.WalkDir(filepath.Join(upper, "usr", "bin"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && damaged == "" {
+			if fi, err := d.Info(); err == nil && fi.Size() > 10000 {
+				damaged = p
+				return filepath.SkipAll
+			}
+		}
+		return nil
+	})
+	if damaged == "" {
+		t.Fatalf("no file to damage in the packages layer %s", upper)
+	}
+	rel, _ = filepath.Rel(upper, damaged)
+	size, err := os.Stat(damaged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(damaged, 100); err != nil {
+		t.Fatal(err)
+	}
+	setOverlay("fourth")
+	fourth, log4 := build("fourth")
+	if !strings.Contains(log4, "a cached phase image is damaged") || strings.Contains(summary(log4), "packages 0 s (cached)") {
+		t.Errorf("a damaged layer was built on: %s\n%s", summary(log4), tail(log4, 2000))
+	}
+	if fi, err := os.Stat(filepath.Join(fourth, "build", "image-root", rel)); err != nil || fi.Size() != size.Size() {
+		t.Errorf("/%s in the rebuilt root: %v, %v; want %d bytes", rel, fi, err, size.Size())
+	}
 }

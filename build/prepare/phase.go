@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,7 +188,56 @@ func (c *phaseCache) restore(ctx context.Context, run runner.Runner, id, root st
 	if err := c.store.Unpack(ctx, id, root); err != nil {
 		return nil, fmt.Errorf("unpack cached phases: %w", err)
 	}
-	return c.snapshot(id, root)
+	kept, err := oci.ReadSnapshot(c.snapshotFile(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return oci.TakeSnapshot(root, oci.HostDirs, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Storage does not check its unpacked layers: what was written is
+	// compared with the snapshot taken when the image was committed
+	// (every file hashed anew), so a damaged layer, a file truncated or
+	// changed in storage, is never built on.
+	got, err := oci.TakeSnapshot(root, oci.HostDirs, nil)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := got.Changes(kept)
+	if err != nil {
+		return nil, err
+	}
+	// The root directory itself is the caller's (made new, its time now).
+	changes = slices.DeleteFunc(changes, func(c oci.Change) bool { return c.Path() == "." })
+	if len(changes) > 0 {
+		return nil, fmt.Errorf("image %s: %w: %d paths differ, first /%s", id[:12], errDamaged, len(changes), changes[0].Path())
+	}
+	return got, nil
+}
+
+// errDamaged: an image in storage does not hold the tree it was committed
+// from.
+var errDamaged = errors.New("its tree in storage is not the one it was committed from")
+
+// forget drops the phase images of keys (bottom first) from the cache:
+// their names, and the images left without one.
+func (c *phaseCache) forget(keys []string) {
+	for i, k := range keys {
+		ref := c.ref(phases[i], k)
+		img, err := c.store.Image(ref)
+		if err != nil {
+			continue
+		}
+		if err := c.store.RemoveNames(img.ID, []string{ref}); err != nil {
+			c.log.Warn("could not drop a cached phase", "image", ref, "error", err)
+			continue
+		}
+		if img, err := c.store.Image(img.ID); err == nil && len(img.Names) == 0 {
+			if _, err := c.store.DeleteImage(img.ID, true); err != nil {
+				c.log.Debug("the dropped phase image stays in storage", "image", img.ID[:12], "error", err)
+			}
+		}
+	}
 }
 
 // snapshot is the kept tree snapshot of image id, or one taken of root.

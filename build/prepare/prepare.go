@@ -160,6 +160,20 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 	return p.layered(ctx)
 }
 
+// emptyDir removes everything in dir.
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // mountsBelow lists the mount points at or under dir.
 func mountsBelow(dir string) []string {
 	abs, err := filepath.Abs(dir)
@@ -390,8 +404,7 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 		done, id = cache.deepest(keys)
 	}
 	var snap *oci.Snapshot
-	switch {
-	case done > 0:
+	if done > 0 {
 		res.Reused = append(res.Reused, phases[:done]...)
 		for _, ph := range res.Reused {
 			timing.Cached(ctx, ph)
@@ -400,10 +413,21 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 		end := timing.Start(ctx, "restore")
 		snap, err = cache.restore(ctx, o.Run, id, o.Root)
 		end()
+		if errors.Is(err, errDamaged) {
+			// Never built on: the phases run again, and their new
+			// layers (new times, so new layer IDs) replace the damaged.
+			o.Log.Warn("a cached phase image is damaged: its phases run again", "error", err)
+			cache.forget(keys[:done])
+			if err := emptyDir(o.Root); err != nil {
+				return nil, err
+			}
+			res.Reused, done, id, err = nil, 0, "", nil
+		}
 		if err != nil {
 			return nil, err
 		}
-	case o.Base != "":
+	}
+	if done == 0 && o.Base != "" {
 		// The base takes the place of the bootstrap: its tree is the
 		// root's start and its image the parent of the phase layers.
 		if o.BaseInRoot {
