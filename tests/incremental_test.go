@@ -28,7 +28,7 @@ import (
 //   - A file of a cached phase layer truncated in storage: the phases run
 //     again instead of building on it.
 func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
-	pooled(t, 200)
+	pooled(t, 255)
 	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
 	mustKiwi(t, "system", "stash", "--root", base, "--container-name", "incremental", "--tag", "1")
 	desc := filepath.Join(t.TempDir(), "desc")
