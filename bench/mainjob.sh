@@ -5,8 +5,9 @@
 # runs, each into a new target dir: cold, again unchanged, and again after
 # the overlay file changed. Next to it the same three runs the KIWI
 # stackbuild plugin's way: podman pull, podman image mount + rsync into
-# the root, then kiwi-ng system build --allow-existing-root of the
-# description on it.
+# the root, then kiwi-ng system prepare --allow-existing-root of the
+# description on it and system create (what system build does, but 9.24's
+# build would bootstrap the existing root again).
 #
 # kiwi-ng 9.24 cannot make an oem disk on this machine (it mounts its vfat
 # ESP, and the kernel has no vfat): its times end where it fails, and the
@@ -49,9 +50,12 @@ cp -a hack/demo "$desc"
 if [ -n "${DEBIAN_MIRROR:-}" ]; then
   sed -i "s|http://deb.debian.org/debian|$DEBIAN_MIRROR|" "$desc/config.xml"
 fi
-# kiwi-ng wants the repository's key or no check; both sides get the
-# same description.
-sed -i 's|<repository type="apt-deb"|<repository type="apt-deb" repository_gpgcheck="false"|' "$desc/config.xml"
+# kiwi-ng wants the repository's key or no check, and for an oem disk that
+# grows at first boot its own dracut package (dracut-kiwi-oem-repart),
+# which Debian does not have: no resize. Both sides get the same
+# description.
+sed -i -e 's|<repository type="apt-deb"|<repository type="apt-deb" repository_gpgcheck="false"|' \
+  -e 's|<oem-resize>true</oem-resize>|<oem-resize>false</oem-resize>|' "$desc/config.xml"
 mkdir -p "$desc/root/etc"
 overlay() { echo "$1" >"$desc/root/etc/motd"; }
 
@@ -66,8 +70,13 @@ theirs() { # $1: target dir
   mkdir -p "$1/build/image-root"
   rsync --archive --hard-links --xattrs --acls --one-file-system --inplace "$m/" "$1/build/image-root/"
   podman image umount "$image" >/dev/null
-  kiwi-ng --shared-cache-dir "$work/kiwi-cache" system build --description "$desc" --target-dir "$1" --allow-existing-root \
-    >"$work/kiwi.log" 2>&1 || true
+  # kiwi-ng 9.24's system build bootstraps an existing root again; its
+  # system prepare skips that when the root's apt-get runs, so: prepare,
+  # then create.
+  kiwi-ng --shared-cache-dir "$work/kiwi-cache" system prepare --description "$desc" --root "$1/build/image-root" \
+    --allow-existing-root >"$work/kiwi.log" 2>&1 &&
+    kiwi-ng --shared-cache-dir "$work/kiwi-cache" system create --root "$1/build/image-root" --target-dir "$1" \
+      >>"$work/kiwi.log" 2>&1 || true
 }
 # The last step kiwi-ng logged, and how it ended.
 theirs_end() {
