@@ -161,8 +161,10 @@ func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
 		}
 		truncated++
 	}
-	if truncated != 1 {
-		t.Fatalf("%d entries of the initrd cache hold the second build's initrd, want 1", truncated)
+	// (Another test's build may have made the same initrd under a key
+	// of its own: that entry is truncated too, and rebuilt when used.)
+	if truncated == 0 {
+		t.Fatal("no entry of the initrd cache holds the second build's initrd")
 	}
 	setOverlay("third")
 	third, log := build("third")
