@@ -363,8 +363,11 @@ func TestRepositoryCredentials(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			target := filepath.Join(t.TempDir(), "out")
+			// --clear-cache: credentials are no part of a phase's key, so
+			// without it the later variants would reuse the first one's
+			// phases and results and never reach the repository.
 			args := append([]string{"--debug", "--shared-cache-dir", cache, "system", "build", "--description", desc, "--target-dir", target,
-				"--set-repo", url + ",rpm-md,private,,true"}, c.creds...)
+				"--set-repo", url + ",rpm-md,private,,true", "--clear-cache"}, c.creds...)
 			r := kiwi(t, args...)
 			if (r.err == nil) != c.ok {
 				t.Fatalf("build with credentials %q: err=%v\n%s", c.name, r.err, tail(r.stderr, 3000))
