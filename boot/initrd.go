@@ -251,13 +251,13 @@ func MakeInitrd(ctx context.Context, r runner.Runner, root string, k *Kernel, o 
 		}
 		c = &initrdCache{dir: o.CacheDir, key: key}
 		end := timing.StartCached(ctx, "initrd")
-		if ok, why := c.reuse(root, strings.TrimPrefix(out, "/")); ok {
+		ok, why := c.reuse(root, strings.TrimPrefix(out, "/"))
+		if ok {
 			end()
 			logInfo(r, "initrd unchanged: copied from the cache")
 			return nil
-		} else {
-			logInfo(r, "initrd not cached", "why", why)
 		}
+		logInfo(r, "initrd not cached", "why", why)
 	}
 	defer timing.Start(ctx, "initrd")()
 	tmp, err := os.MkdirTemp(filepath.Join(root, "var/tmp"), ".kiwi-dracut-")

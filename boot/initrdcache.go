@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -66,32 +65,15 @@ func initrdInputs(root string, k *Kernel, args []string) (string, error) {
 		paths = append(paths, rel)
 	}
 	for _, p := range paths {
-		if err := hashTree(h, root, p); err != nil {
+		sum, err := checksum.Tree(filepath.Join(root, p))
+		if errors.Is(err, fs.ErrNotExist) {
+			sum = "-"
+		} else if err != nil {
 			return "", err
 		}
+		fmt.Fprintf(h, "%s\x00%s\x00", p, sum)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// hashTree feeds the names, kinds and contents below root/rel into h
-// (nothing for a path that does not exist).
-func hashTree(h io.Writer, root, rel string) error {
-	err := filepath.WalkDir(filepath.Join(root, rel), func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		r, _ := filepath.Rel(root, p)
-		sum, err := fileDigest(root, r)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%s\x00", r, sum)
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return err
 }
 
 // fileDigest says what is at root/rel: "-" for nothing, "dir", the link

@@ -2,8 +2,6 @@ package prepare
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,49 +91,12 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string, ba
 	k1 := checksum.JSON(phaseRecipe, phaseBootstrap, pm, d.TargetArch, repos,
 		pkgmanager.Wanted(d, "bootstrap"), bootstrapPackage, base, string(postBootstrap), library)
 	k2 := checksum.JSON(k1, phasePackages, pkgmanager.Wanted(d, "image", d.Type.Image), keys)
-	desc, err := dirDigest(d.Dir)
+	desc, err := checksum.Tree(d.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("read description directory %s: %w", d.Dir, err)
 	}
 	k3 := checksum.JSON(k2, phaseConfig, string(d.XML()), desc, d.Profiles, d.Type.Image, tool, string(chroot.Functions))
 	return []string{k1, k2, k3}, nil
-}
-
-// dirDigest hashes every name, mode, link target and file content under
-// dir: any change to the description's files changes it.
-func dirDigest(dir string) (string, error) {
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fi, err := e.Info()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%o\x00", rel, fi.Mode())
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "%s\x00", l)
-		case fi.Mode().IsRegular():
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(h, f)
-			f.Close()
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil)), err
 }
 
 // phaseCache keeps the phase layers of one description in local storage.
