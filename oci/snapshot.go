@@ -3,7 +3,6 @@ package oci
 import (
 	"bufio"
 	"encoding/gob"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kiwi-go/kiwi/internal/checksum"
+	"github.com/kiwi-go/kiwi/internal/xattr"
 )
 
 // HostDirs are the directories of a root tree whose contents belong to the
@@ -236,52 +236,27 @@ func (w *walker) state(rel string) (FileState, error) {
 }
 
 func readXattrs(p string) (map[string]string, error) {
-	buf := make([]byte, 1024)
-	for {
-		n, err := unix.Llistxattr(p, buf)
-		if errors.Is(err, unix.ERANGE) {
-			buf = make([]byte, len(buf)*4)
+	names, err := xattr.List(p)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]string
+	for _, name := range names {
+		// security.selinux is the host's labelling, not the image's
+		// (umoci leaves it out of layers too).
+		if name == "" || name == "security.selinux" {
 			continue
 		}
-		if errors.Is(err, unix.ENOTSUP) || n == 0 {
-			return nil, nil
-		}
+		v, err := xattr.Get(p, name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("xattr %s: %w", name, err)
 		}
-		out := map[string]string{}
-		for _, name := range strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00") {
-			// security.selinux is the host's labelling, not the image's
-			// (umoci leaves it out of layers too).
-			if name == "" || name == "security.selinux" {
-				continue
-			}
-			v, err := getXattr(p, name)
-			if err != nil {
-				return nil, fmt.Errorf("xattr %s: %w", name, err)
-			}
-			out[name] = v
+		if out == nil {
+			out = map[string]string{}
 		}
-		if len(out) == 0 {
-			return nil, nil
-		}
-		return out, nil
+		out[name] = string(v)
 	}
-}
-
-func getXattr(p, name string) (string, error) {
-	buf := make([]byte, 256)
-	for {
-		n, err := unix.Lgetxattr(p, name, buf)
-		if errors.Is(err, unix.ERANGE) {
-			buf = make([]byte, len(buf)*8)
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	}
+	return out, nil
 }
 
 // same tells whether a path is unchanged for the purpose of a layer.

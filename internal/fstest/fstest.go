@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kiwi-go/kiwi/internal/xattr"
 	"golang.org/x/sys/unix"
 )
 
@@ -124,29 +125,20 @@ func Scan(root string, skip ...string) (Tree, error) {
 }
 
 func xattrs(p string) (map[string]string, error) {
-	size, err := unix.Llistxattr(p, nil)
-	if err != nil || size == 0 {
-		if err == unix.ENOTSUP {
-			return nil, nil
-		}
-		return nil, err
-	}
-	buf := make([]byte, size)
-	size, err = unix.Llistxattr(p, buf)
+	names, err := xattr.List(p)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
-	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
+	for _, name := range names {
 		if name == "" || name == "security.selinux" {
 			continue
 		}
-		v := make([]byte, 4096)
-		n, err := unix.Lgetxattr(p, name, v)
+		v, err := xattr.Get(p, name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: xattr %s: %w", p, name, err)
 		}
-		out[name] = string(v[:n])
+		out[name] = string(v)
 	}
 	if len(out) == 0 {
 		return nil, nil

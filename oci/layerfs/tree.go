@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/kiwi-go/kiwi/internal/xattr"
 	"golang.org/x/sys/unix"
 )
 
@@ -638,7 +639,7 @@ func copyXattrs(src, dst int, name string) error {
 		return fmt.Errorf("list xattrs for %s: %w", name, err)
 	}
 	for _, x := range names {
-		v, err := getXattr(func(b []byte) (int, error) { return unix.Fgetxattr(src, x, b) })
+		v, err := xattr.Value(func(b []byte) (int, error) { return unix.Fgetxattr(src, x, b) })
 		if err != nil {
 			return fmt.Errorf("read xattr %s for %s: %w", x, name, err)
 		}
@@ -655,7 +656,7 @@ func copyPathXattrs(src, dst string) error {
 		return fmt.Errorf("list xattrs of %s: %w", src, err)
 	}
 	for _, x := range names {
-		v, err := getXattr(func(b []byte) (int, error) { return unix.Lgetxattr(src, x, b) })
+		v, err := xattr.Get(src, x)
 		if err != nil {
 			return fmt.Errorf("read xattr %s of %s: %w", x, src, err)
 		}
@@ -668,59 +669,31 @@ func copyPathXattrs(src, dst string) error {
 
 // listXattrs returns the xattr names list reports, without overlay's own.
 func listXattrs(list func([]byte) (int, error)) ([]string, error) {
-	buf := make([]byte, 256)
-	for {
-		n, err := list(buf)
-		if errors.Is(err, unix.ERANGE) {
-			buf = make([]byte, 2*len(buf))
+	all, err := xattr.Names(list)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+next:
+	for _, x := range all {
+		// force_mask storage keeps the real owner and mode here.
+		if x == "user.containers.override_stat" {
+			return nil, ErrNotPlain
+		}
+		// The host's labelling, not the image's: the tar path (umoci)
+		// and stash leave it out too.
+		if x == "security.selinux" {
 			continue
 		}
-		if errors.Is(err, unix.ENOTSUP) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-	next:
-		for _, x := range strings.Split(string(buf[:n]), "\x00") {
-			if x == "" {
-				continue
-			}
-			// force_mask storage keeps the real owner and mode here.
-			if x == "user.containers.override_stat" {
+		for _, p := range overlayXattrPrefixes {
+			if x == p+"redirect" || x == p+"metacopy" {
 				return nil, ErrNotPlain
 			}
-			// The host's labelling, not the image's: the tar path
-			// (umoci) and stash leave it out too.
-			if x == "security.selinux" {
-				continue
+			if strings.HasPrefix(x, p) {
+				continue next
 			}
-			for _, p := range overlayXattrPrefixes {
-				if x == p+"redirect" || x == p+"metacopy" {
-					return nil, ErrNotPlain
-				}
-				if strings.HasPrefix(x, p) {
-					continue next
-				}
-			}
-			names = append(names, x)
 		}
-		return names, nil
+		names = append(names, x)
 	}
-}
-
-func getXattr(get func([]byte) (int, error)) ([]byte, error) {
-	buf := make([]byte, 256)
-	for {
-		n, err := get(buf)
-		if errors.Is(err, unix.ERANGE) {
-			buf = make([]byte, 2*len(buf))
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return buf[:n], nil
-	}
+	return names, nil
 }
