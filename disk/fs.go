@@ -58,6 +58,14 @@ func Make(ctx context.Context, r runner.Runner, fs Filesystem, dir, file string,
 	if offset != 0 && !InPlace(fs.Type) {
 		return fmt.Errorf("%s filesystems cannot be made at an offset of a file", fs.Type)
 	}
+	// The reproducible ones copy each inode's extended attributes in the
+	// order the tree lists them, which is not the tree's content
+	// (sortXattrs). btrfs and xfs are not reproducible here, FAT has none.
+	if fs.Epoch != nil && dir != "" && (InPlace(fs.Type) || fs.Type == "squashfs" || fs.Type == "erofs") {
+		if err := sortXattrs(dir); err != nil {
+			return err
+		}
+	}
 	switch fs.Type {
 	case "ext2", "ext3", "ext4":
 		// -b 4096: without it the block count below would be read as

@@ -8,17 +8,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/internal/xattr"
+	"golang.org/x/sys/unix"
 )
 
 // tree writes a small tree with a hard link, a symlink, a long
 // directory (hashed) and a name with a space; its ctimes are now.
-func tree(t *testing.T, dir string) {
+func tree(t *testing.T, dir string, reversed bool) {
 	t.Helper()
 	for i := 0; i < 300; i++ {
 		p := filepath.Join(dir, "many", fmt.Sprintf("file-%03d", i))
@@ -42,6 +45,22 @@ func tree(t *testing.T, dir string) {
 	if err := os.Symlink("many/file-001", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
+	// Two attributes on one directory, set in an order of the caller's:
+	// a filesystem lists them in that order (as /var/log/journal's ACLs
+	// in a root that ran its phases, either way once restored from a
+	// layer).
+	names := []string{"user.kiwi.a", "user.kiwi.b"}
+	if reversed {
+		names = []string{"user.kiwi.b", "user.kiwi.a"}
+	}
+	for _, name := range names {
+		if err := unix.Lsetxattr(filepath.Join(dir, "many"), name, []byte(name), 0); err != nil {
+			t.Fatalf("set %s (the test needs user xattrs where t.TempDir is): %v", name, err)
+		}
+	}
+	if got, _ := xattr.List(filepath.Join(dir, "many")); !slices.Equal(got, names) {
+		t.Fatalf("%s lists its attributes %v, not in the order set (%v): the test proves nothing here", dir, got, names)
+	}
 }
 
 // sum is the file's SHA-256 (internal/checksum, as results are summed).
@@ -56,15 +75,16 @@ func sum(t *testing.T, p string) string {
 
 // TestMakeWithEpochIsReproducible makes each filesystem that can be
 // reproducible twice, from two trees written a second apart (other
-// ctimes, atimes and mtimes), with the same Epoch: the bytes are equal.
+// ctimes, atimes and mtimes, a directory's attributes set in the other
+// order), with the same Epoch: the bytes are equal.
 // Without an Epoch they differ (the test would pass for nothing
 // otherwise). ext4 is made at an offset, as in a disk image.
 func TestMakeWithEpochIsReproducible(t *testing.T) {
 	work := t.TempDir()
 	a, b := filepath.Join(work, "a"), filepath.Join(work, "b")
-	tree(t, a)
+	tree(t, a, false)
 	time.Sleep(1100 * time.Millisecond)
-	tree(t, b)
+	tree(t, b, true)
 	// b's files an hour later: FAT keeps times to 2 s only.
 	later := time.Now().Add(time.Hour)
 	if err := filepath.WalkDir(b, func(p string, d fs.DirEntry, err error) error {
