@@ -1,15 +1,22 @@
 package tests
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiwi-go/kiwi/internal/xattr"
+	"golang.org/x/sys/unix"
 )
 
 // TestStackbuildRerunsOnlyWhatChanged is issue 20's check of the main job
@@ -132,7 +139,12 @@ func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
 		t.Errorf("a tampered cached result was not dropped:\n%s", tail(log, 2000))
 	}
 	if got := sums(tampered); !maps.Equal(got, want) {
-		t.Errorf("the rebuilt results differ from the first build's:\n%v\n%v", got, want)
+		// What tells a live root from a restored one, and where in the
+		// disk the bytes differ, so that a failure here can be found.
+		layout, _ := exec.Command("sfdisk", "-d", filepath.Join(first, img+".raw")).Output()
+		diff, _ := exec.Command("sh", "-c", `cmp -l "$1" "$2" | head -20`, "sh", filepath.Join(first, img+".raw"), filepath.Join(tampered, img+".raw")).Output()
+		t.Errorf("the rebuilt results differ from the first build's:\n%v\n%v\nroots (first, rebuilt):\n%s\nlayout:\n%s\nfirst differing bytes of the raw disks:\n%s", got, want,
+			rootDifferences(t, filepath.Join(first, "build", "image-root"), filepath.Join(tampered, "build", "image-root"), 1700000000), layout, diff)
 	}
 
 	// A changed overlay file: the configuration phase only; dracut does
@@ -219,4 +231,68 @@ func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(fourth, "build", "image-root", rel)); err != nil || fi.Size() != size.Size() {
 		t.Errorf("/%s in the rebuilt root: %v, %v; want %d bytes", rel, fi, err, size.Size())
 	}
+}
+
+// rootDifferences lists (up to 30) entries in which two roots differ as
+// mkfs sees them: type, mode, owner, size, link count, mtime clamped to
+// epoch, extended attributes (in the order listed) and file content.
+func rootDifferences(t *testing.T, a, b string, epoch int64) string {
+	t.Helper()
+	describe := func(root string) map[string]string {
+		m := map[string]string{}
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			rel, _ := filepath.Rel(root, p)
+			if err != nil {
+				m[rel] = "error " + err.Error()
+				return nil
+			}
+			var st unix.Stat_t
+			if err := unix.Lstat(p, &st); err != nil {
+				m[rel] = "error " + err.Error()
+				return nil
+			}
+			mtime := min(st.Mtim.Sec, epoch)
+			desc := fmt.Sprintf("mode %o owner %d:%d links %d mtime %d", st.Mode, st.Uid, st.Gid, st.Nlink, mtime)
+			if !d.IsDir() {
+				desc += fmt.Sprintf(" size %d", st.Size)
+			}
+			if d.Type().IsRegular() {
+				if b, err := os.ReadFile(p); err == nil {
+					desc += fmt.Sprintf(" sha256 %x", sha256.Sum256(b))
+				}
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				l, _ := os.Readlink(p)
+				desc += " -> " + l
+			}
+			// In the order listed: mkfs copies them so.
+			names, _ := xattr.List(p)
+			for _, name := range names {
+				v, _ := xattr.Get(p, name)
+				desc += fmt.Sprintf(" xattr %s=%x", name, v)
+			}
+			m[rel] = desc
+			return nil
+		})
+		return m
+	}
+	da, db := describe(a), describe(b)
+	var out bytes.Buffer
+	n := 0
+	for _, p := range slices.Sorted(maps.Keys(da)) {
+		if db[p] != da[p] && n < 30 {
+			fmt.Fprintf(&out, "%s:\n  %s\n  %s\n", p, da[p], db[p])
+			n++
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(db)) {
+		if _, ok := da[p]; !ok && n < 30 {
+			fmt.Fprintf(&out, "%s: only in the second: %s\n", p, db[p])
+			n++
+		}
+	}
+	if n == 0 {
+		return "no difference\n"
+	}
+	return out.String()
 }
