@@ -34,9 +34,9 @@ var s suite // set once by TestMain, read-only afterwards
 
 // pooled makes t one of the tests that run two at a time once the
 // others are done. They spend most of their time in a TCG guest, which
-// keeps one core busy (measured: a booting guest with -smp 2 used 0.9 to
-// 1 core), or in one-threaded tools, so on the 2 cores of CI two of them
-// take little more than one alone. A pooled test must not look at
+// keeps one core busy (boot's guests have one vCPU), or in one-threaded
+// tools, so on the 2 cores of CI two of them take little more than one
+// alone. A pooled test must not look at
 // anything machine-wide that another test changes (processes, mounts,
 // containers by pattern): those stay serial, and go test runs parallel
 // tests only after every serial one. Storage, the shared package caches
