@@ -37,6 +37,12 @@ echo "slowest tests:"
 grep -E '^--- (PASS|FAIL|SKIP): ' "$log" | sed 's/^--- //' | sort -t'(' -k2 -rn | head -20
 echo "pooled tests (their time above includes the queue):"
 grep -oE 'pool: .* queued$' "$log" | sort -k4 -rn
+# The serial tests run before the pool starts: their sum is the rest of
+# the run's length.
+echo "serial tests:"
+grep -oE 'pool: [^ ]+' "$log" | sed 's/^pool: //' >"$log.pooled"
+grep -E '^--- (PASS|FAIL|SKIP): ' "$log" | sed 's/^--- //' | grep -vwFf "$log.pooled" | sort -t'(' -k2 -rn | head -25
+rm -f "$log.pooled"
 rm -f "$log"
 # Fuzz budgets are counts of executions, not durations: Go 1.26's fuzz
 # coordinator can report a spurious "context deadline exceeded" when a
