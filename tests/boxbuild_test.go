@@ -276,7 +276,7 @@ func TestBoxbuild(t *testing.T) {
 // played by podman gives the same result. Pooled: no other pooled test
 // makes boxbuild containers or pods in the suite's storage.
 func TestBoxbuildContainerBuilds(t *testing.T) {
-	pooled(t, 380)
+	pooled(t, 450)
 	bs := boxSuite{cache: sharedCache(t)}
 	bs.socket = startPodmanService(t)
 	bs.env = append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
