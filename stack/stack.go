@@ -12,9 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kiwi-go/kiwi/oci"
@@ -160,53 +158,18 @@ func Compose(ctx context.Context, store *oci.Store, o Options) (*Report, error) 
 }
 
 // resolveAll resolves every image of the stack (Resolve), pulling those
-// of a registry. The images are resolved side by side: copying one into
-// storage keeps about one core busy (gzip, then tar extraction), and
-// images of other transports or registries are independent (storage
-// locks what they share). With progress bars on a terminal one at a
-// time: two copies' bars would overwrite each other. The error is that
-// of the first failing image in the stack's order.
+// of a registry.
 func resolveAll(ctx context.Context, store *oci.Store, o Options) ([]oci.ImageRef, error) {
 	refs := make([]oci.ImageRef, len(o.Stashes))
-	errs := make([]error, len(o.Stashes))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
-	if o.Copy.Progress != nil {
-		slots = make(chan struct{}, 1)
-	}
-	var wg sync.WaitGroup
 	for i, s := range o.Stashes {
-		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			if err := ctx.Err(); err != nil {
-				errs[i] = err
-				return
-			}
-			if o.FromRegistry != "" && o.Log != nil {
-				o.Log.Info("pulling", "stash", s, "registry", o.FromRegistry)
-			}
-			refs[i], errs[i] = Resolve(ctx, store, s, o.FromRegistry, o.Copy)
-			if errs[i] != nil {
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	// An image stopped because another failed reports the cancellation:
-	// the other's error is the one to show.
-	var first error
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if o.FromRegistry != "" && o.Log != nil {
+			o.Log.Info("pulling", "stash", s, "registry", o.FromRegistry)
+		}
+		ref, err := Resolve(ctx, store, s, o.FromRegistry, o.Copy)
+		if err != nil {
 			return nil, err
 		}
-		if first == nil {
-			first = err
-		}
-	}
-	if first != nil {
-		return nil, first
+		refs[i] = ref
 	}
 	return refs, nil
 }
