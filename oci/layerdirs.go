@@ -20,7 +20,7 @@ import (
 // tar per layer. ok is false (and err nil) for any other reference or
 // driver; the caller then reads the layers as blobs.
 func (s *Store) LayerDirs(ref types.ImageReference) (dirs []string, ok bool, err error) {
-	if ref.Transport().Name() != istorage.Transport.Name() {
+	if !InStorage(ref) {
 		return nil, false, nil
 	}
 	if keeps, _, err := s.KeepsLayerDirs(); err != nil || !keeps {
@@ -99,9 +99,15 @@ func (s *Store) Unpack(ctx context.Context, id, dir string) error {
 	return nil
 }
 
+// InStorage tells whether ref names an image in local storage
+// (containers-storage:), rather than in a registry, layout or archive.
+func InStorage(ref types.ImageReference) bool {
+	return ref.Transport().Name() == istorage.Transport.Name()
+}
+
 // ImageID is the ID of the image ref names in this store.
 func (s *Store) ImageID(ref types.ImageReference) (string, error) {
-	if ref.Transport().Name() != istorage.Transport.Name() {
+	if !InStorage(ref) {
 		return "", fmt.Errorf("%s is no image in local storage", transportName(ref))
 	}
 	_, img, err := istorage.ResolveReference(ref)

@@ -243,7 +243,7 @@ func reflinkHint(copied int64, noReflink error) string {
 func storedIDs(store *oci.Store, refs []oci.ImageRef) ([]string, bool, error) {
 	ids := make([]string, len(refs))
 	for i, ref := range refs {
-		if ref.Transport().Name() != "containers-storage" {
+		if !oci.InStorage(ref) {
 			return nil, false, nil
 		}
 		id, err := store.ImageID(ref)
