@@ -206,7 +206,13 @@ func (w *walker) state(rel string) (FileState, error) {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
+		// A directory's size and link count are its history and its
+		// number of subdirectories, not its content (btrfs counts 1
+		// always): what changes below it is recorded there. /dev of a
+		// debootstrapped root, whose contents are hidden, counted its
+		// device directories, and its restored copy none.
 		fs.Size = 0
+		fs.Nlink = 0
 	case unix.S_IFLNK:
 		l, err := os.Readlink(full)
 		if err != nil {

@@ -23,6 +23,17 @@ type boxSuite struct {
 	cache  string   // --shared-cache-dir of the builds
 }
 
+// newBoxSuite starts t's podman service; the box cache is the run's, so
+// the Debian box is built once.
+func newBoxSuite(t *testing.T) boxSuite {
+	t.Helper()
+	return boxSuite{
+		cache:  sharedCache(t),
+		socket: startPodmanService(t),
+		env:    append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes")),
+	}
+}
+
 // startPodmanService runs `podman system service` on a private socket
 // with the suite's storage and containers.conf, stopped (by PID) at the
 // end of t.
@@ -79,9 +90,7 @@ func kiwiEnv(t *testing.T, env []string, args ...string) result {
 // leaves no container; the Job manifest is a valid batch/v1 Job. The
 // builds that succeed are TestBoxbuildContainerBuilds, in the pool.
 func TestBoxbuild(t *testing.T) {
-	bs := boxSuite{cache: sharedCache(t)}
-	bs.socket = startPodmanService(t)
-	bs.env = append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
+	bs := newBoxSuite(t)
 	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
 
 	t.Run("BadArgsFailBeforeAnyContainer", func(t *testing.T) {
@@ -277,9 +286,7 @@ func TestBoxbuild(t *testing.T) {
 // makes boxbuild containers or pods in the suite's storage.
 func TestBoxbuildContainerBuilds(t *testing.T) {
 	pooled(t, 450)
-	bs := boxSuite{cache: sharedCache(t)}
-	bs.socket = startPodmanService(t)
-	bs.env = append(append([]string{}, s.env...), "KIWI_BOXED_CACHE_DIR="+filepath.Join(s.workDir, "boxes"))
+	bs := newBoxSuite(t)
 	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
 
 	// Issue 15: the box carries zypper; a zypper description (its

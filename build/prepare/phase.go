@@ -168,12 +168,8 @@ func (c *phaseCache) restore(ctx context.Context, run runner.Runner, id, root st
 	if err != nil {
 		return nil, err
 	}
-	// The root directory itself is the caller's (made new, its time now),
-	// and /dev, /proc and /sys are empty in layers, whatever the live
-	// root held (debootstrap's device nodes: another link count).
-	changes = slices.DeleteFunc(changes, func(c oci.Change) bool {
-		return c.Path() == "." || slices.Contains(oci.HostDirs, c.Path())
-	})
+	// The root directory itself is the caller's (made new, its time now).
+	changes = slices.DeleteFunc(changes, func(c oci.Change) bool { return c.Path() == "." })
 	if len(changes) > 0 {
 		return nil, fmt.Errorf("image %s: %w: %d paths differ, first /%s", id[:12], errDamaged, len(changes), changes[0].Path())
 	}
