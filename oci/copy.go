@@ -10,6 +10,7 @@ import (
 
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/image"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
 )
@@ -62,6 +63,22 @@ func Copy(ctx context.Context, src, dst types.ImageReference, o CopyOptions) ([]
 		return nil, fmt.Errorf("copy %s to %s: %w", transportName(src), transportName(dst), err)
 	}
 	return manifest, nil
+}
+
+// CheckPolicy tells whether the user's signature policy (policy.json)
+// allows reading src when something other than Copy reads it, e.g. an
+// artifact's blobs: registries follow the policy, local places accept
+// anything, as in Copy.
+func CheckPolicy(ctx context.Context, src types.ImageSource) error {
+	pc, err := policyContext(src.Reference(), src.Reference())
+	if err != nil {
+		return err
+	}
+	defer pc.Destroy() //nolint:errcheck // nothing to report: it frees memory only
+	if ok, err := pc.IsRunningImageAllowed(ctx, image.UnparsedInstance(src, nil)); !ok {
+		return fmt.Errorf("%s is refused by the signature policy (policy.json): %w", transportName(src.Reference()), err)
+	}
+	return nil
 }
 
 func transportName(ref types.ImageReference) string {

@@ -40,6 +40,32 @@ func (s *Store) ParseReference(ref string) (types.ImageReference, error) {
 	return s.storageReference(ref)
 }
 
+// ParseRegistryReference turns a reference to any OCI content (an
+// artifact, not only an image) into a containers/image reference. Unlike
+// ParseReference a bare host/name:tag means a registry (docker://), as
+// oras and skopeo read it: content that is not an image has no place in
+// local storage, so containers-storage: is refused too.
+func ParseRegistryReference(ref string) (types.ImageReference, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("empty reference: give host/name:tag, docker://host/name:tag or oci:DIR:TAG")
+	}
+	if strings.HasPrefix(ref, storagePrefix) {
+		return nil, fmt.Errorf("reference %q: local container storage holds images only; give a registry (host/name:tag) or an OCI layout (oci:DIR:TAG)", ref)
+	}
+	if scheme, _, ok := strings.Cut(ref, "://"); ok && scheme != "docker" {
+		return nil, fmt.Errorf("reference %q: the %s:// scheme is no transport here; give host/name:tag, docker://host/name:tag or oci:DIR:TAG", ref, scheme)
+	}
+	full := ref
+	if !looksLikeTransport(ref) {
+		full = "docker://" + ref
+	}
+	r, err := parseTransport(full)
+	if err != nil {
+		return nil, fmt.Errorf("reference %q: %w (give host/name:tag, docker://host/name:tag or oci:DIR:TAG)", ref, err)
+	}
+	return r, nil
+}
+
 // LocalReference is the reference of name:tag in local storage under the
 // localhost/ domain, where podman puts images that never came from a
 // registry (`podman images` shows localhost/name).

@@ -39,7 +39,7 @@ type Journal struct {
 
 // TempPrefixes are the names kiwi's temporary entries start with; each
 // is followed by the pid of the run that made it (TempPattern).
-var tempPrefixes = []string{".kiwi-create-", ".kiwi-tree-", ".kiwi-stack-", ".kiwi-result-", ".kiwi-initrd-", "kiwi-stash-base-", "kiwi-layout-", "kiwi-box-", "kiwi-podman-"}
+var tempPrefixes = []string{".kiwi-create-", ".kiwi-tree-", ".kiwi-stack-", ".kiwi-result-", ".kiwi-initrd-", ".kiwi-pull-", "kiwi-stash-base-", "kiwi-layout-", "kiwi-box-", "kiwi-podman-"}
 
 // TempPattern is the os.MkdirTemp pattern for a temporary entry named
 // prefix (one of the prefixes cleanup knows) of this process.
