@@ -15,7 +15,10 @@ require (
 	golang.org/x/term v0.47.0
 )
 
-require github.com/cavaliergopher/cpio v1.0.1 // indirect
+require (
+	github.com/cavaliergopher/cpio v1.0.1 // indirect
+	gopkg.in/inf.v0 v0.9.1 // indirect
+)
 
 require (
 	dario.cat/mergo v1.0.2 // indirect

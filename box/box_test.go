@@ -175,37 +175,6 @@ func TestShippedDescription(t *testing.T) {
 	}
 }
 
-func TestKubeManifest(t *testing.T) {
-	b := Build{Kiwi: "/usr/bin/kiwi", Description: "/d", Target: "/t", SharedCache: "/var/cache/kiwi", SharedPaths: []string{"/srv/x"}, Args: []string{"--add-package=vim"}}
-	if _, err := KubeManifest(b, "img", "n", "deployment"); err == nil {
-		t.Error("an unknown kind was accepted")
-	}
-	for _, kind := range []string{KubeJob, KubePod} {
-		out, err := KubeManifest(b, "localhost/box:1", "kiwi-boxbuild-x", kind)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := yaml.Unmarshal(out, &m); err != nil {
-			t.Fatal(err)
-		}
-		s := string(out)
-		for _, want := range []string{"privileged: true", "hostNetwork: true", "path: /srv/x", "mountPath: /bundle", "type: File", "emptyDir: {}", "--add-package=vim", "SYS_ADMIN", "restartPolicy: Never", "name: PATH"} {
-			if !strings.Contains(s, want) {
-				t.Errorf("%s manifest lacks %q:\n%s", kind, want, s)
-			}
-		}
-		wantKind := map[string]string{KubeJob: "Job", KubePod: "Pod"}[kind]
-		if m["kind"] != wantKind {
-			t.Errorf("kind %v, want %s", m["kind"], wantKind)
-		}
-	}
-}
-
-// TestBoxedPluginConfigLoadsUnchanged: a config of the boxed plugin's
-// own shape (mem_mb with a unit, the OBS download fields) loads, the
-// memory read in any unit, the download fields reported as not used;
-// a negative memory is refused with the line.
 func TestBoxedPluginConfigLoadsUnchanged(t *testing.T) {
 	plugin := `box:
   -

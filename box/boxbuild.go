@@ -351,9 +351,9 @@ type ContainerOptions struct {
 	// else a service started for the run (see Connect).
 	Connection string
 	Build      Build
-	// KubeFile, when set, gets a Kubernetes manifest of the build (of
-	// KubeKind, default KubeJob) instead of the build being run.
-	KubeFile, KubeKind string
+	// Kube, when set, has the build written as Kubernetes manifests
+	// (WriteKube) instead of run; Build is then unused.
+	Kube *KubeRequest
 	// Output receives the build's output as it happens.
 	Output io.Writer
 }
@@ -366,13 +366,8 @@ type ContainerOptions struct {
 func BuildInContainer(ctx context.Context, o ContainerOptions) error {
 	src := o.Source
 	src.BuildOptions = src.withDefaults()
-	if o.KubeFile != "" {
-		if o.KubeKind == "" {
-			o.KubeKind = KubeJob
-		}
-		if err := CheckKubeKind(o.KubeKind); err != nil {
-			return err
-		}
+	if o.Kube != nil {
+		return writeKubeBuilds(ctx, o)
 	}
 	svc, err := Connect(ctx, o.Connection, src.TempDir, runner.Runner{Log: src.Log}, src.Log)
 	if err != nil {
@@ -382,9 +377,6 @@ func BuildInContainer(ctx context.Context, o ContainerOptions) error {
 	image, err := ProvideContainer(ctx, svc, src)
 	if err != nil {
 		return err
-	}
-	if o.KubeFile != "" {
-		return WriteKubeManifest(o.KubeFile, o.Build, image, "kiwi-boxbuild-"+randomID(), o.KubeKind, src.Log)
 	}
 	out := o.Output
 	if out == nil {
@@ -495,25 +487,6 @@ func verdict(boxName, target string, code int, err error, log *slog.Logger) erro
 		return fmt.Errorf("the build in box %s failed with exit code %d; its log: %s", boxName, code, logFile)
 	}
 	logger(log).Info("box build done", "box", boxName, "target", target, "log", logFile)
-	return nil
-}
-
-// WriteKubeManifest writes KubeManifest's manifest of b (kind, job name
-// name) to file, replacing it in one step.
-func WriteKubeManifest(file string, b Build, image, name, kind string, log *slog.Logger) error {
-	manifest, err := KubeManifest(b, image, name, kind)
-	if err != nil {
-		return err
-	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, manifest, 0o644); err != nil {
-		return inputError(InputKubeFile, "kube manifest %s: %w", file, err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		os.Remove(tmp)
-		return inputError(InputKubeFile, "kube manifest %s: %w", file, err)
-	}
-	logger(log).Info("wrote the Kubernetes manifest", "file", file, "kind", kind, "image", image)
 	return nil
 }
 

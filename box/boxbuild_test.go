@@ -291,7 +291,7 @@ func TestInputErrors(t *testing.T) {
 	os.WriteFile(notDir, nil, 0o644)
 	check := func(b Build) error { return b.Check() }
 	_, memErr := ParseMemory("8T")
-	_, kubeErr := KubeManifest(Build{}, "img", "n", "deployment")
+	_, kubeErr := KubeManifests([]KubeBuild{{}}, KubeOptions{Kind: "deployment"})
 	cases := []struct {
 		err    error
 		input  string
@@ -306,7 +306,14 @@ func TestInputErrors(t *testing.T) {
 		{Build{Target: filepath.Join(notDir, "t"), SharedCache: dir}.PrepareTarget(), InputTarget, "target dir " + filepath.Join(notDir, "t") + ": "},
 		{Build{Target: dir, SharedCache: filepath.Join(notDir, "c")}.PrepareTarget(), InputSharedCache, "shared cache dir " + filepath.Join(notDir, "c") + ": "},
 		{kubeErr, InputKubeKind, `kube kind "deployment": use job or pod`},
-		{WriteKubeManifest(filepath.Join(notDir, "k.yaml"), Build{}, "img", "n", KubePod, nil), InputKubeFile, "kube manifest " + filepath.Join(notDir, "k.yaml") + ": "},
+		{writeKube(&KubeRequest{File: filepath.Join(notDir, "k.yaml"), Builds: []KubeBuild{{Name: "kiwi-x"}}, Options: KubeOptions{Kind: KubePod, Image: "img"}}), InputKubeFile, "kube manifest " + filepath.Join(notDir, "k.yaml") + ": "},
+		{func() error {
+			big := t.TempDir()
+			os.WriteFile(filepath.Join(big, "root.tar"), make([]byte, ConfigMapLimit+1), 0o644)
+			_, err := prepareKube(context.Background(), &KubeRequest{Builds: []KubeBuild{{Build: Build{Description: big}}}})
+			return err
+		}(), InputKubePush, "description "},
+		{func() error { _, err := PushRef("127.0.0.1:5000/x@sha256:"+strings.Repeat("a", 64), ""); return err }(), InputKubePush, "push reference "},
 		{func() error { _, err := MakeScratch(filepath.Join(dir, "missing")); return err }(), InputTempDir, "temp dir " + filepath.Join(dir, "missing") + ": "},
 		{func() error {
 			_, err := Connect(context.Background(), "", filepath.Join(dir, "missing"), runner.Runner{}, nil)
@@ -322,20 +329,5 @@ func TestInputErrors(t *testing.T) {
 		if strings.Contains(c.err.Error(), " --") {
 			t.Errorf("the library names an option: %v", c.err)
 		}
-	}
-}
-
-func TestWriteKubeManifest(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "job.yaml")
-	b := Build{Kiwi: "/usr/bin/kiwi", Description: "/d", Target: "/t", SharedCache: "/var/cache/kiwi"}
-	if err := WriteKubeManifest(file, b, "localhost/box:1", "kiwi-boxbuild-x", KubeJob, nil); err != nil {
-		t.Fatal(err)
-	}
-	y, err := os.ReadFile(file)
-	if err != nil || !strings.Contains(string(y), "kind: Job") || !strings.Contains(string(y), "image: localhost/box:1") {
-		t.Errorf("manifest: %v\n%s", err, y)
-	}
-	if _, err := os.Stat(file + ".tmp"); err == nil {
-		t.Error("the temporary manifest is left")
 	}
 }

@@ -18,6 +18,8 @@ const (
 	InputSharedPath  = "shared path"
 	InputKubeKind    = "kube kind"
 	InputKubeFile    = "kube manifest"
+	InputBoxImage    = "box image"
+	InputKubePush    = "kube push"
 )
 
 // InputError is an error about one input the caller gave a box run: a

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kiwi-go/kiwi/box"
 )
 
 // boxSuite is what the boxbuild tests share: one podman service and one
@@ -84,11 +87,13 @@ func kiwiEnv(t *testing.T, env []string, args ...string) result {
 }
 
 // TestBoxbuild builds the Debian box once, then runs the container-mode
-// checks of issue 8 that look at every container and process: bad build
-// arguments fail before any container starts; a failing build returns
-// non-zero with its log in the target dir; an interrupted or killed build
-// leaves no container; the Job manifest is a valid batch/v1 Job. The
-// builds that succeed are TestBoxbuildContainerBuilds, in the pool.
+// checks of issues 8 and 21 that look at every container and process: bad
+// build arguments fail before any container starts (and before any
+// manifest is written); a failing build returns non-zero with its log in
+// the target dir; an interrupted or killed build leaves no container; the
+// Job manifest is valid, has no host path and its box image carries this
+// kiwi. The builds that succeed are TestBoxbuildContainerBuilds, in the
+// pool.
 func TestBoxbuild(t *testing.T) {
 	bs := newBoxSuite(t)
 	desc := filepath.Join(s.repo, "tests", "testdata", "debian-build")
@@ -105,16 +110,33 @@ func TestBoxbuild(t *testing.T) {
 		if err := os.WriteFile(conf, []byte(strings.Replace(mustRead(t, conf), "<packagemanager>apt<", "<packagemanager>microdnf<", 1)), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// A description over a ConfigMap's 1 MiB (an overlay archive).
+		big := filepath.Join(t.TempDir(), "big")
+		if out, err := exec.Command("cp", "-a", desc, big).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		noise := make([]byte, 3<<20)
+		rand.Read(noise)
+		if err := os.WriteFile(filepath.Join(big, "root.tar.gz"), noise, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		cases := []struct {
 			args []string
 			want string
 		}{
 			{[]string{"--box", "debian", "--container", "--", "--description", desc, "--target-dir", target, "--bogus"}, "arguments after --: unknown flag: --bogus"},
-			{[]string{"--box", "debian", "--container", "--", "--description", desc}, "needs the build's --description DIR and --target-dir DIR"},
+			{[]string{"--box", "debian", "--container", "--", "--description", desc}, "needs the build's --description DIR"},
 			{[]string{"--box", "debian", "--container", "--", "--description", t.TempDir(), "--target-dir", target}, "--description"},
 			{[]string{"--box", "debian", "--container", "--", "--description", desc, "--target-dir", target, "--set-repo", "a,b,c,d,e,f,g,h,i,j,k,l"}, "--set-repo"},
 			{[]string{"--box", "nosuchbox", "--container", "--", "--description", desc, "--target-dir", target}, `no box "nosuchbox"`},
-			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--kube-kind", "deployment", "--", "--description", desc, "--target-dir", target}, "--kube-kind"},
+			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--kube-kind", "deployment", "--kube-push", "127.0.0.1:1/x:1", "--", "--description", desc}, "--kube-kind"},
+			// Issue 21's bad input: no way out for the results, a
+			// description too big for a ConfigMap and no registry, an
+			// unreachable push target.
+			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--", "--description", desc}, "--kube-push REF"},
+			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--kube-target-claim", "results", "--", "--description", big}, "more than a Kubernetes ConfigMap holds"},
+			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--kube-push", "127.0.0.1:1/x:1", "--", "--description", desc}, "registry 127.0.0.1:1 cannot be reached"},
+			{[]string{"--box", "debian", "--container", "--kube-yaml", filepath.Join(target, "x.yaml"), "--kube-push", "127.0.0.1:1/x:1", "--", "--description", desc, "--target-dir", target}, "leave it out"},
 			{[]string{"--box", "debian", "--container", "--shared-path", "/etc", "--", "--description", desc, "--target-dir", target}, "--shared-path: shared path /etc"},
 			{[]string{"--box", "debian", "--container", "--", "--description", microdnf, "--target-dir", target}, `packagemanager "microdnf"`},
 		}
@@ -129,7 +151,7 @@ func TestBoxbuild(t *testing.T) {
 			}
 		}
 		if _, err := os.Stat(target); err == nil {
-			t.Error("a refused boxbuild made the target dir")
+			t.Error("a refused boxbuild made the target dir (or wrote a manifest into it)")
 		}
 		if out := mustOutput(t, "podman", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "kiwi-boxbuild") {
 			t.Errorf("a refused boxbuild left a container: %s", out)
@@ -259,11 +281,10 @@ func TestBoxbuild(t *testing.T) {
 		}
 	})
 
-	t.Run("KubeJobIsAValidBatchV1Job", func(t *testing.T) {
-		target := filepath.Join(t.TempDir(), "j")
+	t.Run("KubeJobHasNoHostPathAndItsBoxCarriesKiwi", func(t *testing.T) {
 		manifest := filepath.Join(t.TempDir(), "job.yaml")
 		r := kiwiEnv(t, bs.env, "--shared-cache-dir", bs.cache, "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
-			"--kube-yaml", manifest, "--", "--description", desc, "--target-dir", target)
+			"--kube-yaml", manifest, "--kube-target-claim", "kiwi-results", "--", "--description", desc)
 		if r.err != nil {
 			t.Fatalf("--kube-yaml: %v\n%s", r.err, tail(r.stderr, 2000))
 		}
@@ -271,19 +292,48 @@ func TestBoxbuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := validateJob(b); err != nil {
-			t.Fatalf("the Job manifest is not a valid batch/v1 Job: %v\n%s", err, b)
+		if err := box.ValidateKube(b); err != nil || strings.Contains(string(b), "hostPath") || !strings.Contains(string(b), "kind: Job") || !strings.Contains(string(b), "kind: ConfigMap") {
+			t.Fatalf("the manifest is not a ConfigMap and a valid batch/v1 Job without host paths: %v\n%s", err, b)
 		}
+		image := regexp.MustCompile(`image: (\S+)`).FindStringSubmatch(string(b))
+		if image == nil {
+			t.Fatalf("no image in\n%s", b)
+		}
+		// The box image's kiwi is this one.
+		out := mustOutput(t, "podman", "run", "--rm", "--entrypoint", "/kiwi-box/kiwi", image[1], "--version")
+		if want := strings.TrimSpace(kiwi(t, "--version").stdout); strings.TrimSpace(out) != want {
+			t.Errorf("the box image's kiwi says %q, this one %q", out, want)
+		}
+		// A box image without kiwi is refused before a manifest is
+		// written.
+		plain := strings.TrimSpace(mustOutput(t, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=localhost/kiwi-box-debian"))
+		for _, ref := range strings.Fields(plain) {
+			if strings.Contains(ref, "-kiwi-") {
+				continue
+			}
+			again := filepath.Join(t.TempDir(), "job.yaml")
+			r := kiwiEnv(t, bs.env, "--shared-cache-dir", bs.cache, "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
+				"--kube-yaml", again, "--kube-target-claim", "kiwi-results", "--kube-box-image", ref, "--", "--description", desc)
+			if r.err == nil || !strings.Contains(r.stderr, "carries no kiwi") {
+				t.Errorf("--kube-box-image %s (no kiwi): err=%v\n%s", ref, r.err, tail(r.stderr, 600))
+			}
+			if _, err := os.Stat(again); err == nil {
+				t.Error("a manifest was written for a box image without kiwi")
+			}
+			return
+		}
+		t.Errorf("no box image without kiwi among %q", plain)
 	})
 }
 
-// TestBoxbuildContainerBuilds runs the container-mode builds of issues 8
-// and 15 on the Debian box (built by TestBoxbuild before the pool starts,
-// or by the first build here when run alone): a zypper description
+// TestBoxbuildContainerBuilds runs the container-mode builds of issues 8,
+// 15 and 21 on the Debian box (built by TestBoxbuild before the pool
+// starts, or by the first build here when run alone): a zypper description
 // builds an rpm root's disk; two builds at once into different target
-// dirs both succeed and the disk boots to login; the kube pod manifest
-// played by podman gives the same result. Pooled: no other pooled test
-// makes boxbuild containers or pods in the suite's storage.
+// dirs both succeed; two builds written by one --kube-yaml and played by
+// podman run side by side without host paths, push their results to a
+// registry, and the pulled disk boots to login. Pooled: no other pooled
+// test makes boxbuild containers or pods in the suite's storage.
 func TestBoxbuildContainerBuilds(t *testing.T) {
 	pooled(t, 450)
 	bs := newBoxSuite(t)
@@ -328,7 +378,7 @@ func TestBoxbuildContainerBuilds(t *testing.T) {
 	// is removed when the subtest ends).
 	var first string
 	kept := t.TempDir()
-	t.Run("TwoContainerBuildsAtOnceAndTheDiskBoots", func(t *testing.T) {
+	t.Run("TwoContainerBuildsAtOnce", func(t *testing.T) {
 		targets := []string{filepath.Join(kept, "a"), filepath.Join(kept, "b")}
 		// A file of the user's in the target dir must survive.
 		if err := os.MkdirAll(targets[0], 0o755); err != nil {
@@ -378,50 +428,101 @@ func TestBoxbuildContainerBuilds(t *testing.T) {
 		if left, _ := os.ReadDir(temp); len(left) > 0 {
 			t.Errorf("boxbuild left %d entries in its --temp-dir (scratch dirs, podman service dir), first %s", len(left), left[0].Name())
 		}
-		v := boot(t, bootOptions{Disk: filepath.Join(targets[1], buildBase+".qcow2"), Format: "qcow2", EFI: true}, "login:", 4*time.Minute)
-		pos := v.Login(t)
-		out, _ := v.Run(t, pos, "cat /etc/kiwi-marker")
-		if !strings.Contains(out, "built-by-config-sh-debian-build") {
-			t.Errorf("the boxbuilt disk lacks config.sh's marker:\n%s", out)
-		}
 		first = targets[1] // targets[0] holds the user's file as well
 	})
 
-	t.Run("KubePodPlaysToTheSameResult", func(t *testing.T) {
-		if first == "" {
-			t.Skip("needs a good container build to compare with")
+	// Issue 21: two builds from one --kube-yaml (Pods: podman 4's kube
+	// play runs no Job) with no host path run side by side, one with its
+	// description from a ConfigMap, one (too big for that) from an
+	// artifact in the registry, the shared cache on a claim (a podman
+	// volume), and push their results to the registry; kiwi result pull
+	// brings them back verified, and the disk boots.
+	t.Run("KubeBuildsPushTheirResultsAndTheDiskBoots", func(t *testing.T) {
+		reg := startRegistry(t)
+		// The second build: the same description with its container
+		// type only, without the kernel and boot loader (it boots not:
+		// half the time).
+		docker := filepath.Join(t.TempDir(), "debian-build-docker")
+		if out, err := exec.Command("cp", "-a", desc, docker).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
 		}
-		target := filepath.Join(t.TempDir(), "k")
-		manifest := filepath.Join(t.TempDir(), "pod.yaml")
-		r := kiwiEnv(t, bs.env, "--shared-cache-dir", bs.cache, "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
-			"--kube-yaml", manifest, "--kube-kind", "pod", "--", "--description", desc, "--target-dir", target)
+		conf := filepath.Join(docker, "config.xml")
+		oem := regexp.MustCompile(`(?s)<type image="oem".*?</type>\s*`)
+		bootPkgs := regexp.MustCompile(`<package name="(linux-image-amd64|dracut|grub-pc-bin|grub-efi-amd64-bin|grub2-common)"/>`)
+		if err := os.WriteFile(conf, []byte(bootPkgs.ReplaceAllString(oem.ReplaceAllString(mustRead(t, conf), ""), "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// A file the build does not use makes it bigger than a
+		// ConfigMap holds: it travels as an artifact the pod pulls.
+		extra := make([]byte, 1200<<10)
+		rand.Read(extra)
+		if err := os.WriteFile(filepath.Join(docker, "extra.bin"), extra, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cache := fmt.Sprintf("kiwi-test-cache-%d", time.Now().UnixNano())
+		mustOutput(t, "podman", "volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device="+bs.cache, cache)
+		t.Cleanup(func() { command(t, "podman", "volume", "rm", "-f", cache) })
+		manifest := filepath.Join(t.TempDir(), "pods.yaml")
+		push := reg + "/kiwi-tests/results:1"
+		r := kiwiEnv(t, bs.env, "system", "boxbuild", "--connection", bs.socket, "--box", "debian", "--container",
+			"--kube-yaml", manifest, "--kube-kind", "pod", "--kube-push", push, "--kube-cache-claim", cache,
+			"--", "--description", desc, "--description", docker)
 		if r.err != nil {
 			t.Fatalf("--kube-yaml: %v\n%s", r.err, tail(r.stderr, 2000))
 		}
-		if _, err := os.Stat(filepath.Join(target, "boxbuild.exitcode")); err == nil {
-			t.Fatal("--kube-yaml ran the build")
+		b := mustRead(t, manifest)
+		if err := box.ValidateKube([]byte(b)); err != nil || strings.Contains(b, "hostPath") || strings.Count(b, "kind: Pod") != 2 || strings.Count(b, "kind: ConfigMap") != 1 ||
+			!strings.Contains(b, "value: "+push+"-debian-build-docker-description") {
+			t.Fatalf("want one ConfigMap, one pushed description and two Pods, valid, without host paths: %v\n%s", err, b)
 		}
 		mustOutput(t, "podman", "kube", "play", manifest)
-		t.Cleanup(func() { command(t, "podman", "kube", "down", manifest) })
-		pod := strings.TrimSpace(mustOutput(t, "podman", "pod", "ps", "--format", "{{.Name}}", "--filter", "label=app.kubernetes.io/name=kiwi-boxbuild"))
-		if pod == "" || strings.Contains(pod, "\n") {
-			t.Fatalf("want one played pod, got %q", pod)
+		t.Cleanup(func() {
+			command(t, "podman", "kube", "down", manifest)
+			// kube play keeps each ConfigMap as a volume of its name.
+			for _, m := range regexp.MustCompile(`name: (kiwi-\S+-description)`).FindAllStringSubmatch(b, -1) {
+				command(t, "podman", "volume", "rm", "-f", m[1])
+			}
+		})
+		pods := strings.Fields(mustOutput(t, "podman", "pod", "ps", "--format", "{{.Name}}", "--filter", "label=app.kubernetes.io/name=kiwi-boxbuild"))
+		if len(pods) != 2 {
+			t.Fatalf("want two played pods, got %q", pods)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 		defer cancel()
-		wait := exec.CommandContext(ctx, "podman", "wait", pod+"-build")
-		wait.Env = s.env
-		if out, err := wait.CombinedOutput(); err != nil {
-			t.Fatalf("podman wait: %v %s", err, out)
+		for _, pod := range pods {
+			wait := exec.CommandContext(ctx, "podman", "wait", pod+"-build")
+			wait.Env = s.env
+			out, err := wait.CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != "0" {
+				logs := command(t, "podman", "logs", "--tail", "60", pod+"-build")
+				t.Fatalf("pod %s: %v exit %s\n%s%s", pod, err, out, logs.stdout, logs.stderr)
+			}
 		}
-		checkBoxResult(t, target, false)
-		if a, b := resultNames(t, first), resultNames(t, target); a != b {
-			t.Errorf("the played pod made other results than the container build:\n%s\n%s", a, b)
+		// Each build's results, pulled into an empty dir.
+		oemDir, dockerDir := filepath.Join(t.TempDir(), "oem"), filepath.Join(t.TempDir(), "docker")
+		for ref, dir := range map[string]string{push + "-debian-build": oemDir, push + "-debian-build-docker": dockerDir} {
+			if r := kiwi(t, "result", "pull", ref, "--target-dir", dir); r.err != nil {
+				t.Fatalf("kiwi result pull %s: %v\n%s", ref, r.err, tail(r.stderr, 2000))
+			}
+			if r := kiwi(t, "result", "list", "--target-dir", dir); r.err != nil {
+				t.Errorf("kiwi result list of the pulled %s: %v\n%s", ref, r.err, r.stderr)
+			}
 		}
-		pa, _ := os.ReadFile(filepath.Join(first, buildBase+".packages"))
-		pb, _ := os.ReadFile(filepath.Join(target, buildBase+".packages"))
-		if string(pa) != string(pb) {
-			t.Error("the played pod's image has other packages than the container build's")
+		if first != "" {
+			pa, _ := os.ReadFile(filepath.Join(first, buildBase+".packages"))
+			pb, _ := os.ReadFile(filepath.Join(oemDir, buildBase+".packages"))
+			if len(pa) == 0 || string(pa) != string(pb) {
+				t.Error("the pushed image has other packages than the container build's")
+			}
+		}
+		if names := resultNames(t, dockerDir); !strings.Contains(names, ".docker.tar") {
+			t.Errorf("the container build pushed %s", names)
+		}
+		v := boot(t, bootOptions{Disk: filepath.Join(oemDir, buildBase+".qcow2"), Format: "qcow2", EFI: true}, "login:", 4*time.Minute)
+		pos := v.Login(t)
+		out, _ := v.Run(t, pos, "cat /etc/kiwi-marker")
+		if !strings.Contains(out, "built-by-config-sh-debian-build") {
+			t.Errorf("the pulled disk lacks config.sh's marker:\n%s", out)
 		}
 	})
 

@@ -11,6 +11,7 @@ import (
 	"github.com/kiwi-go/kiwi/box"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
+	"github.com/kiwi-go/kiwi/oci"
 )
 
 func newBoxCommand(g *globals) *cobra.Command {
@@ -18,7 +19,7 @@ func newBoxCommand(g *globals) *cobra.Command {
 		Use:   "box",
 		Short: "Build and list the boxes system boxbuild runs builds in",
 	}
-	c.AddCommand(asUser(newBoxBuildCommand(g)), newBoxListCommand(g))
+	c.AddCommand(asUser(newBoxBuildCommand(g)), newBoxListCommand(g), newBoxPullDescriptionCommand(g))
 	return c
 }
 
@@ -180,6 +181,8 @@ var boxFlags = map[string]string{
 	box.InputSharedPath:  "--shared-path",
 	box.InputKubeKind:    "--kube-kind",
 	box.InputKubeFile:    "--kube-yaml",
+	box.InputKubePush:    "--kube-push",
+	box.InputBoxImage:    "--kube-box-image",
 }
 
 // flagged names the option in front of a box error about an input given
@@ -224,4 +227,28 @@ func warnUnusedBoxSettings(g *globals, b *box.Box) {
 	if u := b.Unused(); len(u) > 0 {
 		g.log.Warn("box config: settings for the boxed plugin's box download are not used (kiwi builds its VM boxes and pulls or builds the container)", "settings", strings.Join(u, "; "))
 	}
+}
+
+func newBoxPullDescriptionCommand(g *globals) *cobra.Command {
+	var target string
+	var insecure bool
+	c := &cobra.Command{
+		Use:   "pull-description REF --target-dir DIR",
+		Short: "Restore a description that boxbuild --kube-yaml pushed for its Job",
+		Long: `pull-description is the first step of a Job that system boxbuild --kube-yaml
+wrote for a description too big for a ConfigMap: it pulls the OCI artifact
+boxbuild pushed (artifact type ` + box.DescriptionArtifactType + `) into DIR,
+each layer's digest verified. The description's tree (` + box.TreeFile + `)
+is unpacked by the Job afterwards.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if target == "" {
+				return fmt.Errorf("pull-description needs --target-dir DIR")
+			}
+			return box.PullDescription(cmd.Context(), args[0], target, oci.CopyOptions{Insecure: insecure})
+		},
+	}
+	c.Flags().StringVar(&target, "target-dir", "", "directory to restore the description into")
+	c.Flags().BoolVar(&insecure, "tls-verify-off", false, "allow plain HTTP and unverified TLS (loopback registries always are)")
+	return c
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/kiwi-go/kiwi/box"
 	"github.com/kiwi-go/kiwi/build"
+	"github.com/kiwi-go/kiwi/build/create"
+	"github.com/kiwi-go/kiwi/build/description"
 	"github.com/kiwi-go/kiwi/internal/arch"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/internal/userns"
@@ -23,6 +25,11 @@ type boxbuildFlags struct {
 	connection  string
 	kubeYAML    string
 	kubeKind    string
+	kubePush    string
+	kubeBoxImg  string
+	kubeTarget  string
+	kubeCache   string
+	kubeEach    bool
 	noUpdate    bool
 	sharedPaths []string
 	cacheDir    string
@@ -73,9 +80,20 @@ the podman API: the service at --connection (or $CONTAINER_HOST), else one kiwi
 starts for the run and stops afterwards. The box gets its own container
 storage in a scratch dir under --temp-dir, removed afterwards with the
 container (also on SIGINT/SIGTERM), so any number of boxbuilds can run at once.
---kube-yaml FILE writes the same container build as a Kubernetes manifest
-(a batch/v1 Job, or with --kube-kind pod a Pod that podman kube play runs)
-instead of running it.
+--kube-yaml FILE writes the container build as Kubernetes manifests instead
+of running it: a batch/v1 Job (with --kube-kind pod a Pod, which podman 4's
+kube play runs) per description given after -- (--description is
+repeatable there), each with its description in a ConfigMap (or, when
+bigger than a ConfigMap holds, pushed as an OCI artifact to the
+--kube-push reference's tag plus -description), and no host path: the box
+image carries this kiwi (made once, checked in the Job), the box's storage
+is on emptyDir volumes, and with --kube-push REF the Job
+pushes its results to REF as an OCI artifact (tag plus -DESCRIPTION with
+several descriptions) that kiwi result pull brings back;
+--kube-target-claim copies the results to a PersistentVolumeClaim (a subPath
+per Job), --kube-cache-claim puts the shared cache on one. Credentials
+for the push registry (podman login) go into a Secret in the same file. See
+docs/kubernetes.md.
 
 Without --container the build runs in a VM: QEMU boots the box's kernel
 and initrd straight into its root filesystem (a throw-away snapshot unless
@@ -109,6 +127,11 @@ and gic-version=max on an aarch64 host); --machine and --cpu replace them.`,
 	f.StringVar(&o.connection, "connection", "", "podman service URI (unix://, tcp://, ssh://user@host/run/podman/podman.sock); default: $CONTAINER_HOST, else a service kiwi starts")
 	f.StringVar(&o.kubeYAML, "kube-yaml", "", "write a Kubernetes manifest of the container build to FILE instead of running it")
 	f.StringVar(&o.kubeKind, "kube-kind", box.KubeJob, "kind of the --kube-yaml manifest: job (batch/v1 Job) or pod (v1 Pod, for podman kube play)")
+	f.StringVar(&o.kubePush, "kube-push", "", "with --kube-yaml: the Job pushes its results to registry REF as an OCI artifact (kiwi result pull REF gets them)")
+	f.StringVar(&o.kubeBoxImg, "kube-box-image", "", "with --kube-yaml: the box image the Job runs, one kiwi made earlier for this kiwi and pushed where the cluster pulls (checked); default: the box with this kiwi added, in local storage")
+	f.StringVar(&o.kubeTarget, "kube-target-claim", "", "with --kube-yaml: a PersistentVolumeClaim the Job copies its results to (each Job in its own subPath)")
+	f.BoolVar(&o.kubeEach, "kube-job-per-profile", false, "with --kube-yaml: one Job per global --profile (each built with that profile alone) instead of one with all")
+	f.StringVar(&o.kubeCache, "kube-cache-claim", "", "with --kube-yaml: a PersistentVolumeClaim for the shared cache (/var/cache/kiwi) instead of an emptyDir")
 	f.BoolVar(&o.noUpdate, "no-update-check", false, "use the cached or local box as it is: no pull of a newer image, no rebuild for a changed box description")
 	f.StringArrayVar(&o.sharedPaths, "shared-path", nil, "host directory to share with the box at the same path (repeatable)")
 	f.StringVar(&o.cacheDir, "box-cache-dir", "", "box cache (default $KIWI_BOXED_CACHE_DIR, else ~/.cache/kiwi/boxes)")
@@ -145,8 +168,32 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 			return err
 		}
 	}
-	if o.kubeYAML == "" && cmd.Flags().Changed("kube-kind") {
-		return fmt.Errorf("--kube-kind needs --kube-yaml FILE")
+	if o.kubeYAML == "" {
+		for _, name := range []string{"kube-kind", "kube-push", "kube-box-image", "kube-target-claim", "kube-cache-claim", "kube-job-per-profile"} {
+			if cmd.Flags().Changed(name) {
+				return fmt.Errorf("--%s needs --kube-yaml FILE", name)
+			}
+		}
+	} else {
+		if o.kubeEach && len(g.profiles) < 2 {
+			return fmt.Errorf("--kube-job-per-profile: give the profiles, at least two, with the global --profile")
+		}
+		if o.kubePush == "" && o.kubeTarget == "" {
+			return fmt.Errorf("--kube-yaml: the results need a way out of the Job: --kube-push REF (to a registry, kiwi result pull REF gets them) or --kube-target-claim NAME (a PersistentVolumeClaim)")
+		}
+		if len(o.sharedPaths) > 0 {
+			return fmt.Errorf("--shared-path with --kube-yaml: a Job has no host paths (it runs on any node); put what the build needs into the description, or a repository it can reach")
+		}
+		for _, c := range []struct{ flag, name string }{{"kube-target-claim", o.kubeTarget}, {"kube-cache-claim", o.kubeCache}} {
+			if c.name != "" && !box.ValidClaimName(c.name) {
+				return fmt.Errorf("--%s %q: a claim name is a DNS-1123 name (lower case letters, digits, '-', '.')", c.flag, c.name)
+			}
+		}
+		if o.kubePush != "" {
+			if _, err := box.PushRef(o.kubePush, ""); err != nil {
+				return fmt.Errorf("--kube-push: %w", err)
+			}
+		}
 	}
 	vm := !o.container && o.kubeYAML == ""
 	if !vm {
@@ -219,10 +266,11 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	// description included, before any box starts.
 	var pf prepareFlags
 	var cf containerFlags
-	var desc, target string
+	var descs []string
+	var target string
 	var noContainer bool
 	fs, err := parseBuildArgs(args, &pf, func(fs *pflag.FlagSet) {
-		fs.StringVar(&desc, "description", "", "")
+		fs.StringArrayVar(&descs, "description", nil, "")
 		fs.StringVar(&target, "target-dir", "", "")
 		fs.BoolVar(&noContainer, "no-container", false, "")
 		cf.register(fs)
@@ -230,25 +278,27 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err != nil {
 		return fmt.Errorf("%w (they are system build options)", err)
 	}
-	if desc == "" || target == "" {
-		return fmt.Errorf("boxbuild needs the build's --description DIR and --target-dir DIR after --")
+	if o.kubeYAML != "" {
+		if target != "" {
+			return fmt.Errorf("--target-dir after -- with --kube-yaml: a Job's results go to --kube-push REF (kiwi result pull REF --target-dir DIR brings them here) or --kube-target-claim; leave it out")
+		}
+		if len(descs) == 0 {
+			return fmt.Errorf("boxbuild --kube-yaml needs at least one --description DIR after --")
+		}
+		return writeKubeBoxbuild(cmd, g, o, descs, &pf, fs, &cf)
 	}
+	if len(descs) != 1 || target == "" {
+		return fmt.Errorf("boxbuild needs the build's --description DIR (one; several only with --kube-yaml) and --target-dir DIR after --")
+	}
+	desc := descs[0]
 	// The build in the box makes images of the box's arch: check the
 	// description as that arch (arch= sections, the type's support).
 	vg := *g
 	if vg.targetArch == "" {
 		vg.targetArch = boxArch
 	}
-	d, err := loadForBuild(&vg, desc, &pf)
-	if err != nil {
+	if _, _, err := checkBoxDescription(&vg, desc, &pf, &cf); err != nil {
 		return err
-	}
-	job, err := build.Plan(d, g.log)
-	if err != nil {
-		return err
-	}
-	if err := build.CheckPush(job, cf.push); err != nil {
-		return fmt.Errorf("--%w (after --)", err)
 	}
 	kiwi, err := userns.Executable()
 	if err != nil {
@@ -306,7 +356,7 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 		}})
 	}
 	return box.BuildInContainer(cmd.Context(), box.ContainerOptions{
-		Source: src, Connection: o.connection, Build: b, KubeFile: o.kubeYAML, KubeKind: o.kubeKind, Output: cmd.OutOrStdout(),
+		Source: src, Connection: o.connection, Build: b, Output: cmd.OutOrStdout(),
 	})
 }
 
@@ -334,4 +384,89 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// writeKubeBoxbuild writes --kube-yaml's manifests: each description is
+// checked as system build checks it (for the box's arch), then box
+// writes a Job per description.
+func writeKubeBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, descs []string, pf *prepareFlags, fs *pflag.FlagSet, cf *containerFlags) error {
+	vg := *g
+	if vg.targetArch == "" {
+		vg.targetArch = arch.Host()
+	}
+	kiwi, err := userns.Executable()
+	if err == nil {
+		kiwi, err = filepath.EvalSymlinks(kiwi)
+	}
+	if err != nil {
+		return fmt.Errorf("find the running kiwi binary to put into the box image: %w", err)
+	}
+	// One Job per description, or per description and profile.
+	variants := [][]string{g.profiles}
+	if o.kubeEach {
+		variants = nil
+		for _, p := range g.profiles {
+			variants = append(variants, []string{p})
+		}
+	}
+	var builds []box.KubeBuild
+	for _, desc := range descs {
+		for _, profiles := range variants {
+			// lg checks the description (for the box's arch), pg is what
+			// passes into the box.
+			lg, pg := vg, *g
+			lg.profiles, pg.profiles = profiles, profiles
+			d, job, err := checkBoxDescription(&lg, desc, pf, cf)
+			if err != nil {
+				return err
+			}
+			b := box.Build{Kiwi: kiwi, Description: desc, Target: ".", SharedCache: g.sharedCacheDir,
+				Global: boxGlobals(&pg), Args: passedArgs(fs)}
+			if err := b.Check(); err != nil {
+				return err
+			}
+			kb := box.KubeBuild{Build: b, Description: d.Name, Type: job.Image, Profiles: profiles}
+			if o.kubeEach {
+				kb.Variant = profiles[0]
+			}
+			builds = append(builds, kb)
+		}
+	}
+	bx, err := box.Find(o.box, arch.Host())
+	if err != nil {
+		return err
+	}
+	warnUnusedBoxSettings(g, bx)
+	cache, err := boxCache(o.cacheDir)
+	if err != nil {
+		return err
+	}
+	release, err := claim(g, commandLine(), nil, nil)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return box.BuildInContainer(cmd.Context(), box.ContainerOptions{
+		Source:     box.ProvideOptions{BuildOptions: boxBuildOptions(g, cache, bx, arch.Host()), NoUpdate: o.noUpdate},
+		Connection: o.connection,
+		Kube: &box.KubeRequest{File: o.kubeYAML, Builds: builds, Push: o.kubePush, BoxImage: o.kubeBoxImg, Kiwi: kiwi,
+			Options: box.KubeOptions{Kind: o.kubeKind, KiwiVersion: g.version, TargetClaim: o.kubeTarget, CacheClaim: o.kubeCache}},
+	})
+}
+
+// checkBoxDescription checks the description of a box build as system
+// build checks it (g's target arch is the box's), before any box starts.
+func checkBoxDescription(g *globals, desc string, pf *prepareFlags, cf *containerFlags) (*description.Description, *create.Job, error) {
+	d, err := loadForBuild(g, desc, pf)
+	if err != nil {
+		return nil, nil, err
+	}
+	job, err := build.Plan(d, g.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := build.CheckPush(job, cf.push); err != nil {
+		return nil, nil, fmt.Errorf("--%w (after --)", err)
+	}
+	return d, job, nil
 }
