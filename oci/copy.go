@@ -2,11 +2,10 @@ package oci
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
+	"path/filepath"
 
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker/reference"
@@ -91,21 +90,40 @@ func isRemote(ref types.ImageReference) bool {
 
 func policyContext(src, dst types.ImageReference) (*signature.PolicyContext, error) {
 	policy := &signature.Policy{Default: []signature.PolicyRequirement{signature.NewPRInsecureAcceptAnything()}}
-	if isRemote(src) || isRemote(dst) {
+	if (isRemote(src) || isRemote(dst)) && anyFile(policyFiles()) {
+		// Without any policy.json (a box image, a minimal container)
+		// the default stays: like skopeo with --insecure-policy, but
+		// only for lack of any policy at all. containers/image's own
+		// "no policy.json found" error wraps no fs.ErrNotExist to tell.
 		p, err := signature.DefaultPolicy(nil)
-		switch {
-		case err == nil:
-			policy = p
-		case errors.Is(err, fs.ErrNotExist):
-			// No policy.json on this host: like skopeo with
-			// --insecure-policy, but only for lack of any policy at all.
-		default:
+		if err != nil {
 			return nil, fmt.Errorf("read image signature policy (policy.json): %w", err)
 		}
+		policy = p
 	}
 	pc, err := signature.NewPolicyContext(policy)
 	if err != nil {
 		return nil, fmt.Errorf("image signature policy: %w", err)
 	}
 	return pc, nil
+}
+
+// policyFiles are where containers/image looks for policy.json, in its
+// order: the user's, then the system's.
+func policyFiles() []string {
+	var files []string
+	if home, err := os.UserHomeDir(); err == nil {
+		files = append(files, filepath.Join(home, ".config", "containers", "policy.json"))
+	}
+	return append(files, "/etc/containers/policy.json")
+}
+
+// anyFile tells whether one of paths exists.
+func anyFile(paths []string) bool {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
 }
