@@ -116,7 +116,7 @@ if [ "$have" != "$KIWI_VERSION" ]; then
   echo "kiwi boxbuild: the box image's kiwi is '$have', this Job was written for '$KIWI_VERSION': give the Job the box image kiwi system boxbuild --kube-yaml made for it" >&2
   exit 2
 fi
-mkdir -p ` + boxDesc + `
+mkdir -p ` + boxDesc + ` ` + boxTarget + `
 if [ -n "$KIWI_DESCRIPTION_REF" ]; then
   ` + boxKiwi + ` box pull-description --target-dir ` + boxDesc + ` "$KIWI_DESCRIPTION_REF"
 else
