@@ -351,8 +351,8 @@ type ContainerOptions struct {
 	// else a service started for the run (see Connect).
 	Connection string
 	Build      Build
-	// Kube, when set, has the build written as Kubernetes manifests
-	// (WriteKube) instead of run; Build is then unused.
+	// Kube, when set, has the builds written as Kubernetes manifests
+	// (writeKubeBuilds) instead of run; Build and Output are then unused.
 	Kube *KubeRequest
 	// Output receives the build's output as it happens.
 	Output io.Writer

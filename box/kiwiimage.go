@@ -1,9 +1,9 @@
 package box
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +14,7 @@ import (
 	"github.com/containers/podman/v5/pkg/domain/entities/types"
 
 	"github.com/kiwi-go/kiwi/internal/checksum"
+	"github.com/kiwi-go/kiwi/internal/journal"
 )
 
 // Labels of a box image that carries kiwi (WithKiwi): the version and the
@@ -29,7 +30,7 @@ const (
 // layer built by the podman service, and returns its reference: a Job
 // then needs no host path for kiwi. The tag names the box image and the
 // binary, so an unchanged pair is built once.
-func (s *Service) WithKiwi(ctx context.Context, box, image, kiwi, version string, log *slog.Logger) (string, error) {
+func (s *Service) WithKiwi(ctx context.Context, box, image, kiwi, version, tempDir string, log *slog.Logger) (string, error) {
 	sum, err := checksum.File(kiwi)
 	if err != nil {
 		return "", inputError(InputBoxKiwi, "kiwi binary %s: %w", kiwi, err)
@@ -44,7 +45,7 @@ func (s *Service) WithKiwi(ctx context.Context, box, image, kiwi, version string
 		return "", fmt.Errorf("box %s: look up %s: %w", box, ref, err)
 	} else if !ok {
 		logger(log).Info("adding this kiwi to the box image", "box", box, "image", ref)
-		if err := s.buildWithKiwi(ctx, base.ID, ref, kiwi, version, sum); err != nil {
+		if err := s.buildWithKiwi(ctx, base.ID, ref, kiwi, version, sum, tempDir); err != nil {
 			return "", fmt.Errorf("box %s: add kiwi to %s: %w", box, image, err)
 		}
 	}
@@ -55,8 +56,8 @@ func (s *Service) WithKiwi(ctx context.Context, box, image, kiwi, version string
 }
 
 // buildWithKiwi builds ref: the image baseID, kiwi copied in, labelled.
-func (s *Service) buildWithKiwi(ctx context.Context, baseID, ref, kiwi, version, sum string) error {
-	dir, err := os.MkdirTemp("", "kiwi-box-image-")
+func (s *Service) buildWithKiwi(ctx context.Context, baseID, ref, kiwi, version, sum, tempDir string) error {
+	dir, err := os.MkdirTemp(tempDir, journal.TempPattern("kiwi-box-"))
 	if err != nil {
 		return err
 	}
@@ -73,11 +74,16 @@ func (s *Service) buildWithKiwi(ctx context.Context, baseID, ref, kiwi, version,
 	if err := os.WriteFile(containerfile, []byte(cf), 0o644); err != nil {
 		return err
 	}
+	// The build's output is kept for the error only.
+	var out bytes.Buffer
 	_, err = images.Build(s.Conn, []string{containerfile}, types.BuildOptions{BuildOptions: buildahDefine.BuildOptions{
 		ContextDirectory: dir, Output: ref, PullPolicy: buildahDefine.PullNever, Quiet: true,
-		Out: io.Discard, Err: io.Discard, ReportWriter: io.Discard,
+		Out: &out, Err: &out, ReportWriter: &out,
 	}})
-	return err
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, tailOf(out.String(), 2000))
+	}
+	return nil
 }
 
 // CheckKiwiImage checks that the box image ref carries kiwi version
@@ -101,4 +107,12 @@ func (s *Service) CheckKiwiImage(ref, version, sum string) error {
 		return inputError(InputBoxImage, "box image %s carries kiwi %s (sha256 %.12s), this is kiwi %s (sha256 %.12s): the box runs the caller's kiwi; leave out --kube-box-image to make one with this kiwi", ref, have, labels[LabelKiwiSum], version, sum)
 	}
 	return nil
+}
+
+// tailOf is the last n bytes of s.
+func tailOf(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }

@@ -94,7 +94,8 @@ type KubeOptions struct {
 // description's name as a DNS label, and id, at most 63 characters.
 func KubeName(desc, id string) string {
 	n := dnsLabel(path.Base(desc))
-	if max := 63 - len("kiwi--") - len(id); len(n) > max {
+	// Room for the ConfigMap's -description: every name a DNS label.
+	if max := 63 - len("kiwi--") - len(id) - len("-description"); len(n) > max {
 		n = strings.Trim(n[:max], "-")
 	}
 	if n == "" {
@@ -130,7 +131,7 @@ set +e
 ` + shellScript + `
 code=$(cat ` + boxTarget + "/" + ExitFile + ` 2>/dev/null || echo 1)
 if [ -d ` + kubeResults + ` ]; then
-  find ` + boxTarget + ` -mindepth 1 -maxdepth 1 ! -name build -exec cp -a {} ` + kubeResults + `/ \; || exit 1
+  find ` + boxTarget + ` -mindepth 1 -maxdepth 1 ! -name build -print0 | xargs -0 -r cp -a -t ` + kubeResults + ` || exit 1
 fi
 if [ "$code" = 0 ] && [ -n "$KIWI_PUSH" ]; then
   ` + boxKiwi + ` result push --target-dir ` + boxTarget + ` "$KIWI_PUSH" || exit 1
@@ -158,7 +159,7 @@ func KubeManifests(builds []KubeBuild, o KubeOptions) ([]byte, error) {
 	add := func(obj any) error {
 		b, err := yaml.Marshal(obj)
 		if err != nil {
-			return err
+			return fmt.Errorf("kube manifests: %w", err)
 		}
 		docs = append(docs, b)
 		return nil
@@ -294,6 +295,10 @@ func kubePod(kb KubeBuild, o KubeOptions, secret string) v1.PodSpec {
 			Items: []v1.KeyToPath{{Key: dockerConfigJSONKey, Path: kubeAuthFile}}}}, true, "")
 		c.Env = append(c.Env, v1.EnvVar{Name: "REGISTRY_AUTH_FILE", Value: kubeAuthDir + "/" + kubeAuthFile})
 	}
+	if secret != "" {
+		// The same credentials serve a box image in that registry.
+		spec.ImagePullSecrets = []v1.LocalObjectReference{{Name: secret}}
+	}
 	spec.Containers = []v1.Container{c}
 	return spec
 }
@@ -325,6 +330,7 @@ func ValidClaimName(name string) bool {
 // within Kubernetes' size limit, and no volume is a host path (a Job
 // must run on any node).
 func ValidateKube(manifests []byte) error {
+	names := map[string]bool{}
 	for i, doc := range bytes.Split(manifests, []byte("\n---\n")) {
 		var head metav1.TypeMeta
 		if err := yaml.Unmarshal(doc, &head); err != nil {
@@ -364,7 +370,7 @@ func ValidateKube(manifests []byte) error {
 				n += len(k) + len(v)
 			}
 			for k := range joinKeys(cm.Data, cm.BinaryData) {
-				if !configMapKey.MatchString(k) {
+				if !validKey(k) {
 					return fmt.Errorf("ConfigMap %s: key %q is not a valid key", cm.Name, k)
 				}
 			}
@@ -384,6 +390,10 @@ func ValidateKube(manifests []byte) error {
 		if !dns1123Label.MatchString(meta.Name) || len(meta.Name) > 63 {
 			return fmt.Errorf("%s name %q is not a DNS-1123 label of at most 63 characters", head.Kind, meta.Name)
 		}
+		if names[head.Kind+"/"+meta.Name] {
+			return fmt.Errorf("%s %s twice", head.Kind, meta.Name)
+		}
+		names[head.Kind+"/"+meta.Name] = true
 		for k, v := range meta.Labels {
 			if len(v) > 63 || !labelValue.MatchString(v) {
 				return fmt.Errorf("%s %s: label %s=%q is not a valid label value", head.Kind, meta.Name, k, v)

@@ -267,3 +267,34 @@ func TestPushedDescriptionComesBackWhole(t *testing.T) {
 		t.Errorf("a second pull into a fresh dir: %v", err)
 	}
 }
+
+// TestKubeEdgeNames: dot names travel in the tree (the Job's cp of *
+// skips them), a long description name still gives DNS labels for the
+// Job and its ConfigMap, and the Secret gets the run's id.
+func TestKubeEdgeNames(t *testing.T) {
+	d := filepath.Join(t.TempDir(), strings.Repeat("a-very-long-description-name", 3))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(d, "config.xml"), []byte("<image/>"), 0o644)
+	os.WriteFile(filepath.Join(d, ".hidden"), []byte("x"), 0o644)
+	files, err := PackDescription(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || files[0].Name != "config.xml" || files[1].Name != TreeFile {
+		t.Errorf("packed %+v, want config.xml and the tree holding .hidden", files)
+	}
+	r := &KubeRequest{Builds: []KubeBuild{{Build: Build{Description: d}}}}
+	if _, err := prepareKube(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	r.Options.Kind, r.Options.Image, r.Options.AuthConfig = KubeJob, "i", []byte(`{"auths":{}}`)
+	out, err := KubeManifests(r.Builds, r.Options)
+	if err != nil {
+		t.Fatalf("%v (name %s)", err, r.Builds[0].Name)
+	}
+	if !strings.Contains(string(out), "name: kiwi-registry-"+r.Options.ID+"\n") || r.Options.ID == "" {
+		t.Errorf("the Secret is not named with the run's id %q:\n%.600s", r.Options.ID, out)
+	}
+}

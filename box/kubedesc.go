@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -23,8 +24,15 @@ const ConfigMapLimit = 1 << 20
 // unpacks it into the description dir and removes it.
 const TreeFile = "description.tree.tar"
 
-// configMapKey is what Kubernetes allows as a ConfigMap key.
+// configMapKey is the characters Kubernetes allows in a ConfigMap key.
 var configMapKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+
+// validKey tells whether name can be a ConfigMap key and a file the Job
+// copies with a glob: allowed characters, at most 253, not starting with
+// ".." (the API server's rules) nor "." (the Job's cp of * skips those).
+func validKey(name string) bool {
+	return configMapKey.MatchString(name) && len(name) <= 253 && !strings.HasPrefix(name, ".")
+}
 
 // DescriptionFile is one file of a description as it travels with a Job:
 // a ConfigMap key (or an artifact layer) of that name.
@@ -56,7 +64,7 @@ func PackDescription(dir string) ([]DescriptionFile, error) {
 		if name == TreeFile {
 			return nil, inputError(InputDescription, "description %s has a file named %s, the name its Job uses for the description's tree: rename it", dir, TreeFile)
 		}
-		if !e.Type().IsRegular() || !configMapKey.MatchString(name) {
+		if !e.Type().IsRegular() || !validKey(name) {
 			tree = append(tree, name)
 			continue
 		}

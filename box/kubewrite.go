@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/artifact"
 	"github.com/kiwi-go/kiwi/internal/checksum"
+	"github.com/kiwi-go/kiwi/internal/journal"
 	"github.com/kiwi-go/kiwi/internal/runner"
 	"github.com/kiwi-go/kiwi/oci"
 )
@@ -29,15 +30,15 @@ type KubeRequest struct {
 	// File receives the manifests.
 	File string
 	// Builds are the Jobs; their Name, Push, Files and DescriptionRef
-	// are filled in here.
+	// are filled in by writeKubeBuilds.
 	Builds []KubeBuild
 	// Push is where the results go (kiwi result push): with several
 	// builds each its own tag, Push's tag plus -NAME (the description's
 	// name as a DNS label, made unique); "" keeps them in the target
 	// volume (a claim).
 	Push string
-	// Options: Kind, the claims; Image, KiwiVersion and AuthConfig are
-	// filled in by WriteKube.
+	// Options: Kind, KiwiVersion, the claims; Image, AuthConfig and ID
+	// are filled in by writeKubeBuilds.
 	Options KubeOptions
 	// BoxImage is a box image that already carries this kiwi (checked);
 	// "" adds this kiwi (Kiwi) to the box's image (WithKiwi).
@@ -47,9 +48,9 @@ type KubeRequest struct {
 	Copy oci.CopyOptions
 }
 
-// PushRef is ref with suffix added to its tag (":latest" when it has
-// none): where Job suffix of several pushes, and where a Job's
-// description goes (suffix "description"). A reference by digest or
+// PushRef is ref with "-"+suffix added to its tag (":latest" when it has
+// none): where each of several Jobs pushes (suffix: its name part), and
+// where a Job's description goes (suffix "description"). A reference by digest or
 // with a transport is refused: a push needs a registry tag.
 func PushRef(ref, suffix string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(ref)
@@ -77,18 +78,25 @@ func PushRef(ref, suffix string) (string, error) {
 // pushed or written yet.
 func prepareKube(ctx context.Context, r *KubeRequest) (descs map[int]string, err error) {
 	descs = map[int]string{}
-	registries := map[string]bool{}
+	// One reference per registry: its credentials (podman login may have
+	// scoped them to a repository) are those of the Jobs' pushes.
+	registries := map[string]reference.Named{}
 	id := randomID()[:6]
-	seen := map[string]int{}
+	r.Options.ID = id
+	taken := map[string]bool{}
 	for i := range r.Builds {
 		kb := &r.Builds[i]
-		suffix := dnsLabel(filepath.Base(kb.Build.Description))
+		base := dnsLabel(filepath.Base(kb.Build.Description))
 		if kb.Variant != "" {
-			suffix = strings.Trim(suffix+"-"+dnsLabel(kb.Variant), "-")
+			base = strings.Trim(base+"-"+dnsLabel(kb.Variant), "-")
 		}
-		if seen[suffix]++; seen[suffix] > 1 || suffix == "" {
-			suffix = fmt.Sprintf("%s-%d", suffix, seen[suffix])
+		// Unique names, and push tags: the same description twice gets
+		// -2, -3, ... (never a name another one already has).
+		suffix := base
+		for n := 2; suffix == "" || taken[suffix] || strings.HasSuffix(suffix, "-description"); n++ {
+			suffix = strings.TrimSuffix(fmt.Sprintf("%s-%d", base, n), "-")
 		}
+		taken[suffix] = true
 		kb.Name = KubeName(suffix, id)
 		if r.Push != "" {
 			if len(r.Builds) == 1 {
@@ -118,17 +126,17 @@ func prepareKube(ctx context.Context, r *KubeRequest) (descs map[int]string, err
 			if err != nil {
 				return nil, inputError(InputKubePush, "push reference %q: %w", kb.Push, err)
 			}
-			registries[reference.Domain(named)] = true
+			registries[reference.Domain(named)] = named
 		}
 	}
 	var auths map[string]any
-	for host := range registries {
+	for host, named := range registries {
 		probe, err := docker.ParseReference("//" + host + "/kiwi/probe:latest")
 		if err != nil {
 			return nil, inputError(InputKubePush, "registry %q: %w", host, err)
 		}
 		sys := r.Copy.SystemContext(probe)
-		cred, err := config.GetCredentials(sys, host)
+		cred, err := config.GetCredentialsForRef(sys, named)
 		if err != nil {
 			return nil, inputError(InputKubePush, "registry %s: read the credentials: %w", host, err)
 		}
@@ -162,16 +170,16 @@ func prepareKube(ctx context.Context, r *KubeRequest) (descs map[int]string, err
 // pushDescription pushes kb's description files to ref as an artifact
 // the Job pulls (kiwi box pull-description), and leaves the ConfigMap out.
 func pushDescription(ctx context.Context, kb *KubeBuild, ref, tempDir string, o oci.CopyOptions) error {
-	dir, err := os.MkdirTemp(tempDir, "kiwi-description-")
+	dir, err := os.MkdirTemp(tempDir, journal.TempPattern("kiwi-box-"))
 	if err != nil {
-		return err
+		return fmt.Errorf("push description %s: %w", kb.Build.Description, err)
 	}
 	defer os.RemoveAll(dir)
 	var files []artifact.File
 	for _, f := range kb.Files {
 		p := filepath.Join(dir, f.Name)
 		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			return err
+			return fmt.Errorf("push description %s: %w", kb.Build.Description, err)
 		}
 		mt := "application/octet-stream"
 		if f.Text {
@@ -197,7 +205,8 @@ func PullDescription(ctx context.Context, ref, dir string, o oci.CopyOptions) er
 }
 
 // writeKube writes the manifests of r, replacing r.File in one step;
-// with registry credentials in them, readable by the owner only.
+// with registry credentials in them, readable by the owner only (a new
+// temp file, never an old one with its mode, is renamed into place).
 func writeKube(r *KubeRequest) error {
 	manifests, err := KubeManifests(r.Builds, r.Options)
 	if err != nil {
@@ -207,15 +216,36 @@ func writeKube(r *KubeRequest) error {
 	if r.Options.AuthConfig != nil {
 		mode = 0o600
 	}
-	tmp := r.File + ".tmp"
-	if err := os.WriteFile(tmp, manifests, mode); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(r.File), "."+filepath.Base(r.File)+".*")
+	if err != nil {
 		return inputError(InputKubeFile, "kube manifest %s: %w", r.File, err)
 	}
-	if err := os.Rename(tmp, r.File); err != nil {
-		os.Remove(tmp)
+	_, err = f.Write(manifests)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), mode)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), r.File)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return inputError(InputKubeFile, "kube manifest %s: %w", r.File, err)
 	}
 	return nil
+}
+
+// checkKubeFile tells before any work whether r.File can be written:
+// its directory takes a file.
+func checkKubeFile(r *KubeRequest) error {
+	f, err := os.CreateTemp(filepath.Dir(r.File), "."+filepath.Base(r.File)+".*")
+	if err != nil {
+		return inputError(InputKubeFile, "kube manifest %s: %w", r.File, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // writeKubeBuilds writes o.Kube's manifests: every input is checked and
@@ -230,8 +260,19 @@ func writeKubeBuilds(ctx context.Context, o ContainerOptions) error {
 	if err := CheckKubeKind(r.Options.Kind); err != nil {
 		return err
 	}
+	if err := checkKubeFile(r); err != nil {
+		return err
+	}
 	descs, err := prepareKube(ctx, r)
 	if err != nil {
+		return err
+	}
+	// The manifests as they will be (the image and the pushed
+	// descriptions aside) are checked before the box image is made or
+	// anything pushed.
+	dry := *r
+	dry.Options.Image = "localhost/kiwi-box:check"
+	if _, err := KubeManifests(dry.Builds, dry.Options); err != nil {
 		return err
 	}
 	svc, err := Connect(ctx, o.Connection, src.TempDir, runner.Runner{Log: src.Log}, src.Log)
@@ -242,7 +283,7 @@ func writeKubeBuilds(ctx context.Context, o ContainerOptions) error {
 	if r.BoxImage != "" {
 		sum, err := checksum.File(r.Kiwi)
 		if err != nil {
-			return err
+			return fmt.Errorf("kiwi binary %s: %w", r.Kiwi, err)
 		}
 		if _, err := images.Pull(svc.Conn, r.BoxImage, new(images.PullOptions).WithPolicy("missing").WithQuiet(true)); err != nil {
 			return inputError(InputBoxImage, "box image %s: %w", r.BoxImage, err)
@@ -256,7 +297,7 @@ func writeKubeBuilds(ctx context.Context, o ContainerOptions) error {
 		if err != nil {
 			return err
 		}
-		if r.Options.Image, err = svc.WithKiwi(ctx, src.Box.Name, image, r.Kiwi, r.Options.KiwiVersion, src.Log); err != nil {
+		if r.Options.Image, err = svc.WithKiwi(ctx, src.Box.Name, image, r.Kiwi, r.Options.KiwiVersion, src.TempDir, src.Log); err != nil {
 			return err
 		}
 	}

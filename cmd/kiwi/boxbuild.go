@@ -189,6 +189,16 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 				return fmt.Errorf("--%s %q: a claim name is a DNS-1123 name (lower case letters, digits, '-', '.')", c.flag, c.name)
 			}
 		}
+		if o.kubeTarget != "" && o.kubeTarget == o.kubeCache {
+			return fmt.Errorf("--kube-target-claim and --kube-cache-claim name the same claim %s: give the results and the shared cache a claim each", o.kubeTarget)
+		}
+		if o.kubeBoxImg != "" {
+			for _, name := range []string{"no-update-check", "box-cache-dir"} {
+				if cmd.Flags().Changed(name) {
+					return fmt.Errorf("--%s: with --kube-box-image the Job runs that image, and no box is provided from the box cache; leave one of them out", name)
+				}
+			}
+		}
 		if o.kubePush != "" {
 			if _, err := box.PushRef(o.kubePush, ""); err != nil {
 				return fmt.Errorf("--kube-push: %w", err)
