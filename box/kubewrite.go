@@ -260,19 +260,23 @@ func writeKubeBuilds(ctx context.Context, o ContainerOptions) error {
 	if err := CheckKubeKind(r.Options.Kind); err != nil {
 		return err
 	}
-	if err := checkKubeFile(r); err != nil {
-		return err
-	}
 	descs, err := prepareKube(ctx, r)
 	if err != nil {
 		return err
 	}
-	// The manifests as they will be (the image and the pushed
-	// descriptions aside) are checked before the box image is made or
-	// anything pushed.
-	dry := *r
-	dry.Options.Image = "localhost/kiwi-box:check"
-	if _, err := KubeManifests(dry.Builds, dry.Options); err != nil {
+	if err := checkKubeFile(r); err != nil {
+		return err
+	}
+	// The manifests as they will be (with a stand-in image, the big
+	// descriptions as references) are checked before the box image is
+	// made or anything pushed.
+	dry := append([]KubeBuild(nil), r.Builds...)
+	for i, ref := range descs {
+		dry[i].Files, dry[i].DescriptionRef = nil, ref
+	}
+	opts := r.Options
+	opts.Image = "localhost/kiwi-box:check"
+	if _, err := KubeManifests(dry, opts); err != nil {
 		return err
 	}
 	svc, err := Connect(ctx, o.Connection, src.TempDir, runner.Runner{Log: src.Log}, src.Log)

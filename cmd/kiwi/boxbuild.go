@@ -168,6 +168,32 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 			return err
 		}
 	}
+	vm := !o.container && o.kubeYAML == ""
+	if !vm {
+		for _, name := range []string{"box-memory", "box-smp-cpus", "box-console", "box-debug", "no-snapshot", "no-accel", "machine", "cpu", "box-scratch-size", "9p-sharing", "virtiofs-sharing", "sshfs-sharing", "ssh-key", "ssh-port", "box-kiwi"} {
+			if cmd.Flags().Changed(name) {
+				return fmt.Errorf("--%s is a VM option; it does not apply with --container or --kube-yaml", name)
+			}
+		}
+	} else if o.connection != "" {
+		return fmt.Errorf("--connection is a container option: add --container")
+	}
+	if o.container && o.kubeYAML == "" && !userns.HostRoot() {
+		// The box container is privileged (host /dev, SYS_ADMIN, MKNOD):
+		// podman gives that only to root.
+		return fmt.Errorf("--container runs the build in a privileged podman container, which needs root; as an ordinary user, build in a VM (leave out --container) or write --kube-yaml for a cluster")
+	}
+	boxArch, err := o.arch.arch()
+	if err != nil {
+		return err
+	}
+	if boxArch != arch.Host() && !vm {
+		// A container runs the host's arch; through binfmt_misc podman
+		// could run another's, but kiwi's box images carry no other
+		// arch and the build's own tools (mkfs, dracut) would all be
+		// emulated one by one: a VM box is the way.
+		return fmt.Errorf("--%s: a container box runs this host's arch (%s) only; a box of %s runs as a VM: leave out --container and --kube-yaml (the VM runs under TCG)", boxArch, arch.Host(), boxArch)
+	}
 	if o.kubeYAML == "" {
 		for _, name := range []string{"kube-kind", "kube-push", "kube-box-image", "kube-target-claim", "kube-cache-claim", "kube-job-per-profile"} {
 			if cmd.Flags().Changed(name) {
@@ -204,32 +230,6 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 				return fmt.Errorf("--kube-push: %w", err)
 			}
 		}
-	}
-	vm := !o.container && o.kubeYAML == ""
-	if !vm {
-		for _, name := range []string{"box-memory", "box-smp-cpus", "box-console", "box-debug", "no-snapshot", "no-accel", "machine", "cpu", "box-scratch-size", "9p-sharing", "virtiofs-sharing", "sshfs-sharing", "ssh-key", "ssh-port", "box-kiwi"} {
-			if cmd.Flags().Changed(name) {
-				return fmt.Errorf("--%s is a VM option; it does not apply with --container or --kube-yaml", name)
-			}
-		}
-	} else if o.connection != "" {
-		return fmt.Errorf("--connection is a container option: add --container")
-	}
-	if o.container && o.kubeYAML == "" && !userns.HostRoot() {
-		// The box container is privileged (host /dev, SYS_ADMIN, MKNOD):
-		// podman gives that only to root.
-		return fmt.Errorf("--container runs the build in a privileged podman container, which needs root; as an ordinary user, build in a VM (leave out --container) or write --kube-yaml for a cluster")
-	}
-	boxArch, err := o.arch.arch()
-	if err != nil {
-		return err
-	}
-	if boxArch != arch.Host() && !vm {
-		// A container runs the host's arch; through binfmt_misc podman
-		// could run another's, but kiwi's box images carry no other
-		// arch and the build's own tools (mkfs, dracut) would all be
-		// emulated one by one: a VM box is the way.
-		return fmt.Errorf("--%s: a container box runs this host's arch (%s) only; a box of %s runs as a VM: leave out --container and --kube-yaml (the VM runs under TCG)", boxArch, arch.Host(), boxArch)
 	}
 	if n := btoi(o.share9p) + btoi(o.virtiofs) + btoi(o.sshfs); n > 1 {
 		return fmt.Errorf("--9p-sharing, --virtiofs-sharing and --sshfs-sharing: choose one")
