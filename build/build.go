@@ -233,7 +233,7 @@ func CachedResults(ctx context.Context, d *description.Description, job *create.
 	if job.Kind == "container" || o.Prepare.Store == nil || o.Prepare.ClearCache {
 		return nil, false, nil
 	}
-	id, cached := prepare.CachedImage(d, o.Prepare)
+	id, cached := prepare.CachedImage(ctx, d, o.Prepare)
 	if id == "" {
 		return nil, false, nil
 	}

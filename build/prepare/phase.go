@@ -48,8 +48,10 @@ const (
 )
 
 // phaseKeys derives each phase's cache key from its inputs: the key of
-// the phase below, and what the phase reads of the description.
-func phaseKeys(d *description.Description, tool string, signingKeys []string, base string) ([]string, error) {
+// the phase below, and what the phase reads of the description and of
+// the repositories (repoState, pkgmanager.RepositoryState: packages are
+// installed in the bootstrap phase already).
+func phaseKeys(d *description.Description, tool string, signingKeys []string, base string, repoState []string) ([]string, error) {
 	var repos []string
 	for _, r := range d.Repositories {
 		b, _ := json.Marshal(r.Attr)
@@ -89,7 +91,7 @@ func phaseKeys(d *description.Description, tool string, signingKeys []string, ba
 		library = string(chroot.Functions)
 	}
 	k1 := checksum.JSON(phaseRecipe, phaseBootstrap, pm, d.TargetArch, repos,
-		pkgmanager.Wanted(d, "bootstrap"), bootstrapPackage, base, string(postBootstrap), library)
+		pkgmanager.Wanted(d, "bootstrap"), bootstrapPackage, base, string(postBootstrap), library, repoState)
 	k2 := checksum.JSON(k1, phasePackages, pkgmanager.Wanted(d, "image", d.Type.Image), keys)
 	desc, err := checksum.Tree(d.Dir)
 	if err != nil {

@@ -28,7 +28,7 @@ func TestPhaseKeysFollowThePackageManagerSettings(t *testing.T) {
 		}
 		return d
 	}
-	ref, err := phaseKeys(base(), "kiwi", nil, "")
+	ref, err := phaseKeys(base(), "kiwi", nil, "", []string{"repo1 abc"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,12 +44,20 @@ func TestPhaseKeysFollowThePackageManagerSettings(t *testing.T) {
 	} {
 		d := base()
 		change(d)
-		keys, err := phaseKeys(d, "kiwi", nil, "")
+		keys, err := phaseKeys(d, "kiwi", nil, "", []string{"repo1 abc"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if keys[0] == ref[0] {
 			t.Errorf("%s does not change the bootstrap phase's key", name)
 		}
+	}
+	// A repository whose index changed under the same URL.
+	keys, err := phaseKeys(base(), "kiwi", nil, "", []string{"repo1 abd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys[0] == ref[0] {
+		t.Error("the repositories' state does not change the bootstrap phase's key")
 	}
 }

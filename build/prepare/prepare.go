@@ -362,7 +362,7 @@ func (p *preparation) cleanUp() error {
 // because every phase of it is cached (and the phases), else "". It
 // writes nothing: a caller whose results of that image are cached too
 // needs no root at all.
-func CachedImage(d *description.Description, o Options) (string, []string) {
+func CachedImage(ctx context.Context, d *description.Description, o Options) (string, []string) {
 	if o.Store == nil || o.ClearCache || o.BaseInRoot {
 		return "", nil
 	}
@@ -372,7 +372,12 @@ func CachedImage(d *description.Description, o Options) (string, []string) {
 	if o.Tool == "" {
 		o.Tool = "kiwi"
 	}
-	keys, err := phaseKeys(d, o.Tool, o.SigningKeys, o.Base)
+	// Quiet: the prepare that follows a miss logs what it finds.
+	state, err := pkgmanager.RepositoryState(ctx, d, nil)
+	if err != nil {
+		return "", nil
+	}
+	keys, err := phaseKeys(d, o.Tool, o.SigningKeys, o.Base, state)
 	if err != nil {
 		return "", nil
 	}
@@ -387,7 +392,11 @@ func CachedImage(d *description.Description, o Options) (string, []string) {
 // reusing the cached ones from the bottom up.
 func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	d, o := p.d, p.o
-	keys, err := phaseKeys(d, o.Tool, o.SigningKeys, o.Base)
+	state, err := pkgmanager.RepositoryState(ctx, d, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := phaseKeys(d, o.Tool, o.SigningKeys, o.Base, state)
 	if err != nil {
 		return nil, err
 	}
