@@ -130,6 +130,17 @@ func TestOEMBiosExt4BootsWithoutLoopDevices(t *testing.T) {
 		t.Errorf("box.img: %v\n%s", err, out)
 	}
 
+	// squashfscompression="lz4" (KIWI's setting of the install media's
+	// squashfs): the compressor id in the squashfs superblock on the ISO.
+	iso := filepath.Join(target, base+".install.iso")
+	lba := strings.Fields(mustOutput(t, "sh", "-c", `xorriso -indev "$1" -find /"$2" -exec report_lba -- 2>/dev/null | grep "^File data lba:"`,
+		"sh", iso, base+".raw.squashfs"))
+	if len(lba) < 6 {
+		t.Fatalf("no squashfs on the install media: %v", lba)
+	}
+	if id := mustOutput(t, "sh", "-c", `dd if="$1" bs=2048 skip="$2" count=1 status=none | od -An -tu2 -j20 -N2`, "sh", iso, lba[5]); strings.TrimSpace(id) != "5" {
+		t.Errorf("the install media's squashfs has compressor id %s, want 5 (lz4)", strings.TrimSpace(id))
+	}
 	fi, err := os.Stat(filepath.Join(target, base+".raw"))
 	if err != nil {
 		t.Fatal(err)

@@ -84,10 +84,13 @@ type DiskType struct {
 	InstallISO      bool
 	InstallPXE      bool
 	InstallVolumeID string
-	Unattended      bool
-	DeviceFilter    string
-	SkipVerify      bool
-	InstallShutdown bool
+	// InstallCompression (squashfscompression, as in KIWI) compresses
+	// the squashfs the install media carry the disk in ("": zstd).
+	InstallCompression string
+	Unattended         bool
+	DeviceFilter       string
+	SkipVerify         bool
+	InstallShutdown    bool
 }
 
 // DiskTypeOf reads what create needs from a description whose selected
@@ -161,6 +164,7 @@ func DiskTypeOf(d *description.Description) (DiskType, error) {
 		break
 	}
 	dt.InstallISO, dt.InstallPXE, dt.InstallVolumeID = t.InstallISO, t.InstallPXE, t.VolID
+	dt.InstallCompression = t.SquashfsCompression
 	if c := t.OEMConfig; c != nil {
 		dt.Unattended, dt.DeviceFilter, dt.SkipVerify, dt.InstallShutdown = c.Unattended, c.DeviceFilter, c.SkipVerify, c.Shutdown
 		dt.OEMResize = c.Resize
@@ -202,6 +206,9 @@ func (t DiskType) check() error {
 			if _, err := regexp.Compile(t.DeviceFilter); err != nil {
 				return fmt.Errorf("<oem-device-filter>%s</oem-device-filter>: %w (a regular expression of device names, e.g. /dev/sd[bc])", t.DeviceFilter, err)
 			}
+		}
+		if c := t.InstallCompression; c != "" && !squashfsCompressors[c] {
+			return fmt.Errorf("squashfscompression %q: use zstd, xz, gzip, lzo, lz4 or uncompressed", c)
 		}
 		if v := t.InstallVolumeID; len(v) > disk.MaxVolumeID || strings.ContainsAny(v, " \t'") {
 			return fmt.Errorf("volid %q: the install media's volume id has at most %d characters and no spaces (it is on the kernel command line)", v, disk.MaxVolumeID)

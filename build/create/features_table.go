@@ -199,7 +199,7 @@ var features = map[string]feature{
 	"type@spare_part_mountpoint":              {support: honoured},
 	"type@spare_part_is_last":                 {support: honoured},
 	"type@spare_part_fs_attributes":           {support: refused, why: "the spare partition's filesystem attributes (chattr no-copy-on-write, synchronous-updates) are not set yet; leave spare_part_fs_attributes out"},
-	"type@squashfscompression":                {support: honoured, kinds: []string{"iso", "kis", "filesystem"}},
+	"type@squashfscompression":                {support: honoured, kinds: []string{"iso", "kis", "filesystem", "oem"}}, // oem: the install media's squashfs (installiso), as in KIWI
 	"type@volid":                              {support: honoured, kinds: []string{"iso", "oem"}, otherwise: ignored, why: "only live ISOs and the install media of oem disks (installiso) have a volume id"},
 	"type@publisher":                          {support: honoured},
 	"type@mediacheck":                         {support: honoured},

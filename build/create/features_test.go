@@ -182,8 +182,6 @@ func TestRefusedFeaturesFailBeforeAnyWork(t *testing.T) {
         <rpm-excludedocs>true</rpm-excludedocs>
         <type image="ext4"/>
     </preferences>`), []string{"<rpm-excludedocs>", "documentation"}, nil},
-		{"squashfs compression of a disk", planBody(`<type image="oem" filesystem="ext4" squashfscompression="xz"/>`, ""),
-			[]string{`<type squashfscompression="xz">`, "iso, kis, filesystem images only"}, nil},
 		{"size of a kis root", planBody(`<type image="kis"><size unit="G">4</size></type>`, ""),
 			[]string{"<size>", `<size unit="G">`, "oem, filesystem images only"}, nil},
 		{"unpartitioned", planBody(`<type image="oem" filesystem="ext4"><size unpartitioned="1">4</size></type>`, ""),
@@ -345,6 +343,7 @@ func TestPlainDescriptionsPlan(t *testing.T) {
 		{"iso", `<type image="iso" volid="LIVE" publisher="me" flags="dmsquash" hybridpersistent="true" mediacheck="true" squashfscompression="xz">
             <bootloader name="grub2" timeout="3"/>
         </type>`},
+		{"oem", `<type image="oem" filesystem="ext4" installiso="true" squashfscompression="lz4"><oemconfig><oem-unattended>true</oem-unattended></oemconfig></type>`},
 		{"kis", `<type image="kis" filesystem="ext4" archive="false" compressed="true" kernelcmdline="rw" initrd_system="dracut"/>`},
 		{"filesystem", `<type image="ext4"><size unit="M">512</size></type>`},
 		{"filesystem", `<type image="squashfs" squashfscompression="zstd"/>`},

@@ -38,7 +38,7 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 			return Result{}, err
 		}
 	}
-	o.Log.Info("install media: the disk image in a squashfs", "volid", volid)
+	o.Log.Info("install media: the disk image in a squashfs", "volid", volid, "compression", t.InstallCompression)
 	image := filepath.Join(work, "install-image")
 	if err := os.Mkdir(image, 0o755); err != nil {
 		return Result{}, err
@@ -47,7 +47,11 @@ func installISO(ctx context.Context, o Options, t DiskType, kernel *boot.Kernel,
 		return Result{}, err
 	}
 	squash := base + ".raw.squashfs"
-	if err := disk.Make(ctx, o.Run, o.filesystem(base, "install", disk.Filesystem{Type: "squashfs", Compression: "zstd"}), image, filepath.Join(media, squash), 0); err != nil {
+	compression := t.InstallCompression
+	if compression == "" {
+		compression = "zstd"
+	}
+	if err := disk.Make(ctx, o.Run, o.filesystem(base, "install", disk.Filesystem{Type: "squashfs", Compression: compression}), image, filepath.Join(media, squash), 0); err != nil {
 		return Result{}, fmt.Errorf("install media image: %w", err)
 	}
 	if err := os.RemoveAll(image); err != nil {
