@@ -29,6 +29,7 @@ import (
 	"github.com/kiwi-go/kiwi/internal/timing"
 	"github.com/kiwi-go/kiwi/internal/userns"
 	"github.com/kiwi-go/kiwi/oci"
+	"github.com/kiwi-go/kiwi/stash"
 )
 
 // Options are what a build needs besides its description.
@@ -150,6 +151,11 @@ func prepareRoot(ctx context.Context, d *description.Description, o Options) (*p
 		}
 		po.Base = base
 	}
+	if po.AllowExistingRoot && po.Store != nil && po.Base == "" {
+		if err := onStash(&po, logger(o.Log)); err != nil {
+			return nil, err
+		}
+	}
 	res, err := prepare.Run(ctx, d, po)
 	if err != nil {
 		return nil, err
@@ -247,6 +253,34 @@ func CachedResults(ctx context.Context, d *description.Description, job *create.
 	logger(o.Log).Info("nothing changed since an earlier build: its results are copied, and the root tree is not written (it is the prepared image; podman image mount shows it, --clear-cache builds it all again)",
 		"image", id[:12])
 	return res, true, nil
+}
+
+// onStash makes a build on an existing root that is a stashed root,
+// unchanged since (stash.Find), a build on that stash image: its phases
+// become layers on it, keyed as a stackbuild of that stash keys them, so
+// either reuses what the other built.
+func onStash(po *prepare.Options, log *slog.Logger) error {
+	if fi, err := os.Stat(filepath.Join(po.Root, "usr")); err != nil || !fi.IsDir() {
+		return nil // no root yet, or one that is bootstrapped first
+	}
+	id, snap, err := stash.Find(po.Store, stash.StateDir(po.CacheDir), po.Root)
+	if err != nil {
+		return fmt.Errorf("compare root %s with its stash: %w", po.Root, err)
+	}
+	if id == "" {
+		return nil
+	}
+	// Where prepare looks for the base's snapshot: the tree is not read
+	// again.
+	if err := os.MkdirAll(filepath.Dir(prepare.SnapshotFile(po.CacheDir, id)), 0o755); err != nil {
+		return err
+	}
+	if err := snap.WriteFile(prepare.SnapshotFile(po.CacheDir, id)); err != nil {
+		return fmt.Errorf("keep the stash's tree snapshot: %w", err)
+	}
+	log.Info("the root is a stash, unchanged since: the description's phases are kept as layers on it", "root", po.Root, "image", id[:12])
+	po.Base, po.ExistingBase = id, true
+	return nil
 }
 
 // provideBase finds or fetches a derived_from image into local storage.

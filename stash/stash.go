@@ -17,6 +17,7 @@ import (
 	"time"
 
 	ispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/storage"
 	"golang.org/x/sys/unix"
 
 	"github.com/kiwi-go/kiwi/build/description"
@@ -227,6 +228,13 @@ func Stash(ctx context.Context, store *oci.Store, o Options) (*Result, error) {
 	if err := snap.WriteFile(filepath.Join(stateDir, out.ImageID+snapshotSuffix)); err != nil {
 		return nil, fmt.Errorf("keep tree snapshot: %w", err)
 	}
+	// Which directory the image was taken of: a build on that root,
+	// unchanged, builds on the image (Find).
+	if abs, err := filepath.Abs(o.Root); err == nil {
+		if err := os.WriteFile(filepath.Join(stateDir, out.ImageID+rootSuffix), []byte(abs), 0o644); err != nil {
+			log.Warn("could not record the stashed root's path", "error", err)
+		}
+	}
 	res := &Result{Name: name, Tag: tag, ImageID: out.ImageID, Layers: out.LayerCount, LayerSize: out.Layer.Size, Changed: len(changes)}
 	if base != nil {
 		res.Base = base.ID
@@ -305,7 +313,8 @@ func dropUntagged(store *oci.Store, id string, log *slog.Logger) {
 	}
 }
 
-// pruneSnapshots removes snapshots of images that are gone from storage.
+// pruneSnapshots removes snapshots (and root records) of images that are
+// gone from storage.
 func pruneSnapshots(store *oci.Store, dir string, log *slog.Logger) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -313,6 +322,9 @@ func pruneSnapshots(store *oci.Store, dir string, log *slog.Logger) {
 	}
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), snapshotSuffix)
+		if !ok {
+			id, ok = strings.CutSuffix(e.Name(), rootSuffix)
+		}
 		if !ok {
 			continue
 		}
@@ -322,4 +334,62 @@ func pruneSnapshots(store *oci.Store, dir string, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// rootSuffix names the record of the root tree a stash image was taken
+// of: <state>/<name>/<image id>.root holds its absolute path.
+const rootSuffix = ".root"
+
+// StateDir is where stashes keep their state under the shared cache dir.
+func StateDir(cacheDir string) string { return filepath.Join(cacheDir, "stash") }
+
+// Find tells whether root is a root tree that was stashed and has not
+// changed since: the ID of the newest stash taken of that directory
+// (under any name) and the tree snapshot that proves the match, or ""
+// when there is none. Its cost is a walk of the tree: files whose inode,
+// size and times match the kept snapshot are not read. A root restored
+// or copied from a stash is another directory and is not found.
+func Find(store *oci.Store, stateDir, root string) (string, *oci.Snapshot, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", nil, err
+	}
+	records, err := filepath.Glob(filepath.Join(stateDir, "*", "*"+rootSuffix))
+	if err != nil {
+		return "", nil, err
+	}
+	var best *storage.Image
+	var bestRecord string
+	for _, rec := range records {
+		b, err := os.ReadFile(rec)
+		if err != nil || string(b) != abs {
+			continue
+		}
+		img, err := store.Image(strings.TrimSuffix(filepath.Base(rec), rootSuffix))
+		if err != nil {
+			continue // gone from storage; pruned by the next stash
+		}
+		if best == nil || img.Created.After(best.Created) {
+			best, bestRecord = img, rec
+		}
+	}
+	if best == nil {
+		return "", nil, nil
+	}
+	kept, err := oci.ReadSnapshot(strings.TrimSuffix(bestRecord, rootSuffix) + snapshotSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	snap, err := oci.TakeSnapshot(abs, oci.HostDirs, kept)
+	if err != nil {
+		return "", nil, err
+	}
+	changes, err := snap.Changes(kept)
+	if err != nil || len(changes) > 0 {
+		return "", nil, err
+	}
+	return best.ID, snap, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -302,5 +303,48 @@ func TestPushToArchivesAndLayouts(t *testing.T) {
 			}
 			assertSame(t, want, scan(t, out))
 		})
+	}
+}
+
+// TestFindKnowsAnUnchangedStashedRoot: the directory a stash was taken
+// of is found while it is unchanged (under any stash name), not after a
+// change until it is stashed again, and no other directory is.
+func TestFindKnowsAnUnchangedStashedRoot(t *testing.T) {
+	e := newEnv(t)
+	root := sample(t)
+	find := func() string {
+		t.Helper()
+		id, snap, err := Find(e.store, e.opts.StateDir, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (id == "") != (snap == nil) {
+			t.Fatalf("Find = %q with snapshot %v", id, snap != nil)
+		}
+		return id
+	}
+	if id := find(); id != "" {
+		t.Fatalf("a root never stashed is the stash %s", id)
+	}
+	first := e.stash(t, root, "named-other", "1")
+	if id := find(); id != first.ImageID {
+		t.Fatalf("Find = %q, want the stash %s", id, first.ImageID)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/changed"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if id := find(); id != "" {
+		t.Fatalf("a changed root is still the stash %s", id)
+	}
+	second := e.stash(t, root, "named-other", "2")
+	if id := find(); id != second.ImageID {
+		t.Fatalf("Find = %q, want the newer stash %s", id, second.ImageID)
+	}
+	copied := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command("cp", "-a", root, copied).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if id, _, err := Find(e.store, e.opts.StateDir, copied); err != nil || id != "" {
+		t.Errorf("a copy of the stashed root is the stash %q (%v)", id, err)
 	}
 }

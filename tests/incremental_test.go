@@ -31,10 +31,24 @@ import (
 //     that disk boots and shows the last overlay file.
 //   - A file of a cached phase layer truncated in storage: the phases run
 //     again instead of building on it.
+//   - system build --allow-existing-root on the directory that was
+//     stashed, unchanged since, builds on the stash: every phase from the
+//     stackbuild's layers, and the same bytes.
 func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
 	pooled(t, 255)
 	base := strings.TrimSpace(mustOutput(t, filepath.Join(s.repo, "hack", "debian-root.sh"), "bookworm-minbase"))
-	mustKiwi(t, "system", "stash", "--root", base, "--container-name", "incremental", "--tag", "1")
+	cache := sharedCache(t)
+	// The stash is taken of a copy in a target dir's root: a system
+	// build --allow-existing-root on it comes last.
+	existing := filepath.Join(t.TempDir(), "existing")
+	stashed := filepath.Join(existing, "build", "image-root")
+	if err := os.MkdirAll(filepath.Dir(stashed), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := command(t, "cp", "-a", base, stashed); r.err != nil {
+		t.Fatal(r.stderr)
+	}
+	mustKiwi(t, "--shared-cache-dir", cache, "system", "stash", "--root", stashed, "--container-name", "incremental", "--tag", "1")
 	desc := filepath.Join(t.TempDir(), "desc")
 	if r := command(t, "cp", "-a", filepath.Join(s.repo, "tests", "testdata", "container-to-vm"), desc); r.err != nil {
 		t.Fatal(r.stderr)
@@ -57,7 +71,6 @@ func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cache := sharedCache(t)
 	env := append(slices.Clone(s.env), "SOURCE_DATE_EPOCH=1700000000")
 	const img = "container-to-vm.x86_64-2.0.0"
 	build := func(name string) (string, string) {
@@ -114,6 +127,23 @@ func TestStackbuildRerunsOnlyWhatChanged(t *testing.T) {
 	}
 	if b := mustRead(t, filepath.Join(again, "kiwi.result.json")); !strings.Contains(b, filepath.Join(again, img+".qcow2")) {
 		t.Errorf("kiwi.result.json does not name the rerun's target dir:\n%s", b)
+	}
+	// The stashed directory, unchanged, built on as an existing root:
+	// the phases the stackbuild committed on that stash are reused.
+	r := kiwiEnv(t, env, "--shared-cache-dir", cache, "system", "build", "--description", desc, "--target-dir", existing,
+		"--allow-existing-root", "--set-type-attr", "format=qcow2")
+	if r.err != nil {
+		t.Fatalf("build --allow-existing-root on the stashed root: %v\n%s", r.err, tail(r.stderr, 3000))
+	}
+	if !strings.Contains(r.stderr, "the root is a stash, unchanged since") ||
+		!regexp.MustCompile(`packages 0 s \(cached\).*config 0 s \(cached\)`).MatchString(summary(r.stderr)) {
+		t.Errorf("build --allow-existing-root on the stashed root did not take the stash's cached phases: %s\n%s", summary(r.stderr), tail(r.stderr, 2000))
+	}
+	if got := sums(existing); !maps.Equal(got, want) {
+		t.Errorf("build --allow-existing-root on the stashed root made other results:\n%v\n%v", got, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(stashed, "etc", "kiwi-overlay")); err != nil || !strings.Contains(string(b), "first "+stamp) {
+		t.Errorf("the existing root was not built (its overlay file: %q, %v)", b, err)
 	}
 
 	// One byte of the cached disk changed: dropped, never used.

@@ -48,8 +48,14 @@ type Options struct {
 	// composed into it and committed as Base); it is built on like a
 	// fresh root from Base, and removed when Prepare fails.
 	BaseInRoot bool
-	Run        runner.Runner
-	Log        *slog.Logger
+	// ExistingBase: Root exists (AllowExistingRoot) and holds exactly
+	// Base's tree (a stashed root, unchanged since: stash.Find). The
+	// phases are looked up and committed on Base as on a fresh root
+	// from Base, but the root is the caller's: a failure leaves it as it
+	// is, and a cached result of every phase replaces its tree.
+	ExistingBase bool
+	Run          runner.Runner
+	Log          *slog.Logger
 }
 
 // ErrRootExists is Run's error for an existing root it was not allowed
@@ -115,10 +121,13 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 		}
 		fresh = true
 	}
+	if o.ExistingBase && (fresh || o.Base == "" || o.Store == nil) {
+		return nil, errors.New("building on an existing root as a base image needs that root, the base and local storage")
+	}
 	if o.Base != "" && fresh && o.Store == nil {
 		return nil, fmt.Errorf("%s: derived_from: building on a base image needs local storage (the root is committed as a container)", d.File)
 	}
-	if o.Base != "" && !fresh && !o.BaseInRoot {
+	if o.Base != "" && !fresh && !o.BaseInRoot && !o.ExistingBase {
 		o.Log.Warn("the root exists: it is built on as it is, and the derived_from image is not put under it", "root", o.Root)
 		o.Base = ""
 	}
@@ -145,7 +154,7 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 		}
 	}
 	p := &preparation{d: d, o: o, pm: pm, set: setup{d: d, root: o.Root, run: o.Run, revision: strings.TrimPrefix(o.Tool, "kiwi ")}}
-	if !fresh || o.Store == nil {
+	if (!fresh && !o.ExistingBase) || o.Store == nil {
 		// A root built on an existing one (a stack, a root from
 		// elsewhere) has no phase layers of its own to reuse.
 		for _, ph := range phases {
@@ -413,12 +422,22 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 		done, id = cache.deepest(keys)
 	}
 	var snap *oci.Snapshot
+	// Whether the root holds the base's tree now.
+	baseInRoot := o.BaseInRoot || o.ExistingBase
 	if done > 0 {
 		res.Reused = append(res.Reused, phases[:done]...)
 		for _, ph := range res.Reused {
 			timing.Cached(ctx, ph)
 		}
 		o.Log.Info("reusing cached phases", "phases", strings.Join(res.Reused, ", "), "image", id[:12])
+		if o.ExistingBase {
+			// The root is the base's tree, which the cached image
+			// holds below its phases: it is written again whole.
+			if err := emptyDir(o.Root); err != nil {
+				return nil, err
+			}
+			baseInRoot = false
+		}
 		end := timing.Start(ctx, "restore")
 		snap, err = cache.restore(ctx, o.Run, id, o.Root)
 		end()
@@ -439,7 +458,7 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	if done == 0 && o.Base != "" {
 		// The base takes the place of the bootstrap: its tree is the
 		// root's start and its image the parent of the phase layers.
-		if o.BaseInRoot {
+		if baseInRoot {
 			snap, err = cache.snapshot(o.Base, o.Root)
 		} else {
 			o.Log.Info("putting the base image under the root", "image", o.Base[:12])

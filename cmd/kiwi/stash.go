@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -60,7 +59,7 @@ DIR/image/config.xml, TAG to "latest". SOURCE_DATE_EPOCH fixes all timestamps.`,
 				Root:            o.root,
 				Name:            o.name,
 				Tag:             o.tag,
-				StateDir:        filepath.Join(g.sharedCacheDir, "stash"),
+				StateDir:        stash.StateDir(g.sharedCacheDir),
 				TempDir:         g.tempDir,
 				SourceDateEpoch: epoch,
 				Push:            o.push,
