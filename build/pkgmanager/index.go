@@ -57,10 +57,21 @@ func RepositoryState(ctx context.Context, d *description.Description, log *slog.
 	if targetArch == "" {
 		targetArch = arch.Host()
 	}
+	// The variables zypper and dnf expand in a repository URL, as they
+	// would expand them (dnf's $releasever defaults to KIWI's 0).
+	release := d.Preferences.ReleaseVersion
+	if release == "" {
+		release = "0"
+	}
+	vars := strings.NewReplacer("${releasever}", release, "$releasever", release,
+		"${basearch}", targetArch, "$basearch", targetArch, "${arch}", targetArch, "$arch", targetArch)
 	var out []string
 	for _, r := range repos {
 		if !r.build {
 			continue
+		}
+		if name != "apt" && name != "pacman" {
+			r.uri = vars.Replace(r.uri)
 		}
 		state, err := r.state(ctx, name, targetArch)
 		if err != nil {

@@ -34,6 +34,7 @@ func TestRepositoryStateFollowsTheIndex(t *testing.T) {
 	write("deb/dists/stable/Release", "Date: 1\n")
 	write("flat/Packages.gz", "p1")
 	write("rpm/repodata/repomd.xml", "<repomd>1</repomd>")
+	write("fedora/42/x86_64/repodata/repomd.xml", "<repomd>f</repomd>")
 	write("rpms/a.rpm", "a")
 	write("arch/core/os/x86_64/core.db", "db1")
 	write("arch/extra/os/x86_64/extra.db", "db2")
@@ -60,12 +61,13 @@ func TestRepositoryStateFollowsTheIndex(t *testing.T) {
 		{"apt", description.Repository{Alias: "flat", Source: "file://" + dir + "/flat"}, "flat/Packages.gz", "flat/x.deb"},
 		{"zypper", description.Repository{Alias: "rpm", Source: dir + "/rpm"}, "rpm/repodata/repomd.xml", "rpm/x86_64/a.rpm"},
 		{"zypper", description.Repository{Alias: "rpms", Source: dir + "/rpms"}, "rpms/b.rpm", ""},
+		{"dnf", description.Repository{Alias: "fedora", Source: dir + "/fedora/$releasever/$basearch"}, "fedora/42/x86_64/repodata/repomd.xml", ""},
 		{"pacman", description.Repository{Alias: "arch", Source: "file://" + dir + "/arch/$repo/os/$arch", Components: "core extra"},
 			"arch/extra/os/x86_64/extra.db", "arch/core/os/x86_64/x.pkg.tar.zst"},
 	}
 	for _, c := range cases {
 		d := &description.Description{File: "/desc/config.xml", TargetArch: "x86_64",
-			Preferences:  description.Preferences{PackageManager: c.manager},
+			Preferences:  description.Preferences{PackageManager: c.manager, ReleaseVersion: "42"},
 			Repositories: []description.Repository{c.repo, {Alias: "only", Source: "http://127.0.0.1:1/x", ImageOnly: true}}}
 		state := func() string {
 			t.Helper()

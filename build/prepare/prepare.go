@@ -51,8 +51,9 @@ type Options struct {
 	// ExistingBase: Root exists (AllowExistingRoot) and holds exactly
 	// Base's tree (a stashed root, unchanged since: stash.Find). The
 	// phases are looked up and committed on Base as on a fresh root
-	// from Base, but the root is the caller's: a failure leaves it as it
-	// is, and a cached result of every phase replaces its tree.
+	// from Base, but the root is the caller's: it is not removed when
+	// Prepare fails (as any existing root, it is left as the failure
+	// left it; storage keeps Base), and cached phases replace its tree.
 	ExistingBase bool
 	Run          runner.Runner
 	Log          *slog.Logger
