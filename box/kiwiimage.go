@@ -15,6 +15,7 @@ import (
 
 	"github.com/kiwi-go/kiwi/internal/checksum"
 	"github.com/kiwi-go/kiwi/internal/journal"
+	"github.com/kiwi-go/kiwi/internal/runner"
 )
 
 // Labels of a box image that carries kiwi (WithKiwi): the version and the
@@ -81,7 +82,7 @@ func (s *Service) buildWithKiwi(ctx context.Context, baseID, ref, kiwi, version,
 		Out: &out, Err: &out, ReportWriter: &out,
 	}})
 	if err != nil {
-		return fmt.Errorf("%w\n%s", err, tailOf(out.String(), 2000))
+		return fmt.Errorf("%w\n%s", err, runner.Tail(out.String(), 2000))
 	}
 	return nil
 }
@@ -107,12 +108,4 @@ func (s *Service) CheckKiwiImage(ref, version, sum string) error {
 		return inputError(InputBoxImage, "box image %s carries kiwi %s (sha256 %.12s), this is kiwi %s (sha256 %.12s): the box runs the caller's kiwi; leave out --kube-box-image to make one with this kiwi", ref, have, labels[LabelKiwiSum], version, sum)
 	}
 	return nil
-}
-
-// tailOf is the last n bytes of s.
-func tailOf(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }

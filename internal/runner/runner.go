@@ -56,14 +56,16 @@ type Error struct {
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("%s: %v", e.Line, e.Err)
 	if s := strings.TrimSpace(e.Stderr); s != "" {
-		msg += ": " + tail(s, 2000)
+		msg += ": " + Tail(s, 2000)
 	}
 	return msg
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-func tail(s string, n int) string {
+// Tail is the last n bytes of a program's output s, marked as cut when
+// it was: what an error shows of it.
+func Tail(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
