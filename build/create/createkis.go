@@ -67,8 +67,8 @@ func (t KisType) withDefaults() (KisType, error) {
 	if !kisFilesystems[t.Filesystem] {
 		return t, fmt.Errorf("filesystem %q for a kis root: use ext2, ext3, ext4, btrfs, xfs, squashfs or erofs", t.Filesystem)
 	}
-	if t.Compression != "" && !squashfsCompressors[t.Compression] {
-		return t, fmt.Errorf("squashfscompression %q: use zstd, xz, gzip, lzo, lz4 or uncompressed", t.Compression)
+	if err := checkSquashfsCompression(t.Compression); err != nil {
+		return t, err
 	}
 	return t, nil
 }

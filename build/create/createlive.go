@@ -57,6 +57,15 @@ const (
 // knows.
 var squashfsCompressors = map[string]bool{"zstd": true, "xz": true, "gzip": true, "lzo": true, "lz4": true, "uncompressed": true}
 
+// checkSquashfsCompression refuses a squashfscompression value
+// mksquashfs does not know ("" is the kind's default).
+func checkSquashfsCompression(c string) error {
+	if c != "" && !squashfsCompressors[c] {
+		return fmt.Errorf("squashfscompression %q: use zstd, xz, gzip, lzo, lz4 or uncompressed", c)
+	}
+	return nil
+}
+
 // LiveTypeOf reads a live ISO type from a description; false when the
 // selected type is not image="iso".
 func LiveTypeOf(d *description.Description) (LiveType, bool) {
@@ -107,8 +116,8 @@ func (t LiveType) withDefaults() (LiveType, error) {
 	if len(t.VolumeID) > disk.MaxVolumeID || strings.ContainsAny(t.VolumeID, " \t") {
 		return t, fmt.Errorf("volid %q: a live ISO's volume id has at most %d characters and no spaces (it is on the kernel command line)", t.VolumeID, disk.MaxVolumeID)
 	}
-	if !squashfsCompressors[t.Compression] {
-		return t, fmt.Errorf("squashfscompression %q: use zstd, xz, gzip, lzo, lz4 or uncompressed", t.Compression)
+	if err := checkSquashfsCompression(t.Compression); err != nil {
+		return t, err
 	}
 	if t.Filesystem != "squashfs" && t.Filesystem != "erofs" {
 		return t, fmt.Errorf("filesystem %q for a live ISO: the root goes on the media as squashfs (default) or erofs", t.Filesystem)

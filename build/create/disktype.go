@@ -207,8 +207,8 @@ func (t DiskType) check() error {
 				return fmt.Errorf("<oem-device-filter>%s</oem-device-filter>: %w (a regular expression of device names, e.g. /dev/sd[bc])", t.DeviceFilter, err)
 			}
 		}
-		if c := t.InstallCompression; c != "" && !squashfsCompressors[c] {
-			return fmt.Errorf("squashfscompression %q: use zstd, xz, gzip, lzo, lz4 or uncompressed", c)
+		if err := checkSquashfsCompression(t.InstallCompression); err != nil {
+			return err
 		}
 		if v := t.InstallVolumeID; len(v) > disk.MaxVolumeID || strings.ContainsAny(v, " \t'") {
 			return fmt.Errorf("volid %q: the install media's volume id has at most %d characters and no spaces (it is on the kernel command line)", v, disk.MaxVolumeID)
