@@ -57,23 +57,18 @@ func RepositoryState(ctx context.Context, d *description.Description, log *slog.
 	if targetArch == "" {
 		targetArch = arch.Host()
 	}
-	// The variables zypper and dnf expand in a repository URL, as they
-	// would expand them (dnf's $releasever defaults to KIWI's 0).
+	// dnf's $releasever defaults to KIWI's 0.
 	release := d.Preferences.ReleaseVersion
 	if release == "" {
 		release = "0"
 	}
-	vars := strings.NewReplacer("${releasever}", release, "$releasever", release,
-		"${basearch}", targetArch, "$basearch", targetArch, "${arch}", targetArch, "$arch", targetArch)
 	var out []string
 	for _, r := range repos {
 		if !r.build {
 			continue
 		}
-		if name != "apt" && name != "pacman" {
-			r.uri = vars.Replace(r.uri)
-		}
-		state, err := r.state(ctx, name, targetArch)
+		idx := k.index(r, targetArch, release)
+		state, err := r.state(ctx, idx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -87,44 +82,62 @@ func RepositoryState(ctx context.Context, d *description.Description, log *slog.
 	return out, nil
 }
 
-// indexURLs are the URLs of the index files that change with the
-// repository: of each set, the first that exists is read.
-func (r repo) indexURLs(manager, targetArch string) [][]string {
-	in := func(rel ...string) []string {
-		var out []string
-		for _, p := range rel {
-			out = append(out, strings.TrimSuffix(r.uri, "/")+"/"+p)
-		}
-		return out
+// index is where a package manager reads a repository's index: of each
+// set, the first URL that exists is read; when none does and listing
+// names a local directory, its listing is the index.
+type index struct {
+	sets    [][]string
+	listing string
+}
+
+// in is the URLs of paths relative to base.
+func in(base string, rel ...string) []string {
+	var out []string
+	for _, p := range rel {
+		out = append(out, strings.TrimSuffix(base, "/")+"/"+p)
 	}
-	switch manager {
-	case "apt":
-		if r.dist == "" { // a flat repository
-			return [][]string{in("InRelease", "Release", "Packages.xz", "Packages.gz", "Packages")}
-		}
-		return [][]string{in("dists/"+r.dist+"/InRelease", "dists/"+r.dist+"/Release")}
-	case "pacman":
-		// One database per component, each at its Server URL ($repo
-		// and $arch expanded as pacman does).
-		names := r.components
-		if len(names) == 0 {
-			names = []string{r.alias}
-		}
-		var sets [][]string
-		for _, n := range names {
-			server := strings.NewReplacer("$repo", n, "$arch", targetArch).Replace(r.uri)
-			sets = append(sets, []string{strings.TrimSuffix(server, "/") + "/" + n + ".db"})
-		}
-		return sets
-	default: // rpm-md (zypper, dnf)
-		return [][]string{in("repodata/repomd.xml")}
+	return out
+}
+
+// aptIndex: the distribution's InRelease or Release, or a flat
+// repository's.
+func aptIndex(r repo, _, _ string) index {
+	if r.dist == "" {
+		return index{sets: [][]string{in(r.uri, "InRelease", "Release", "Packages.xz", "Packages.gz", "Packages")}}
 	}
+	return index{sets: [][]string{in(r.uri, "dists/"+r.dist+"/InRelease", "dists/"+r.dist+"/Release")}}
+}
+
+// rpmmdIndex: repodata/repomd.xml at the URL as zypper and dnf expand
+// it; zypper also reads a plain directory of rpms (KIWI 9's rpm-dir).
+func rpmmdIndex(r repo, targetArch, release string) index {
+	uri := strings.NewReplacer("${releasever}", release, "$releasever", release,
+		"${basearch}", targetArch, "$basearch", targetArch, "${arch}", targetArch, "$arch", targetArch).Replace(r.uri)
+	dir, _ := strings.CutPrefix(uri, "file://")
+	if dir == uri {
+		dir = ""
+	}
+	return index{sets: [][]string{in(uri, "repodata/repomd.xml")}, listing: dir}
+}
+
+// pacmanIndex: one database per component, each at its Server URL
+// ($repo and $arch expanded as pacman does).
+func pacmanIndex(r repo, targetArch, _ string) index {
+	names := r.components
+	if len(names) == 0 {
+		names = []string{r.alias}
+	}
+	var sets [][]string
+	for _, n := range names {
+		sets = append(sets, in(strings.NewReplacer("$repo", n, "$arch", targetArch).Replace(r.uri), n+".db"))
+	}
+	return index{sets: sets}
 }
 
 // state is the digest of r's index files.
-func (r repo) state(ctx context.Context, manager, targetArch string) (string, error) {
+func (r repo) state(ctx context.Context, idx index) (string, error) {
 	h := sha256.New()
-	for _, set := range r.indexURLs(manager, targetArch) {
+	for _, set := range idx.sets {
 		found := false
 		for _, u := range set {
 			fmt.Fprintf(h, "%s\n", path.Base(u))
@@ -142,17 +155,14 @@ func (r repo) state(ctx context.Context, manager, targetArch string) (string, er
 		if found {
 			continue
 		}
-		// zypper reads a plain directory of rpms too (KIWI 9's
-		// rpm-dir): its listing is its index.
-		dir, ok := strings.CutPrefix(r.uri, "file://")
-		if !ok || manager == "apt" || manager == "pacman" {
+		if idx.listing == "" {
 			var names []string
 			for _, u := range set {
 				names = append(names, description.RedactURL(u))
 			}
 			return "", fmt.Errorf("none of %s found", strings.Join(names, ", "))
 		}
-		if err := listing(dir, h); err != nil {
+		if err := listing(idx.listing, h); err != nil {
 			return "", err
 		}
 	}

@@ -108,20 +108,23 @@ type kind struct {
 	// collection and product name a <namedCollection> and a <product>
 	// in the manager's install syntax; nil where it has none.
 	collection, product func(string) string
-	new                 func(d *description.Description, o Options, name string, repos []repo) (Manager, error)
+	// index is where the manager reads a repository's index (what
+	// RepositoryState hashes), for a target arch and release version.
+	index func(r repo, targetArch, release string) index
+	new   func(d *description.Description, o Options, name string, repos []repo) (Manager, error)
 }
 
 func prefixed(p string) func(string) string { return func(n string) string { return p + n } }
 
 // managers is the table of KIWI's package managers.
 var managers = map[string]kind{
-	"apt":    {repoTypes: []string{"apt-deb"}, new: newApt},
-	"zypper": {tool: "zypper", repoTypes: []string{"rpm-md"}, collection: prefixed("pattern:"), product: prefixed("product:"), new: newZypper},
-	"dnf":    {tool: "dnf", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), new: newDnf},
-	"dnf4":   {tool: "dnf", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), new: newDnf},
-	"dnf5":   {tool: "dnf5", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), new: newDnf},
+	"apt":    {repoTypes: []string{"apt-deb"}, index: aptIndex, new: newApt},
+	"zypper": {tool: "zypper", repoTypes: []string{"rpm-md"}, collection: prefixed("pattern:"), product: prefixed("product:"), index: rpmmdIndex, new: newZypper},
+	"dnf":    {tool: "dnf", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), index: rpmmdIndex, new: newDnf},
+	"dnf4":   {tool: "dnf", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), index: rpmmdIndex, new: newDnf},
+	"dnf5":   {tool: "dnf5", repoTypes: []string{"rpm-md"}, collection: prefixed("@"), index: rpmmdIndex, new: newDnf},
 	// pacman installs a group by its name.
-	"pacman": {tool: "pacman", repoTypes: []string{"rpm-md"}, collection: prefixed(""), new: newPacman},
+	"pacman": {tool: "pacman", repoTypes: []string{"rpm-md"}, collection: prefixed(""), index: pacmanIndex, new: newPacman},
 	"microdnf": {refused: "microdnf is dnf's reduced front end for minimal containers; this kiwi does not drive it: " +
 		"use <packagemanager>dnf</packagemanager> (the same repositories and packages)"},
 	"apk": {refused: "Alpine's apk is not supported by this kiwi (Debian serves no apk to build with): " +
