@@ -461,7 +461,7 @@ func TestRegistry(t *testing.T) {
 func TestOrasPull(t *testing.T) {
 	oras, err := exec.LookPath("oras")
 	if err != nil {
-		t.Skip("no oras on PATH (go install oras.land/oras/cmd/oras@latest)")
+		t.Skip("no oras on PATH (hack/setup.sh builds it into bin/tools)")
 	}
 	files := testFiles(t)
 	layoutDir := filepath.Join(t.TempDir(), "layout")

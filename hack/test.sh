@@ -6,6 +6,10 @@ set -eu
 cd "$(dirname "$0")/.."
 ./hack/setup.sh
 . ./hack/env.sh
+# oras, which no Debian 12 package has: artifact.TestOrasPull checks that
+# what `kiwi result push` writes is what oras reads. Pinned, built once
+# into bin/tools (on PATH through hack/env.sh).
+[ -x bin/tools/oras ] || GOBIN=$PWD/bin/tools go install oras.land/oras/cmd/oras@v1.3.6
 status=0
 # Fixtures (the Debian roots, the rpm-md and pacman repositories) are
 # built once, before the tests, and cached under KIWI_TEST_CACHE. On a
