@@ -204,7 +204,7 @@ func Build(ctx context.Context, d *description.Description, o Options) ([]create
 		defer store.Close()
 		o.Prepare.Store = store
 	}
-	if res, ok, err := CachedResults(ctx, d, job, o); err != nil || ok {
+	if res, ok, err := CachedResults(ctx, d, job, &o); err != nil || ok {
 		return res, err
 	}
 	created, err := MkdirNew(filepath.Dir(o.Prepare.Root))
@@ -234,16 +234,24 @@ func CreatePrepared(ctx context.Context, res *prepare.Result, target string, o O
 // phase layers) and create kept its results of that root: nothing of the
 // build would change, so the root tree is not even written (it is the
 // prepared image in local storage). ok is false, with nothing written,
-// otherwise, and for container images (made in local storage).
-func CachedResults(ctx context.Context, d *description.Description, job *create.Job, o Options) (res []create.Result, ok bool, err error) {
+// otherwise, and for container images (made in local storage). The state
+// of d's repositories it reads for the phase keys is kept in
+// o.Prepare.RepositoryState, where the prepare that follows a miss finds
+// it: each repository's index is read once per build.
+func CachedResults(ctx context.Context, d *description.Description, job *create.Job, o *Options) (res []create.Result, ok bool, err error) {
 	if job.Kind == "container" || o.Prepare.Store == nil || o.Prepare.ClearCache {
 		return nil, false, nil
+	}
+	if o.Prepare.RepositoryState == nil {
+		if o.Prepare.RepositoryState, err = pkgmanager.RepositoryState(ctx, d, logger(o.Log)); err != nil {
+			return nil, false, err
+		}
 	}
 	id, cached := prepare.CachedImage(ctx, d, o.Prepare)
 	if id == "" {
 		return nil, false, nil
 	}
-	res, ok, err = create.Reuse(ctx, createOptions(o.Prepare.Root, o.TargetDir, o, &create.ContainerLayers{RootImage: id}))
+	res, ok, err = create.Reuse(ctx, createOptions(o.Prepare.Root, o.TargetDir, *o, &create.ContainerLayers{RootImage: id}))
 	if err != nil || !ok {
 		return nil, false, err
 	}
@@ -279,7 +287,7 @@ func onStash(po *prepare.Options, log *slog.Logger) error {
 		return fmt.Errorf("keep the stash's tree snapshot: %w", err)
 	}
 	log.Info("the root is a stash, unchanged since: the description's phases are kept as layers on it", "root", po.Root, "image", id[:12])
-	po.Base, po.ExistingBase = id, true
+	po.Base, po.BaseTree = id, prepare.BaseStashed
 	return nil
 }
 

@@ -277,13 +277,16 @@ func buildLayered(ctx context.Context, store *oci.Store, co Options, refs []oci.
 		if err != nil {
 			return nil, err
 		}
-		bo.Prepare.Base, bo.Prepare.BaseInRoot, res.Report = base, inRoot, rep
+		bo.Prepare.Base, res.Report = base, rep
+		if inRoot {
+			bo.Prepare.BaseTree = prepare.BaseComposed
+		}
 	} else {
 		// The image is the stack: prepare unpacks it (its "restore").
 		res.Report = &Report{Images: co.Stashes}
 	}
-	if !bo.Prepare.BaseInRoot {
-		results, ok, err := build.CachedResults(ctx, o.Description, job, bo)
+	if bo.Prepare.BaseTree != prepare.BaseComposed {
+		results, ok, err := build.CachedResults(ctx, o.Description, job, &bo)
 		if err != nil {
 			return nil, err
 		}

@@ -44,20 +44,37 @@ type Options struct {
 	// bootstrap (the description's derived_from, provided by the
 	// caller); its layers stay the lowest of the prepared image.
 	Base string
-	// BaseInRoot: Root exists and holds Base's tree already (a stack
-	// composed into it and committed as Base); it is built on like a
-	// fresh root from Base, and removed when Prepare fails.
-	BaseInRoot bool
-	// ExistingBase: Root exists (AllowExistingRoot) and holds exactly
-	// Base's tree (a stashed root, unchanged since: stash.Find). The
-	// phases are looked up and committed on Base as on a fresh root
-	// from Base, but the root is the caller's: it is not removed when
-	// Prepare fails (as any existing root, it is left as the failure
-	// left it; storage keeps Base), and cached phases replace its tree.
-	ExistingBase bool
-	Run          runner.Runner
-	Log          *slog.Logger
+	// BaseTree is what Root holds of Base when Prepare starts.
+	BaseTree BaseTree
+	// RepositoryState is the state of the build's repositories
+	// (pkgmanager.RepositoryState, part of the phase keys) when the
+	// caller read it already for CachedImage; nil: Prepare reads it.
+	RepositoryState []string
+	Run             runner.Runner
+	Log             *slog.Logger
 }
+
+// BaseTree says whether Root holds Base's tree already, and so how it is
+// built on.
+type BaseTree int
+
+const (
+	// BaseAbsent: Root does not hold Base. A fresh root gets Base's tree
+	// (or a cached phase image's) written into it.
+	BaseAbsent BaseTree = iota
+	// BaseComposed: Root exists and holds Base's tree (a stack composed
+	// into it and committed as Base just now, so no phase can be cached
+	// on it). It is built on like a fresh root from Base, and removed
+	// when Prepare fails.
+	BaseComposed
+	// BaseStashed: Root exists (AllowExistingRoot) and holds exactly
+	// Base's tree (a stashed root, unchanged since: stash.Find). The
+	// phases are looked up and committed on Base as on a fresh root from
+	// Base, but the root is the caller's: it is not removed when Prepare
+	// fails (as any existing root, it is left as the failure left it;
+	// storage keeps Base), and cached phases replace its tree.
+	BaseStashed
+)
 
 // ErrRootExists is Run's error for an existing root it was not allowed
 // to build on.
@@ -112,23 +129,25 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 	if err := arch.CanRun(d.TargetArch); err != nil {
 		return nil, err
 	}
-	fresh, err := checkRoot(o.Root, o.AllowExistingRoot || o.BaseInRoot)
+	fresh, err := checkRoot(o.Root, o.AllowExistingRoot || o.BaseTree == BaseComposed)
 	if err != nil {
 		return nil, err
 	}
-	if o.BaseInRoot {
-		if o.Base == "" || o.Store == nil {
-			return nil, errors.New("a root holding a base image needs the base and local storage")
-		}
-		fresh = true
+	if o.BaseTree != BaseAbsent && (o.Base == "" || o.Store == nil) {
+		return nil, errors.New("a root holding a base image needs the base and local storage")
 	}
-	if o.ExistingBase && (fresh || o.Base == "" || o.Store == nil) {
-		return nil, errors.New("building on an existing root as a base image needs that root, the base and local storage")
+	switch o.BaseTree {
+	case BaseComposed:
+		fresh = true
+	case BaseStashed:
+		if fresh {
+			return nil, errors.New("building on a stashed root needs that root")
+		}
 	}
 	if o.Base != "" && fresh && o.Store == nil {
 		return nil, fmt.Errorf("%s: derived_from: building on a base image needs local storage (the root is committed as a container)", d.File)
 	}
-	if o.Base != "" && !fresh && !o.BaseInRoot && !o.ExistingBase {
+	if o.Base != "" && !fresh && o.BaseTree == BaseAbsent {
 		o.Log.Warn("the root exists: it is built on as it is, and the derived_from image is not put under it", "root", o.Root)
 		o.Base = ""
 	}
@@ -155,7 +174,7 @@ func Run(ctx context.Context, d *description.Description, o Options) (res *Resul
 		}
 	}
 	p := &preparation{d: d, o: o, pm: pm, set: setup{d: d, root: o.Root, run: o.Run, revision: strings.TrimPrefix(o.Tool, "kiwi ")}}
-	if (!fresh && !o.ExistingBase) || o.Store == nil {
+	if (!fresh && o.BaseTree != BaseStashed) || o.Store == nil {
 		// A root built on an existing one (a stack, a root from
 		// elsewhere) has no phase layers of its own to reuse.
 		for _, ph := range phases {
@@ -373,7 +392,7 @@ func (p *preparation) cleanUp() error {
 // writes nothing: a caller whose results of that image are cached too
 // needs no root at all.
 func CachedImage(ctx context.Context, d *description.Description, o Options) (string, []string) {
-	if o.Store == nil || o.ClearCache || o.BaseInRoot {
+	if o.Store == nil || o.ClearCache || o.BaseTree == BaseComposed {
 		return "", nil
 	}
 	if _, err := os.Lstat(o.Root); err == nil {
@@ -382,10 +401,13 @@ func CachedImage(ctx context.Context, d *description.Description, o Options) (st
 	if o.Tool == "" {
 		o.Tool = "kiwi"
 	}
-	// Quiet: the prepare that follows a miss logs what it finds.
-	state, err := pkgmanager.RepositoryState(ctx, d, nil)
-	if err != nil {
-		return "", nil
+	state := o.RepositoryState
+	if state == nil {
+		// Quiet: the prepare that follows a miss logs what it finds.
+		var err error
+		if state, err = pkgmanager.RepositoryState(ctx, d, nil); err != nil {
+			return "", nil
+		}
 	}
 	keys, err := phaseKeys(d, o.Tool, o.SigningKeys, o.Base, state)
 	if err != nil {
@@ -402,9 +424,12 @@ func CachedImage(ctx context.Context, d *description.Description, o Options) (st
 // reusing the cached ones from the bottom up.
 func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	d, o := p.d, p.o
-	state, err := pkgmanager.RepositoryState(ctx, d, o.Log)
-	if err != nil {
-		return nil, err
+	state := o.RepositoryState
+	if state == nil {
+		var err error
+		if state, err = pkgmanager.RepositoryState(ctx, d, o.Log); err != nil {
+			return nil, err
+		}
 	}
 	keys, err := phaseKeys(d, o.Tool, o.SigningKeys, o.Base, state)
 	if err != nil {
@@ -417,21 +442,21 @@ func (p *preparation) layered(ctx context.Context) (*Result, error) {
 	}
 	res := &Result{Root: o.Root}
 	done, id := 0, ""
-	if !o.ClearCache && !o.BaseInRoot {
+	if !o.ClearCache && o.BaseTree != BaseComposed {
 		// (A root that holds its base was composed for a base image just
 		// made: no phase can be cached on it.)
 		done, id = cache.deepest(keys)
 	}
 	var snap *oci.Snapshot
 	// Whether the root holds the base's tree now.
-	baseInRoot := o.BaseInRoot || o.ExistingBase
+	baseInRoot := o.BaseTree != BaseAbsent
 	if done > 0 {
 		res.Reused = append(res.Reused, phases[:done]...)
 		for _, ph := range res.Reused {
 			timing.Cached(ctx, ph)
 		}
 		o.Log.Info("reusing cached phases", "phases", strings.Join(res.Reused, ", "), "image", id[:12])
-		if o.ExistingBase {
+		if o.BaseTree == BaseStashed {
 			// The root is the base's tree, which the cached image
 			// holds below its phases: it is written again whole.
 			if err := emptyDir(o.Root); err != nil {
