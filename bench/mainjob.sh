@@ -27,18 +27,11 @@ rootfs=$(./hack/debian-root.sh bookworm-minbase)
 bench=mainjob
 . bench/lib.sh
 
+. ./hack/registry.sh
 port=${BENCH_REGISTRY_PORT:-5557}
-mkdir -p "$work/registry"
-cat >"$work/registry.yml" <<YML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null || true; cleanup' EXIT
-sleep 2
+registry_pid=
+trap '[ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true; cleanup' EXIT
+start_registry "$work" "$port"
 registry=127.0.0.1:$port/library
 image=$registry/debian:bookworm
 ./bin/kiwi system stash --root "$rootfs" --container-name debian --tag bookworm --push "docker://$image" >"$work/stash.log" 2>&1 ||

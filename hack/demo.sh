@@ -15,20 +15,13 @@ go build -tags "$KIWI_TAGS" -o bin/kiwi ./cmd/kiwi
 rootfs=$(./hack/debian-root.sh bookworm-minbase)
 work=/var/tmp/kiwi-demo
 rm -rf "$work"
-mkdir -p "$work/registry"
 
 # A private registry on loopback, stopped when the demo ends.
+. ./hack/registry.sh
 port=5555
-cat >"$work/registry.yml" <<YML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null || true' EXIT
-sleep 2
+registry_pid=
+trap '[ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null || true' EXIT
+start_registry "$work" "$port"
 
 ./bin/kiwi system stash --root "$rootfs" --container-name debian --tag bookworm \
   --push "docker://127.0.0.1:$port/library/debian:bookworm"
