@@ -47,12 +47,7 @@ form: it is for VM boxbuilds only.`,
 			if err != nil {
 				return err
 			}
-			b, err := box.Find(args[0], boxArch)
-			if err != nil {
-				return err
-			}
-			warnUnusedBoxSettings(g, b)
-			cache, err := boxCache(cacheDir)
+			b, cache, err := findBox(g, args[0], boxArch, cacheDir)
 			if err != nil {
 				return err
 			}
@@ -221,12 +216,23 @@ func boxGlobals(g *globals) []string {
 	return a
 }
 
-// warnUnusedBoxSettings says which settings of the box config (the
-// boxed plugin's OBS download of VM boxes) kiwi accepted without using.
-func warnUnusedBoxSettings(g *globals, b *box.Box) {
+// findBox finds the box name of boxArch and the cache of built boxes
+// (the cache dir option, or the default), and says which settings of the
+// box config (the boxed plugin's OBS download of VM boxes) kiwi accepted
+// without using.
+func findBox(g *globals, name, boxArch, cacheDir string) (*box.Box, box.Cache, error) {
+	b, err := box.Find(name, boxArch)
+	if err != nil {
+		return nil, box.Cache{}, err
+	}
 	if u := b.Unused(); len(u) > 0 {
 		g.log.Warn("box config: settings for the boxed plugin's box download are not used (kiwi builds its VM boxes and pulls or builds the container)", "settings", strings.Join(u, "; "))
 	}
+	cache, err := boxCache(cacheDir)
+	if err != nil {
+		return nil, box.Cache{}, err
+	}
+	return b, cache, nil
 }
 
 func newBoxPullDescriptionCommand(g *globals) *cobra.Command {

@@ -324,11 +324,10 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 	if err := b.Check(); err != nil {
 		return err
 	}
-	bx, err := box.Find(o.box, boxArch)
+	bx, cache, err := findBox(g, o.box, boxArch, o.cacheDir)
 	if err != nil {
 		return err
 	}
-	warnUnusedBoxSettings(g, bx)
 	if vm {
 		// The box runs a kiwi of its own arch.
 		if b.Kiwi, err = box.BoxKiwi(boxArch, arch.Host(), b.Kiwi, o.boxKiwi); err != nil {
@@ -337,10 +336,6 @@ func runBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, args []string
 			}
 			return err
 		}
-	}
-	cache, err := boxCache(o.cacheDir)
-	if err != nil {
-		return err
 	}
 	// The box's own kiwi locks /bundle in the box, which no other box
 	// sees: the host-side lock keeps a second boxbuild (or build) out of
@@ -442,12 +437,7 @@ func writeKubeBoxbuild(cmd *cobra.Command, g *globals, o *boxbuildFlags, descs [
 			builds = append(builds, kb)
 		}
 	}
-	bx, err := box.Find(o.box, arch.Host())
-	if err != nil {
-		return err
-	}
-	warnUnusedBoxSettings(g, bx)
-	cache, err := boxCache(o.cacheDir)
+	bx, cache, err := findBox(g, o.box, arch.Host(), o.cacheDir)
 	if err != nil {
 		return err
 	}
