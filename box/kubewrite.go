@@ -10,9 +10,7 @@ import (
 	"strings"
 
 	"github.com/containers/podman/v5/pkg/bindings/images"
-	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
-	"go.podman.io/image/v5/pkg/docker/config"
 
 	"github.com/kiwi-go/kiwi/artifact"
 	"github.com/kiwi-go/kiwi/internal/checksum"
@@ -131,17 +129,9 @@ func prepareKube(ctx context.Context, r *KubeRequest) (descs map[int]string, err
 	}
 	var auths map[string]any
 	for host, named := range registries {
-		probe, err := docker.ParseReference("//" + host + "/kiwi/probe:latest")
+		cred, err := r.Copy.RegistryLogin(ctx, named)
 		if err != nil {
-			return nil, inputError(InputKubePush, "registry %q: %w", host, err)
-		}
-		sys := r.Copy.SystemContext(probe)
-		cred, err := config.GetCredentialsForRef(sys, named)
-		if err != nil {
-			return nil, inputError(InputKubePush, "registry %s: read the credentials: %w", host, err)
-		}
-		if err := docker.CheckAuth(ctx, sys, cred.Username, cred.Password, host); err != nil {
-			return nil, inputError(InputKubePush, "registry %s cannot be reached, or refuses these credentials: %v (the Jobs push there: check --kube-push, and log in with podman login %s)", host, err, host)
+			return nil, inputError(InputKubePush, "%w (the Jobs push there: check --kube-push, and log in with podman login %s)", err, host)
 		}
 		if cred.Username != "" || cred.IdentityToken != "" {
 			if auths == nil {

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 
 	"go.podman.io/image/v5/copy"
+	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/image"
+	"go.podman.io/image/v5/pkg/docker/config"
 	"go.podman.io/image/v5/signature"
 	"go.podman.io/image/v5/types"
 )
@@ -41,6 +43,27 @@ func (o CopyOptions) SystemContext(ref types.ImageReference) *types.SystemContex
 		sys.OCIInsecureSkipTLSVerify = true
 	}
 	return sys
+}
+
+// RegistryLogin is what the user's credentials file (podman login) holds
+// for named's registry, checked against the registry: it must answer and
+// accept them (or, with none, let anyone in). The error names what failed
+// and never holds the password.
+func (o CopyOptions) RegistryLogin(ctx context.Context, named reference.Named) (types.DockerAuthConfig, error) {
+	host := reference.Domain(named)
+	probe, err := docker.ParseReference("//" + host + "/kiwi/probe:latest")
+	if err != nil {
+		return types.DockerAuthConfig{}, fmt.Errorf("registry %q: %w", host, err)
+	}
+	sys := o.SystemContext(probe)
+	cred, err := config.GetCredentialsForRef(sys, named)
+	if err != nil {
+		return types.DockerAuthConfig{}, fmt.Errorf("registry %s: read the credentials: %w", host, err)
+	}
+	if err := docker.CheckAuth(ctx, sys, cred.Username, cred.Password, host); err != nil {
+		return types.DockerAuthConfig{}, fmt.Errorf("registry %s cannot be reached, or refuses these credentials: %w", host, err)
+	}
+	return cred, nil
 }
 
 // Copy copies the image at src to dst with containers/image and returns the

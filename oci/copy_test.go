@@ -1,12 +1,18 @@
 package oci
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.podman.io/image/v5/docker"
+	"go.podman.io/image/v5/docker/reference"
 )
 
 // TestPolicyContextReadsTheUsersPolicy: a registry reference gets the
@@ -39,5 +45,45 @@ func TestPolicyContextReadsTheUsersPolicy(t *testing.T) {
 	defer pc.Destroy()
 	if reqs := pc.Policy.Default; len(reqs) != 1 || fmt.Sprintf("%T", reqs[0]) != "*signature.prReject" {
 		t.Errorf("policy %+v, want the user's reject", pc.Policy)
+	}
+}
+
+// TestRegistryLoginChecksTheCredentials: what auth.json holds for the
+// registry is returned when the registry takes it; a registry that
+// refuses it, or a file without it where a login is needed, fails naming
+// the registry and never the password.
+func TestRegistryLoginChecksTheCredentials(t *testing.T) {
+	const user, secret = "tux", "s3cret-Pa55"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != secret {
+			w.Header().Set("WWW-Authenticate", `Basic realm="kiwi-test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	named, err := reference.ParseNormalizedNamed(host + "/kiwi/results:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	authFile := func(password string) string {
+		p := filepath.Join(t.TempDir(), "auth.json")
+		auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+		if err := os.WriteFile(p, []byte(`{"auths":{"`+host+`":{"auth":"`+auth+`"}}}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cred, err := CopyOptions{AuthFile: authFile(secret)}.RegistryLogin(context.Background(), named)
+	if err != nil || cred.Username != user || cred.Password != secret {
+		t.Fatalf("RegistryLogin = %q, %v; want the user and password of auth.json", cred.Username, err)
+	}
+	for name, file := range map[string]string{"wrong password": authFile("not-" + secret), "no entry": filepath.Join(t.TempDir(), "none.json")} {
+		_, err := CopyOptions{AuthFile: file}.RegistryLogin(context.Background(), named)
+		if err == nil || !strings.Contains(err.Error(), host) || strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: RegistryLogin error %v; want one naming %s without the password", name, err, host)
+		}
 	}
 }
