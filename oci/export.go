@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	dockerarchive "go.podman.io/image/v5/docker/archive"
 	"go.podman.io/image/v5/docker/reference"
+	"go.podman.io/image/v5/manifest"
 	ociarchive "go.podman.io/image/v5/oci/archive"
+	"go.podman.io/image/v5/types"
 	"go.podman.io/storage"
 )
 
@@ -113,6 +116,9 @@ func (s *Store) Provide(ctx context.Context, ref string, o CopyOptions) (string,
 		return "", err
 	}
 	old, _ := s.Image(name)
+	if old != nil && s.holdsLocal(ctx, src, old, o) {
+		return old.ID, nil
+	}
 	if _, err := Copy(ctx, src, dst, o); err != nil {
 		return "", fmt.Errorf("fetch image %s: %w", ref, err)
 	}
@@ -126,6 +132,35 @@ func (s *Store) Provide(ctx context.Context, ref string, o CopyOptions) (string,
 		}
 	}
 	return img.ID, nil
+}
+
+// holdsLocal tells whether img, the image an earlier Provide copied from
+// src, is what src holds now: src is a directory (an OCI layout, a dir:
+// copy) whose manifest, read as it is, has a digest img has. The manifest
+// names the config and every layer by digest, so the copy would write
+// nothing new; only the reading of each layer's record would be done
+// again. Archives are not looked into (opening one unpacks it), and
+// registries are asked by the copy, as podman pull asks.
+func (s *Store) holdsLocal(ctx context.Context, src types.ImageReference, img *storage.Image, o CopyOptions) bool {
+	switch src.Transport().Name() {
+	case "oci", "dir":
+	default:
+		return false
+	}
+	is, err := src.NewImageSource(ctx, o.SystemContext(src))
+	if err != nil {
+		return false
+	}
+	defer is.Close()
+	raw, _, err := is.GetManifest(ctx, nil)
+	if err != nil {
+		return false
+	}
+	d, err := manifest.Digest(raw)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(img.Digests, d) || img.Digest == d
 }
 
 // localImage finds a bare name in local storage: the stash

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,5 +59,49 @@ func TestProvideFindsAndFetchesBases(t *testing.T) {
 		if _, err := store.Provide(ctx, ref, CopyOptions{}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Provide(%s): %v, want an error saying %q", ref, err, want)
 		}
+	}
+}
+
+// TestProvideReadsAnUnchangedLayoutOnce: an OCI layout provided again
+// while its manifest is the one copied before is not copied again (here
+// its config blob is gone, which a copy reads); a layout whose tag names
+// another manifest now is copied.
+func TestProvideReadsAnUnchangedLayoutOnce(t *testing.T) {
+	base, store := vfsStore(t)
+	ctx := context.Background()
+	dir := filepath.Join(base, "layout")
+	ref := "oci:" + dir + ":v1"
+	toLayout := func(name, body string) string {
+		layer := fstest.Tar(fstest.TarEntry{Name: "etc", Type: tar.TypeDir}, fstest.TarEntry{Name: "etc/os-release", Type: tar.TypeReg, Body: body})
+		out, err := store.AppendLayer(ctx, Append{Name: name, TempDir: base, Created: time.Now(),
+			Layer: func(w io.Writer) error { _, err := w.Write(layer); return err }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst, err := layout.ParseReference(dir + ":v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, _ := store.ImageReference(out.ImageID)
+		if _, err := Copy(ctx, src, dst, CopyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return out.ImageID
+	}
+	first := toLayout("localhost/a:1", "ID=a\n")
+	idA, err := store.Provide(ctx, ref, CopyOptions{})
+	if err != nil || idA != first {
+		t.Fatalf("Provide(%s) = %s, %v; want %s", ref, idA, err, first)
+	}
+	second := toLayout("localhost/b:1", "ID=b\n")
+	idB, err := store.Provide(ctx, ref, CopyOptions{})
+	if err != nil || idB != second || idB == idA {
+		t.Fatalf("Provide(%s) of the changed layout = %s, %v; want %s", ref, idB, err, second)
+	}
+	if err := os.Remove(filepath.Join(dir, "blobs", "sha256", idB)); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := store.Provide(ctx, ref, CopyOptions{}); err != nil || id != idB {
+		t.Errorf("Provide(%s) of the unchanged layout = %s, %v; want %s from storage, without a copy", ref, id, err, idB)
 	}
 }
