@@ -242,6 +242,12 @@ func CachedResults(ctx context.Context, d *description.Description, job *create.
 	if job.Kind == "container" || o.Prepare.Store == nil || o.Prepare.ClearCache {
 		return nil, false, nil
 	}
+	if _, err := os.Lstat(o.Prepare.Root); err == nil {
+		// A root that exists has no phase layers to look up (a stashed
+		// one has, but is not written from cached results): its
+		// repositories are read only where prepare needs them.
+		return nil, false, nil
+	}
 	if o.Prepare.RepositoryState == nil {
 		if o.Prepare.RepositoryState, err = pkgmanager.RepositoryState(ctx, d, logger(o.Log)); err != nil {
 			return nil, false, err
