@@ -461,7 +461,7 @@ func TestRegistry(t *testing.T) {
 func TestOrasPull(t *testing.T) {
 	oras, err := exec.LookPath("oras")
 	if err != nil {
-		t.Skip("no oras on PATH (hack/setup.sh builds it into bin/tools)")
+		t.Skip("no oras on PATH (hack/test.sh builds it into bin/tools)")
 	}
 	files := testFiles(t)
 	layoutDir := filepath.Join(t.TempDir(), "layout")

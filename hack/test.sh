@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 ./hack/setup.sh
 . ./hack/env.sh
 # oras, which no Debian 12 package has: artifact.TestOrasPull checks that
-# what `kiwi result push` writes is what oras reads. Pinned, built once
-# into bin/tools (on PATH through hack/env.sh).
-[ -x bin/tools/oras ] || GOBIN=$PWD/bin/tools go install oras.land/oras/cmd/oras@v1.3.6
+# what `kiwi result push` writes is what oras reads. Pinned: built into
+# bin/tools (on PATH through hack/env.sh) when missing or of another version.
+oras_version=1.3.6
+bin/tools/oras version 2>/dev/null | grep -q "^Version: *$oras_version\$" ||
+  GOBIN=$PWD/bin/tools go install oras.land/oras/cmd/oras@v$oras_version
 status=0
 # Fixtures (the Debian roots, the rpm-md and pacman repositories) are
 # built once, before the tests, and cached under KIWI_TEST_CACHE. On a
