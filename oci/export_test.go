@@ -34,14 +34,7 @@ func TestProvideFindsAndFetchesBases(t *testing.T) {
 		}
 	}
 	dir := filepath.Join(base, "layout")
-	dst, err := layout.ParseReference(dir + ":v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, _ := store.ImageReference(out.ImageID)
-	if _, err := Copy(ctx, src, dst, CopyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	toLayout(t, store, out.ImageID, dir+":v1")
 	id, err := store.Provide(ctx, "oci:"+dir+":v1", CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -71,29 +64,22 @@ func TestProvideReadsAnUnchangedLayoutOnce(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(base, "layout")
 	ref := "oci:" + dir + ":v1"
-	toLayout := func(name, body string) string {
+	newImage := func(name, body string) string {
 		layer := fstest.Tar(fstest.TarEntry{Name: "etc", Type: tar.TypeDir}, fstest.TarEntry{Name: "etc/os-release", Type: tar.TypeReg, Body: body})
 		out, err := store.AppendLayer(ctx, Append{Name: name, TempDir: base, Created: time.Now(),
 			Layer: func(w io.Writer) error { _, err := w.Write(layer); return err }})
 		if err != nil {
 			t.Fatal(err)
 		}
-		dst, err := layout.ParseReference(dir + ":v1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		src, _ := store.ImageReference(out.ImageID)
-		if _, err := Copy(ctx, src, dst, CopyOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		toLayout(t, store, out.ImageID, dir+":v1")
 		return out.ImageID
 	}
-	first := toLayout("localhost/a:1", "ID=a\n")
+	first := newImage("localhost/a:1", "ID=a\n")
 	idA, err := store.Provide(ctx, ref, CopyOptions{})
 	if err != nil || idA != first {
 		t.Fatalf("Provide(%s) = %s, %v; want %s", ref, idA, err, first)
 	}
-	second := toLayout("localhost/b:1", "ID=b\n")
+	second := newImage("localhost/b:1", "ID=b\n")
 	idB, err := store.Provide(ctx, ref, CopyOptions{})
 	if err != nil || idB != second || idB == idA {
 		t.Fatalf("Provide(%s) of the changed layout = %s, %v; want %s", ref, idB, err, second)
@@ -103,5 +89,22 @@ func TestProvideReadsAnUnchangedLayoutOnce(t *testing.T) {
 	}
 	if id, err := store.Provide(ctx, ref, CopyOptions{}); err != nil || id != idB {
 		t.Errorf("Provide(%s) of the unchanged layout = %s, %v; want %s from storage, without a copy", ref, id, err, idB)
+	}
+}
+
+// toLayout copies the local image id to the OCI layout reference
+// DIR:TAG.
+func toLayout(t *testing.T, store *Store, id, ref string) {
+	t.Helper()
+	dst, err := layout.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := store.ImageReference(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Copy(context.Background(), src, dst, CopyOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }
