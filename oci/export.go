@@ -160,7 +160,7 @@ func (s *Store) holdsLocal(ctx context.Context, src types.ImageReference, img *s
 	if err != nil {
 		return false
 	}
-	return slices.Contains(img.Digests, d) || img.Digest == d
+	return slices.Contains(img.Digests, d)
 }
 
 // localImage finds a bare name in local storage: the stash

@@ -113,8 +113,8 @@ func aptIndex(r repo, _, _ string) index {
 func rpmmdIndex(r repo, targetArch, release string) index {
 	uri := strings.NewReplacer("${releasever}", release, "$releasever", release,
 		"${basearch}", targetArch, "$basearch", targetArch, "${arch}", targetArch, "$arch", targetArch).Replace(r.uri)
-	dir, _ := strings.CutPrefix(uri, "file://")
-	if dir == uri {
+	dir, ok := strings.CutPrefix(uri, "file://")
+	if !ok {
 		dir = ""
 	}
 	return index{sets: [][]string{in(uri, "repodata/repomd.xml")}, listing: dir}
